@@ -1,0 +1,286 @@
+//! Where an integration may send requests, and where a host's requests are routed.
+//!
+//! Pure policy, unit-tested without a guest (as Spin's outbound-networking-config). The
+//! hook in `outbound.rs` applies it to every request a component makes.
+//!
+//! Allow-list entries:
+//! - `api.example.com`: that host, HTTPS, port 443;
+//! - `api.example.com:8443`: that host and port, HTTPS;
+//! - `*.example.com`: any subdomain (not `example.com` itself), HTTPS, port 443;
+//! - an `http://` or `https://` prefix sets the scheme explicitly (`http://panel.lan:8080`).
+
+use std::fmt;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum HostPattern {
+    Exact(String),
+    /// Stored with its leading dot: `.example.com`.
+    AnySubdomain(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedHost {
+    https: bool,
+    host: HostPattern,
+    port: u16,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AllowList {
+    entries: Vec<AllowedHost>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PolicyError(pub String);
+
+impl fmt::Display for PolicyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for PolicyError {}
+
+/// Splits `[scheme://]host[:port]`, refusing paths, user info and empty parts.
+fn split_target(entry: &str) -> Result<(bool, String, Option<u16>), PolicyError> {
+    let fail = |why: &str| PolicyError(format!("{entry:?}: {why}"));
+    let (https, rest) = if let Some(rest) = entry.strip_prefix("https://") {
+        (true, rest)
+    } else if let Some(rest) = entry.strip_prefix("http://") {
+        (false, rest)
+    } else if entry.contains("://") {
+        return Err(fail("only http:// and https:// are supported"));
+    } else {
+        (true, entry)
+    };
+    let rest = rest.strip_suffix('/').unwrap_or(rest);
+    if rest.is_empty() || rest.contains(['/', '@', '?', '#']) || rest.contains(char::is_whitespace)
+    {
+        return Err(fail("expected host or host:port, without a path"));
+    }
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.contains(':') => {
+            let port = port
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| fail("the port must be a number from 1 to 65535"))?;
+            (host, Some(port))
+        }
+        _ => (rest, None),
+    };
+    if host.is_empty() {
+        return Err(fail("the host is empty"));
+    }
+    Ok((https, host.to_ascii_lowercase(), port))
+}
+
+fn default_port(https: bool) -> u16 {
+    if https { 443 } else { 80 }
+}
+
+impl AllowedHost {
+    pub fn parse(entry: &str) -> Result<Self, PolicyError> {
+        let (https, host, port) = split_target(entry)?;
+        let host = if host == "*" {
+            return Err(PolicyError(format!(
+                "{entry:?}: a bare \"*\" would allow every host; list the panel's API hosts"
+            )));
+        } else if let Some(suffix) = host.strip_prefix("*.") {
+            if suffix.is_empty() || suffix.contains('*') || !suffix.contains('.') {
+                return Err(PolicyError(format!(
+                    "{entry:?}: a wildcard must be \"*.\" followed by a domain with a dot"
+                )));
+            }
+            HostPattern::AnySubdomain(format!(".{suffix}"))
+        } else if host.contains('*') {
+            return Err(PolicyError(format!(
+                "{entry:?}: \"*\" is only allowed as a leading \"*.\" label"
+            )));
+        } else {
+            HostPattern::Exact(host)
+        };
+        Ok(AllowedHost {
+            https,
+            host,
+            port: port.unwrap_or(default_port(https)),
+        })
+    }
+
+    fn allows(&self, https: bool, host: &str, port: u16) -> bool {
+        let host_ok = match &self.host {
+            HostPattern::Exact(h) => h == host,
+            HostPattern::AnySubdomain(suffix) => {
+                host.len() > suffix.len() && host.ends_with(suffix.as_str())
+            }
+        };
+        self.https == https && self.port == port && host_ok
+    }
+}
+
+impl AllowList {
+    pub fn parse<S: AsRef<str>>(entries: &[S]) -> Result<Self, PolicyError> {
+        let entries = entries
+            .iter()
+            .map(|e| AllowedHost::parse(e.as_ref()))
+            .collect::<Result<_, _>>()?;
+        Ok(AllowList { entries })
+    }
+
+    /// Whether a request to `scheme://host[:port]` may leave the machine.
+    pub fn allows(&self, uri: &http::Uri) -> bool {
+        let https = match uri.scheme_str() {
+            Some("https") => true,
+            Some("http") => false,
+            _ => return false,
+        };
+        let Some(host) = uri.host() else {
+            return false;
+        };
+        let host = host.to_ascii_lowercase();
+        let port = uri.port_u16().unwrap_or(default_port(https));
+        self.entries.iter().any(|e| e.allows(https, &host, port))
+    }
+}
+
+/// Sends one host's requests elsewhere (a staging panel, an emulator in tests). The
+/// allow-list is checked against the original URL, so a route cannot widen the sandbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Route {
+    host: String,
+    to_https: bool,
+    to_authority: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Routes {
+    routes: Vec<Route>,
+}
+
+impl Routes {
+    pub fn parse<'a>(
+        pairs: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) -> Result<Self, PolicyError> {
+        let mut routes = Vec::new();
+        for (host, target) in pairs {
+            if host.contains(['/', ':', '*']) || host.is_empty() {
+                return Err(PolicyError(format!(
+                    "route key {host:?}: expected a plain host name"
+                )));
+            }
+            if !target.contains("://") {
+                return Err(PolicyError(format!(
+                    "route for {host:?}: {target:?} needs a scheme (http:// or https://)"
+                )));
+            }
+            let (to_https, to_host, port) = split_target(target)?;
+            let to_authority = match port {
+                Some(port) => format!("{to_host}:{port}"),
+                None => to_host,
+            };
+            routes.push(Route {
+                host: host.to_ascii_lowercase(),
+                to_https,
+                to_authority,
+            });
+        }
+        Ok(Routes { routes })
+    }
+
+    /// The URI to connect to for `uri`: rerouted when its host has a route.
+    pub fn apply(&self, uri: &http::Uri) -> Option<http::Uri> {
+        let host = uri.host()?.to_ascii_lowercase();
+        let route = self.routes.iter().find(|r| r.host == host)?;
+        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+        http::Uri::builder()
+            .scheme(if route.to_https { "https" } else { "http" })
+            .authority(route.to_authority.as_str())
+            .path_and_query(path)
+            .build()
+            .ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(entries: &[&str]) -> AllowList {
+        AllowList::parse(entries).unwrap()
+    }
+
+    fn uri(s: &str) -> http::Uri {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn exact_host_allows_https_default_port_only() {
+        let l = list(&["api.serverpilot.io"]);
+        assert!(l.allows(&uri("https://api.serverpilot.io/v1/apps/x")));
+        assert!(l.allows(&uri("https://API.ServerPilot.io:443/")));
+        assert!(!l.allows(&uri("http://api.serverpilot.io/")), "scheme");
+        assert!(!l.allows(&uri("https://api.serverpilot.io:8443/")), "port");
+        assert!(!l.allows(&uri("https://evil.example/")), "host");
+        assert!(!l.allows(&uri("https://api.serverpilot.io.evil.example/")), "suffix trick");
+    }
+
+    #[test]
+    fn host_port_entries_pin_the_port() {
+        let l = list(&["panel.example.com:2083"]);
+        assert!(l.allows(&uri("https://panel.example.com:2083/x")));
+        assert!(!l.allows(&uri("https://panel.example.com/x")));
+    }
+
+    #[test]
+    fn wildcard_matches_subdomains_not_the_bare_suffix() {
+        let l = list(&["*.runcloud.io"]);
+        assert!(l.allows(&uri("https://manage.runcloud.io/api")));
+        assert!(l.allows(&uri("https://a.b.runcloud.io/")));
+        assert!(!l.allows(&uri("https://runcloud.io/")));
+        assert!(!l.allows(&uri("https://evilruncloud.io/")));
+    }
+
+    #[test]
+    fn explicit_http_scheme() {
+        let l = list(&["http://127.0.0.1:8080"]);
+        assert!(l.allows(&uri("http://127.0.0.1:8080/x")));
+        assert!(!l.allows(&uri("https://127.0.0.1:8080/x")));
+    }
+
+    #[test]
+    fn empty_list_denies_everything() {
+        assert!(!AllowList::default().allows(&uri("https://api.serverpilot.io/")));
+    }
+
+    #[test]
+    fn bad_entries_are_refused_with_the_entry_named() {
+        for bad in ["*", "https://*", "a.*.com", "*.com", "host/path", "ftp://x", "h:0", "h:99999", "u@h", ""] {
+            let err = AllowList::parse(&[bad]).unwrap_err();
+            assert!(err.0.contains(&format!("{bad:?}")), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn routes_keep_path_and_query() {
+        let target = "http://127.0.0.1:18081".to_string();
+        let key = "api.serverpilot.io".to_string();
+        let routes = Routes::parse([(&key, &target)]).unwrap();
+        let routed = routes
+            .apply(&uri("https://api.serverpilot.io/v1/apps/a?x=1"))
+            .unwrap();
+        assert_eq!(routed.to_string(), "http://127.0.0.1:18081/v1/apps/a?x=1");
+        assert!(routes.apply(&uri("https://other.example/")).is_none());
+    }
+
+    #[test]
+    fn bad_routes_are_refused() {
+        let key = "api.serverpilot.io".to_string();
+        for target in ["127.0.0.1:18081", "http://127.0.0.1:18081/path", "gopher://x"] {
+            let target = target.to_string();
+            assert!(Routes::parse([(&key, &target)]).is_err(), "{target}");
+        }
+        let bad_key = "https://api.serverpilot.io".to_string();
+        let target = "http://127.0.0.1:1".to_string();
+        assert!(Routes::parse([(&bad_key, &target)]).is_err());
+    }
+}

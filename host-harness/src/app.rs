@@ -1,0 +1,274 @@
+//! The commands of `domain-host`, independent of argument parsing.
+
+use crate::config::LoadedConfig;
+use crate::contract::{Capabilities, DomainEvent};
+use crate::credentials::Source;
+use crate::domain::{self, wants_www};
+use crate::host::{Host, HostSettings, Integration, Operation};
+use crate::logs::Level;
+use crate::report::{EventReport, IntegrationReport};
+use anyhow::{Result, bail};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Exit statuses: 0 all integrations succeeded, 1 at least one failed, 2 the command
+/// itself could not run (bad config, bad domain).
+pub const EXIT_FAILED: i32 = 1;
+pub const EXIT_USAGE: i32 = 2;
+
+#[derive(Debug, Clone)]
+pub enum Command {
+    List,
+    Test { id: Option<String> },
+    AddDomain { domain: String, site: u64 },
+    RemoveDomain { domain: String, site: u64 },
+    AddSubdomain { host: String, site: u64 },
+    RemoveSubdomain { host: String, site: u64 },
+}
+
+pub struct Options {
+    pub config: std::path::PathBuf,
+    pub json: bool,
+    pub log_level: Option<Level>,
+}
+
+/// Runs a command and prints its report. Returns the process exit status.
+pub async fn run(options: &Options, command: Command) -> i32 {
+    match execute(options, command).await {
+        Ok(Output::Event(report)) => {
+            print_out(options.json, &report, || report.render_text());
+            if report.ok { 0 } else { EXIT_FAILED }
+        }
+        Ok(Output::List(list)) => {
+            print_out(options.json, &list, || render_list(&list));
+            0
+        }
+        Err(e) => {
+            if options.json {
+                let body = serde_json::json!({ "ok": false, "error": format!("{e:#}") });
+                println!("{body}");
+            } else {
+                eprintln!("domain-host: {e:#}");
+            }
+            EXIT_USAGE
+        }
+    }
+}
+
+fn print_out<T: Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) {
+    if json {
+        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+    } else {
+        print!("{}", text());
+    }
+}
+
+enum Output {
+    Event(EventReport),
+    List(Vec<ListEntry>),
+}
+
+async fn execute(options: &Options, command: Command) -> Result<Output> {
+    let config = LoadedConfig::load(&options.config)?;
+    // Bad input changes nothing: the name is checked before any component is loaded.
+    let event = match &command {
+        Command::List | Command::Test { .. } => None,
+        Command::AddDomain { domain, site } | Command::RemoveDomain { domain, site } => {
+            let name = domain::normalize(domain, true)?;
+            let www = wants_www(config.config.www, &name);
+            Some(DomainEvent { domain: name, site_id: *site, www })
+        }
+        Command::AddSubdomain { host, site } | Command::RemoveSubdomain { host, site } => {
+            let name = domain::normalize(host, true)?;
+            Some(DomainEvent { domain: name, site_id: *site, www: false })
+        }
+    };
+
+    let ids: Vec<String> = match &command {
+        Command::List => config.config.integrations.keys().cloned().collect(),
+        Command::Test { id: Some(id) } => {
+            if !config.config.integrations.contains_key(id) {
+                bail!("no integration {id:?} in {}", config.path.display());
+            }
+            vec![id.clone()]
+        }
+        _ => enabled_ids(&config),
+    };
+
+    let host = Arc::new(Host::new(HostSettings::from_config(&config, options.log_level))?);
+    let mut loaded = Vec::new();
+    let mut failed = Vec::new();
+    for id in &ids {
+        match load(&host, &config, id).await {
+            Ok(integration) => loaded.push(Arc::new(integration)),
+            Err(e) if matches!(command, Command::List) => {
+                failed.push(IntegrationReport::failed(id, "component", format!("{e:#}")))
+            }
+            Err(e) => failed.push(IntegrationReport::failed(id, "configuration", format!("{e:#}"))),
+        }
+    }
+
+    if matches!(command, Command::List) {
+        let mut list: Vec<ListEntry> = loaded.iter().map(|i| ListEntry::from_integration(&config, i)).collect();
+        list.extend(failed.into_iter().map(|f| ListEntry::broken(&config, f)));
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        return Ok(Output::List(list));
+    }
+
+    if let Some(event) = &event
+        && event.domain.starts_with("*.")
+        && let Some(i) = loaded.iter().find(|i| !i.metadata.capabilities.contains(Capabilities::WILDCARDS))
+    {
+        bail!("invalid domain {:?}: {} does not support wildcard domains", event.domain, i.metadata.title);
+    }
+
+    let operation = match (command, event) {
+        (Command::Test { .. }, _) => Operation::TestConnection,
+        (Command::AddDomain { .. }, Some(e)) => Operation::AddDomain(e),
+        (Command::RemoveDomain { .. }, Some(e)) => Operation::RemoveDomain(e),
+        (Command::AddSubdomain { .. }, Some(e)) => Operation::AddSubdomain(e),
+        (Command::RemoveSubdomain { .. }, Some(e)) => Operation::RemoveSubdomain(e),
+        _ => unreachable!("every event command carries an event"),
+    };
+
+    // Every enabled integration receives the event, concurrently; each reports on its own.
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, integration) in loaded.iter().enumerate() {
+        let host = host.clone();
+        let integration = integration.clone();
+        let operation = operation.clone();
+        tasks.spawn(async move { (index, host.run(&integration, &operation).await) });
+    }
+    let mut reports: Vec<(usize, IntegrationReport)> = tasks.join_all().await;
+    reports.sort_by_key(|(i, _)| *i);
+    let mut integrations: Vec<IntegrationReport> = failed;
+    integrations.extend(reports.into_iter().map(|(_, r)| r));
+    integrations.sort_by(|a, b| a.id.cmp(&b.id));
+
+    let mut report = EventReport::new(operation.name(), integrations);
+    if let Operation::AddDomain(e) | Operation::RemoveDomain(e) | Operation::AddSubdomain(e) | Operation::RemoveSubdomain(e) =
+        &operation
+    {
+        report.domain = Some(e.domain.clone());
+        report.site = Some(e.site_id);
+        report.www = Some(e.www);
+    }
+    Ok(Output::Event(report))
+}
+
+fn enabled_ids(config: &LoadedConfig) -> Vec<String> {
+    config.config.integrations.iter().filter(|(_, i)| i.enabled).map(|(id, _)| id.clone()).collect()
+}
+
+async fn load(host: &Host, config: &LoadedConfig, id: &str) -> Result<Integration> {
+    let path = config.component_path(id)?;
+    host.load(id, &config.config.integrations[id], path).await
+}
+
+#[derive(Debug, Serialize)]
+struct ListEntry {
+    id: String,
+    enabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    component: Option<String>,
+    capabilities: Vec<&'static str>,
+    ssl_verification_attempts: Option<u32>,
+    allowed_hosts: Vec<String>,
+    /// Constant name → where its value comes from; values are never shown.
+    constants: BTreeMap<String, Source>,
+    missing: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+impl ListEntry {
+    fn from_integration(config: &LoadedConfig, i: &Integration) -> Self {
+        let caps = i.metadata.capabilities;
+        let names = [
+            (Capabilities::AUTO_SSL, "auto-ssl"),
+            (Capabilities::WWW_HANDLING, "www-handling"),
+            (Capabilities::SUBDOMAINS, "subdomains"),
+            (Capabilities::REMOVAL, "removal"),
+            (Capabilities::WILDCARDS, "wildcards"),
+        ];
+        ListEntry {
+            id: i.id.clone(),
+            enabled: config.config.integrations.get(&i.id).is_some_and(|c| c.enabled),
+            title: Some(i.metadata.title.clone()),
+            component: Some(i.component.path.clone()),
+            capabilities: names.iter().filter(|(f, _)| caps.contains(*f)).map(|(_, n)| *n).collect(),
+            ssl_verification_attempts: Some(i.metadata.ssl_verification_attempts),
+            allowed_hosts: i.allowed_hosts.clone(),
+            constants: i.sources.clone(),
+            missing: i.missing.clone(),
+            error: None,
+        }
+    }
+
+    fn broken(config: &LoadedConfig, report: IntegrationReport) -> Self {
+        ListEntry {
+            enabled: config.config.integrations.get(&report.id).is_some_and(|c| c.enabled),
+            id: report.id,
+            title: None,
+            component: None,
+            capabilities: vec![],
+            ssl_verification_attempts: None,
+            allowed_hosts: vec![],
+            constants: BTreeMap::new(),
+            missing: vec![],
+            error: report.error.map(|e| e.message),
+        }
+    }
+}
+
+fn render_list(list: &[ListEntry]) -> String {
+    if list.is_empty() {
+        return "no integrations configured\n".into();
+    }
+    let mut out = String::new();
+    for entry in list {
+        let state = if entry.enabled { "enabled" } else { "disabled" };
+        out.push_str(&format!("{} ({state})", entry.id));
+        if let Some(title) = &entry.title {
+            out.push_str(&format!(": {title}"));
+        }
+        out.push('\n');
+        if let Some(error) = &entry.error {
+            out.push_str(&format!("  error: {error}\n"));
+            continue;
+        }
+        if let Some(component) = &entry.component {
+            out.push_str(&format!("  component: {component}\n"));
+        }
+        out.push_str(&format!("  capabilities: {}\n", entry.capabilities.join(", ")));
+        out.push_str(&format!("  allowed hosts: {}\n", entry.allowed_hosts.join(", ")));
+        let constants: Vec<String> = entry
+            .constants
+            .iter()
+            .map(|(name, source)| {
+                let source = match source {
+                    Source::Config => "config",
+                    Source::Environment => "environment",
+                    Source::Missing => "not set",
+                };
+                format!("{name} ({source})")
+            })
+            .collect();
+        out.push_str(&format!("  constants: {}\n", constants.join(", ")));
+        if !entry.missing.is_empty() {
+            out.push_str(&format!("  missing: {}\n", entry.missing.join(", ")));
+        }
+    }
+    out
+}
+
+/// The default config file: `$DOMAIN_HOST_CONFIG`, else `domain-host.toml` here.
+pub fn default_config_path() -> std::path::PathBuf {
+    std::env::var_os("DOMAIN_HOST_CONFIG")
+        .map(Into::into)
+        .unwrap_or_else(|| Path::new("domain-host.toml").to_path_buf())
+}

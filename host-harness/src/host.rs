@@ -1,0 +1,403 @@
+//! Loading integrations and running events through them.
+//!
+//! An integration is loaded once per process: its component compiled (or taken from the
+//! cache), pre-instantiated, asked for its metadata, and given its constants, allow-list,
+//! routes and credential. Each event then runs in a fresh store with the sandbox armed:
+//! memory cap, guest-CPU budget, wall-time limit, and the outbound hook.
+
+use crate::allow_list::{AllowList, Routes};
+use crate::config::{IntegrationConfig, Limits, LoadedConfig};
+use crate::contract::{DomainEvent, DomainProviderPre, Outcome, ProviderError, ProviderMetadata};
+use crate::credentials::{Constants, Redactor, Source, credential_for};
+use crate::engine;
+use crate::lock;
+use crate::logs::{IntegrationLog, Level, LogSettings};
+use crate::outbound::OutboundPolicy;
+use crate::report::{ComponentReport, ErrorReport, IntegrationReport};
+use crate::retry::{self, RetryPolicy};
+use crate::store::HostState;
+use anyhow::{Context, Result, anyhow};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use wasmtime::component::Linker;
+use wasmtime::{Engine, Store, StoreLimitsBuilder, UpdateDeadline};
+
+/// One operation of the contract.
+#[derive(Debug, Clone)]
+pub enum Operation {
+    TestConnection,
+    AddDomain(DomainEvent),
+    RemoveDomain(DomainEvent),
+    AddSubdomain(DomainEvent),
+    RemoveSubdomain(DomainEvent),
+}
+
+impl Operation {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Operation::TestConnection => "test",
+            Operation::AddDomain(_) => "add-domain",
+            Operation::RemoveDomain(_) => "remove-domain",
+            Operation::AddSubdomain(_) => "add-subdomain",
+            Operation::RemoveSubdomain(_) => "remove-subdomain",
+        }
+    }
+
+    fn changes_panel(&self) -> bool {
+        !matches!(self, Operation::TestConnection)
+    }
+}
+
+/// Process-wide settings every integration shares.
+#[derive(Debug, Clone)]
+pub struct HostSettings {
+    pub limits: Limits,
+    pub retry: RetryPolicy,
+    pub cache_dir: PathBuf,
+    pub state_dir: PathBuf,
+    pub log: LogSettings,
+}
+
+impl HostSettings {
+    pub fn from_config(config: &LoadedConfig, echo_level: Option<Level>) -> Self {
+        let state_dir = config.state_dir();
+        HostSettings {
+            limits: config.config.limits,
+            retry: config.config.retry,
+            cache_dir: config.cache_dir(),
+            log: LogSettings {
+                echo_level,
+                dir: Some(state_dir.join("logs")),
+            },
+            state_dir,
+        }
+    }
+}
+
+pub struct Host {
+    engine: Engine,
+    linker: Linker<HostState>,
+    pub settings: HostSettings,
+}
+
+/// A loaded, configured integration, ready for events.
+pub struct Integration {
+    pub id: String,
+    pub component: ComponentReport,
+    pub metadata: ProviderMetadata,
+    pub sources: BTreeMap<String, Source>,
+    pub allowed_hosts: Vec<String>,
+    pub missing: Vec<String>,
+    pre: DomainProviderPre<HostState>,
+    constants: Arc<Constants>,
+    outbound: OutboundPolicy,
+    log: IntegrationLog,
+}
+
+/// How one attempt ended.
+enum Attempt {
+    Done(Outcome),
+    Provider(ProviderError),
+    Host(ErrorReport),
+}
+
+impl Host {
+    pub fn new(settings: HostSettings) -> Result<Self> {
+        let engine = engine::new_engine()?;
+        let linker = engine::new_linker(&engine)?;
+        Ok(Host {
+            engine,
+            linker,
+            settings,
+        })
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// Compiles (or loads from cache) and configures one integration.
+    pub async fn load(&self, id: &str, config: &IntegrationConfig, component_path: PathBuf) -> Result<Integration> {
+        let (component, cache) = engine::load_component(&self.engine, &component_path, &self.settings.cache_dir)?;
+        let instance_pre = self
+            .linker
+            .instantiate_pre(&component)
+            .map_err(anyhow::Error::from)
+            .with_context(|| format!("component {} needs imports this host does not grant", component_path.display()))?;
+        let pre = DomainProviderPre::new(instance_pre)?;
+
+        let quiet_log = IntegrationLog::new(id, Redactor::default(), LogSettings { echo_level: None, dir: None });
+        let metadata = self.metadata(&pre, quiet_log).await.with_context(|| format!("{id}: reading the component's metadata"))?;
+        if metadata.id != id {
+            anyhow::bail!(
+                "integrations.{id}: component {} is the {:?} provider; configure it as [integrations.{}]",
+                component_path.display(),
+                metadata.id,
+                metadata.id
+            );
+        }
+
+        let (constants, sources) = Constants::resolve(&metadata.constants, &config.constants, |n| std::env::var(n).ok())
+            .map_err(|e| anyhow!("integrations.{id}.constants: {e}"))?;
+        let credential = credential_for(&metadata.auth, &constants).map_err(|e| anyhow!("integrations.{id}: {e}"))?;
+        let log = IntegrationLog::new(id, Redactor::new(&constants, credential.as_ref()), self.settings.log.clone());
+        let allowed_hosts = config.allowed_hosts.clone().unwrap_or_else(|| metadata.default_allowed_hosts.clone());
+        let allow = AllowList::parse(&allowed_hosts).map_err(|e| anyhow!("integrations.{id}: allowed hosts: {e}"))?;
+        let routes = Routes::parse(&config.routes).map_err(|e| anyhow!("integrations.{id}.routes: {e}"))?;
+        let missing = constants.missing(&metadata);
+        let outbound = OutboundPolicy {
+            allow,
+            routes,
+            credential,
+            max_timeout: Duration::from_secs(self.settings.limits.request_timeout_secs),
+            max_response_bytes: self.settings.limits.max_response_bytes,
+            log: log.clone(),
+        };
+        Ok(Integration {
+            id: id.to_string(),
+            component: ComponentReport {
+                path: component_path.display().to_string(),
+                cache,
+            },
+            metadata,
+            sources,
+            allowed_hosts,
+            missing,
+            pre,
+            constants: Arc::new(constants),
+            outbound,
+            log,
+        })
+    }
+
+    /// The metadata call runs with nothing granted: no hosts, no constants.
+    async fn metadata(&self, pre: &DomainProviderPre<HostState>, log: IntegrationLog) -> Result<ProviderMetadata> {
+        let outbound = OutboundPolicy {
+            allow: AllowList::default(),
+            routes: Routes::default(),
+            credential: None,
+            max_timeout: Duration::from_secs(1),
+            max_response_bytes: 0,
+            log: log.clone(),
+        };
+        let mut store = self.new_store(HostState::new(outbound, Arc::default(), log, self.store_limits()));
+        let instance = pre.instantiate_async(&mut store).await?;
+        let provider = instance.multisite_domain_provider_provider();
+        let call = provider.call_metadata(&mut store);
+        let metadata = tokio::time::timeout(Duration::from_secs(self.settings.limits.call_timeout_secs), call)
+            .await
+            .map_err(|_| anyhow!("metadata() did not return in time"))??;
+        Ok(metadata)
+    }
+
+    fn store_limits(&self) -> wasmtime::StoreLimits {
+        StoreLimitsBuilder::new()
+            .memory_size((self.settings.limits.memory_mb as usize) << 20)
+            .trap_on_grow_failure(true)
+            .build()
+    }
+
+    /// A store whose guest may run for the configured CPU budget. The epoch callback only
+    /// fires while guest code runs, so time spent waiting on HTTP does not count; each tick
+    /// also yields, so a busy guest never starves the runtime's timers.
+    fn new_store(&self, state: HostState) -> Store<HostState> {
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|s| &mut s.limits);
+        let budget = self.settings.limits.cpu_ms.div_ceil(engine::EPOCH_TICK.as_millis() as u64).max(1);
+        let mut used = 0u64;
+        store.set_epoch_deadline(1);
+        store.epoch_deadline_callback(move |_| {
+            used += 1;
+            if used > budget {
+                return Err(wasmtime::Error::new(CpuBudgetExceeded));
+            }
+            Ok(UpdateDeadline::Yield(1))
+        });
+        store
+    }
+
+    /// Runs one operation through one integration: serialised per account, retried on
+    /// transient faults, reported with everything redacted.
+    pub async fn run(&self, integration: &Integration, operation: &Operation) -> IntegrationReport {
+        let started = Instant::now();
+        let mut report = IntegrationReport::failed(&integration.id, "configuration", String::new());
+        report.component = Some(integration.component.clone());
+
+        if !integration.missing.is_empty() {
+            report.error = Some(host_error(
+                "configuration",
+                format!(
+                    "{}: missing constants: {} (set them in the config's constants or as environment variables)",
+                    integration.id,
+                    integration.missing.join(", ")
+                ),
+            ));
+            return report;
+        }
+
+        let _lock = if operation.changes_panel() {
+            let path = lock::lock_path(&self.settings.state_dir, &integration.id, &integration.constants.account_key());
+            match lock::acquire(path, Duration::from_secs(self.settings.limits.lock_wait_secs)).await {
+                Ok(lock) => Some(lock),
+                Err(e) => {
+                    report.error = Some(host_error("busy", format!("{}: {e:#}", integration.id)));
+                    return report;
+                }
+            }
+        } else {
+            None
+        };
+
+        let policy = self.settings.retry;
+        let mut attempt = 0;
+        let result = loop {
+            attempt += 1;
+            let result = self.attempt(integration, operation).await;
+            let Attempt::Provider(error) = &result else { break result };
+            let Some(retry_after) = retry::retryable(error) else { break result };
+            let delay = policy.delay(attempt + 1, retry_after, retry::jitter());
+            if !policy.may_retry(attempt + 1, started.elapsed(), delay) {
+                break result;
+            }
+            integration.log.emit(
+                Level::Info,
+                &format!("attempt {attempt} failed ({}); retrying in {} ms", describe(error), delay.as_millis()),
+            );
+            tokio::time::sleep(delay).await;
+        };
+
+        let redactor = integration.log.redactor();
+        report.attempts = attempt;
+        report.duration_ms = started.elapsed().as_millis() as u64;
+        match result {
+            Attempt::Done(outcome) => {
+                report.ok = true;
+                report.error = None;
+                report.changed = outcome.changed;
+                report.notes = outcome.notes.iter().map(|n| redactor.redact(n)).collect();
+            }
+            Attempt::Provider(error) => {
+                let mut error = provider_error(&error);
+                error.message = redactor.redact(&format!("{}: {}", integration.id, error.message));
+                if attempt > 1 {
+                    error.message.push_str(&format!(" (gave up after {attempt} attempts)"));
+                }
+                report.error = Some(error);
+            }
+            Attempt::Host(mut error) => {
+                error.message = redactor.redact(&format!("{}: {}", integration.id, error.message));
+                report.error = Some(error);
+            }
+        }
+        report.log = integration.log.lines();
+        report
+    }
+
+    async fn attempt(&self, integration: &Integration, operation: &Operation) -> Attempt {
+        let state = HostState::new(
+            integration.outbound.clone(),
+            integration.constants.clone(),
+            integration.log.clone(),
+            self.store_limits(),
+        );
+        let mut store = self.new_store(state);
+        let limits = self.settings.limits;
+        let call = async {
+            let instance = integration.pre.instantiate_async(&mut store).await?;
+            let provider = instance.multisite_domain_provider_provider();
+            match operation {
+                Operation::TestConnection => provider.call_test_connection(&mut store).await,
+                Operation::AddDomain(e) => provider.call_add_domain(&mut store, e).await,
+                Operation::RemoveDomain(e) => provider.call_remove_domain(&mut store, e).await,
+                Operation::AddSubdomain(e) => provider.call_add_subdomain(&mut store, e).await,
+                Operation::RemoveSubdomain(e) => provider.call_remove_subdomain(&mut store, e).await,
+            }
+        };
+        let result = tokio::time::timeout(Duration::from_secs(limits.call_timeout_secs), call).await;
+        store.data().flush_stdio();
+        match result {
+            Err(_) => Attempt::Host(host_error(
+                "timeout",
+                format!("the component did not finish within {} s; stopped", limits.call_timeout_secs),
+            )),
+            Ok(Ok(Ok(outcome))) => Attempt::Done(outcome),
+            Ok(Ok(Err(error))) => Attempt::Provider(error),
+            Ok(Err(trap)) => Attempt::Host(trap_error(&trap, &limits)),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct CpuBudgetExceeded;
+
+impl std::fmt::Display for CpuBudgetExceeded {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("guest CPU budget exceeded")
+    }
+}
+
+impl std::error::Error for CpuBudgetExceeded {}
+
+fn host_error(kind: &str, message: String) -> ErrorReport {
+    ErrorReport {
+        kind: kind.to_string(),
+        message,
+        status: None,
+    }
+}
+
+/// A trap or host failure, told in the user's terms.
+fn trap_error(error: &wasmtime::Error, limits: &Limits) -> ErrorReport {
+    if error.is::<CpuBudgetExceeded>() {
+        return host_error(
+            "cpu_limit",
+            format!("the component used more than {} ms of CPU; stopped", limits.cpu_ms),
+        );
+    }
+    let text = format!("{error:#}");
+    if text.contains("forcing trap when growing memory") || text.contains("forcing a memory growth failure") {
+        return host_error(
+            "memory_limit",
+            format!("the component tried to use more than {} MiB of memory; stopped", limits.memory_mb),
+        );
+    }
+    let first_line = text.lines().next().unwrap_or("trap").to_string();
+    host_error("trap", format!("the component crashed: {first_line}"))
+}
+
+fn describe(error: &ProviderError) -> String {
+    provider_error(error).message
+}
+
+fn provider_error(error: &ProviderError) -> ErrorReport {
+    let (kind, message, status) = match error {
+        ProviderError::BadCredentials(m) => ("bad_credentials", m.clone(), None),
+        ProviderError::NotFound(m) => ("not_found", format!("not found: {m}"), None),
+        ProviderError::Conflict(m) => ("conflict", format!("conflict: {m}"), None),
+        ProviderError::RateLimited(r) => (
+            "rate_limited",
+            format!(
+                "rate limited{}: {}",
+                r.retry_after_secs.map(|s| format!(" (retry after {s} s)")).unwrap_or_default(),
+                r.message
+            ),
+            Some(429),
+        ),
+        ProviderError::Transient(m) => ("transient", m.clone(), None),
+        ProviderError::InvalidInput(m) => ("invalid_input", format!("refused: {m}"), None),
+        ProviderError::LimitReached(m) => ("limit_reached", m.clone(), None),
+        ProviderError::Denied(m) => ("denied", format!("denied by the sandbox: {m}"), None),
+        ProviderError::Api(e) => (
+            "api",
+            if e.status == 0 { e.message.clone() } else { format!("HTTP {}: {}", e.status, e.message) },
+            (e.status != 0).then_some(e.status),
+        ),
+    };
+    ErrorReport {
+        kind: kind.to_string(),
+        message,
+        status,
+    }
+}

@@ -1,0 +1,83 @@
+//! Events for the same integration and account run one at a time, across processes.
+//!
+//! Panels such as ServerPilot replace the whole domain list, so two events racing through
+//! read-modify-write would lose a domain (the PHP plugin has this bug). An advisory lock
+//! file per integration and account, under the state directory, serialises them.
+
+use anyhow::{Context, Result};
+use sha2::{Digest, Sha256};
+use std::fs::{File, TryLockError};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Holds the lock until dropped (the OS releases it if the process dies).
+#[derive(Debug)]
+pub struct AccountLock {
+    _file: File,
+    pub path: PathBuf,
+}
+
+pub fn lock_path(state_dir: &Path, integration: &str, account_key: &str) -> PathBuf {
+    let digest = Sha256::digest(account_key.as_bytes());
+    let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    state_dir.join("locks").join(format!("{integration}-{short}.lock"))
+}
+
+/// Waits up to `wait` for the lock.
+pub async fn acquire(path: PathBuf, wait: Duration) -> Result<AccountLock> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create lock directory {}", dir.display()))?;
+    }
+    let file = File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open lock file {}", path.display()))?;
+    let started = Instant::now();
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(AccountLock { _file: file, path }),
+            Err(TryLockError::WouldBlock) if started.elapsed() < wait => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(50));
+            }
+            Err(TryLockError::WouldBlock) => anyhow::bail!(
+                "another domain-host has been working on this integration for over {}s \
+                 (lock file {})",
+                wait.as_secs(),
+                path.display()
+            ),
+            Err(TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock {}", path.display()));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_account_same_file_other_account_other_file() {
+        let dir = Path::new("/state");
+        assert_eq!(lock_path(dir, "serverpilot", "APP=1"), lock_path(dir, "serverpilot", "APP=1"));
+        assert_ne!(lock_path(dir, "serverpilot", "APP=1"), lock_path(dir, "serverpilot", "APP=2"));
+        assert!(lock_path(dir, "serverpilot", "APP=1").starts_with("/state/locks"));
+    }
+
+    #[tokio::test]
+    async fn second_holder_waits_then_times_out() {
+        let dir = std::env::temp_dir().join(format!("dh-lock-test-{}", std::process::id()));
+        let path = lock_path(&dir, "x", "k");
+        let first = acquire(path.clone(), Duration::from_secs(1)).await.unwrap();
+        let err = acquire(path.clone(), Duration::from_millis(100)).await.unwrap_err();
+        assert!(err.to_string().contains("another domain-host"), "{err}");
+        drop(first);
+        acquire(path, Duration::from_millis(100)).await.unwrap();
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}

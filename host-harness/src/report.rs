@@ -1,0 +1,121 @@
+//! What `domain-host` reports: per integration, what happened, in text or JSON.
+
+use crate::engine::CacheStatus;
+use crate::logs::LogLine;
+use serde::Serialize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventReport {
+    pub event: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub domain: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub www: Option<bool>,
+    pub ok: bool,
+    pub integrations: Vec<IntegrationReport>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct IntegrationReport {
+    pub id: String,
+    pub ok: bool,
+    pub changed: bool,
+    pub notes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<ErrorReport>,
+    pub attempts: u32,
+    pub duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub component: Option<ComponentReport>,
+    pub log: Vec<LogLine>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ComponentReport {
+    pub path: String,
+    pub cache: CacheStatus,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct ErrorReport {
+    /// `bad_credentials`, `not_found`, `conflict`, `rate_limited`, `transient`,
+    /// `invalid_input`, `limit_reached`, `denied`, `api` (from the provider), or
+    /// `configuration`, `component`, `timeout`, `cpu_limit`, `memory_limit`, `trap`,
+    /// `busy` (from the host).
+    pub kind: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<u16>,
+}
+
+impl IntegrationReport {
+    pub fn failed(id: &str, kind: &str, message: String) -> Self {
+        IntegrationReport {
+            id: id.to_string(),
+            ok: false,
+            changed: false,
+            notes: vec![],
+            error: Some(ErrorReport {
+                kind: kind.to_string(),
+                message,
+                status: None,
+            }),
+            attempts: 0,
+            duration_ms: 0,
+            component: None,
+            log: vec![],
+        }
+    }
+}
+
+impl EventReport {
+    pub fn new(event: &str, integrations: Vec<IntegrationReport>) -> Self {
+        EventReport {
+            event: event.to_string(),
+            domain: None,
+            site: None,
+            www: None,
+            ok: integrations.iter().all(|i| i.ok),
+            integrations,
+        }
+    }
+
+    pub fn render_text(&self) -> String {
+        let mut out = String::new();
+        let mut head = self.event.clone();
+        if let Some(domain) = &self.domain {
+            head.push(' ');
+            head.push_str(domain);
+        }
+        let mut details = vec![];
+        if let Some(site) = self.site {
+            details.push(format!("site {site}"));
+        }
+        if let Some(www) = self.www {
+            details.push(format!("www {}", if www { "yes" } else { "no" }));
+        }
+        if !details.is_empty() {
+            head.push_str(&format!(" ({})", details.join(", ")));
+        }
+        out.push_str(&head);
+        out.push('\n');
+        if self.integrations.is_empty() {
+            out.push_str("  no integration is enabled\n");
+        }
+        let width = self.integrations.iter().map(|i| i.id.len()).max().unwrap_or(0);
+        for i in &self.integrations {
+            let (status, text) = match &i.error {
+                None => (
+                    if i.changed { "changed" } else { "ok" },
+                    i.notes.join("; "),
+                ),
+                Some(e) => ("FAILED", e.message.clone()),
+            };
+            let retries = if i.attempts > 1 { format!(" [{} attempts]", i.attempts) } else { String::new() };
+            out.push_str(&format!("  {:width$}  {status:7}  {text}{retries}\n", i.id));
+        }
+        out
+    }
+}

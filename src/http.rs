@@ -1,0 +1,467 @@
+//! A small, blocking HTTP client over `wasi:http`, shaped for panel APIs.
+//!
+//! ```ignore
+//! let app: Envelope<App> = Request::get(format!("{API}/apps/{id}"))
+//!     .send()?            // transport faults become ProviderError::Transient / Denied
+//!     .error_for_status()? // 4xx/5xx become typed errors with the panel's own message
+//!     .json()?;            // bad JSON becomes a readable ProviderError::Api
+//! ```
+//!
+//! Credentials: the host attaches them to every request bound for an allowed host, so a
+//! provider normally sends none. [`Request::basic_auth`] and [`Request::bearer_auth`] exist
+//! for hosts that hand credentials to the component instead.
+
+use crate::errors::{error_message, parse_retry_after, status_error};
+use crate::{ApiError, ProviderError};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+
+/// Largest response body read by default. Panel answers are small JSON documents; anything
+/// bigger is refused rather than buffered.
+pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
+
+/// Default time allowed for connecting and for the first byte of the answer. The host
+/// clamps these to its own ceiling.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Put,
+    Patch,
+    Delete,
+}
+
+impl Method {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Patch => "PATCH",
+            Method::Delete => "DELETE",
+        }
+    }
+}
+
+/// An outgoing request. Build it, then [`Request::send`].
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: Method,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Vec<u8>>,
+    pub timeout: Duration,
+    pub max_body: usize,
+}
+
+impl Request {
+    pub fn new(method: Method, url: impl Into<String>) -> Self {
+        Request {
+            method,
+            url: url.into(),
+            headers: vec![("accept".into(), "application/json".into())],
+            body: None,
+            timeout: DEFAULT_TIMEOUT,
+            max_body: DEFAULT_MAX_BODY,
+        }
+    }
+
+    pub fn get(url: impl Into<String>) -> Self {
+        Self::new(Method::Get, url)
+    }
+    pub fn post(url: impl Into<String>) -> Self {
+        Self::new(Method::Post, url)
+    }
+    pub fn put(url: impl Into<String>) -> Self {
+        Self::new(Method::Put, url)
+    }
+    pub fn patch(url: impl Into<String>) -> Self {
+        Self::new(Method::Patch, url)
+    }
+    pub fn delete(url: impl Into<String>) -> Self {
+        Self::new(Method::Delete, url)
+    }
+
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    /// A JSON body with its content type.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
+        // Serialising plain data structures to a Vec cannot fail.
+        self.body = Some(serde_json::to_vec(body).unwrap_or_default());
+        self.header("content-type", "application/json")
+    }
+
+    pub fn basic_auth(self, username: &str, password: &str) -> Self {
+        let token = base64_encode(format!("{username}:{password}").as_bytes());
+        self.header("authorization", format!("Basic {token}"))
+    }
+
+    pub fn bearer_auth(self, token: &str) -> Self {
+        self.header("authorization", format!("Bearer {token}"))
+    }
+
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    pub fn max_body(mut self, bytes: usize) -> Self {
+        self.max_body = bytes;
+        self
+    }
+
+    /// Sends the request and reads the whole answer (up to the body cap).
+    pub fn send(self) -> Result<Response, ProviderError> {
+        let url = crate::url::parse(&self.url)?;
+        crate::log::debug(format!("{} {}", self.method.as_str(), self.url));
+        transport::send(&self, &url)
+    }
+}
+
+/// A complete answer.
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
+    /// The first value of a header (names are case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The typed error for a non-2xx status, carrying the panel's own message.
+    pub fn error_for_status(self) -> Result<Response, ProviderError> {
+        if self.is_success() {
+            return Ok(self);
+        }
+        Err(self.status_error())
+    }
+
+    /// The typed error this response stands for, whatever its status.
+    pub fn status_error(&self) -> ProviderError {
+        let retry_after = self.header("retry-after").and_then(parse_retry_after);
+        status_error(
+            self.status,
+            retry_after,
+            error_message(self.status, &self.body),
+        )
+    }
+
+    /// The body as JSON of the expected shape; anything else is a readable API error.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, ProviderError> {
+        parse_json(self.status, &self.body)
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Parses a response body, describing what was wrong when it is not the expected JSON.
+pub fn parse_json<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, ProviderError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let what = if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
+            format!("unexpected JSON shape: {e}")
+        } else {
+            format!(
+                "response is not JSON ({})",
+                error_message(status, body)
+            )
+        };
+        ProviderError::Api(ApiError {
+            status,
+            message: what,
+        })
+    })
+}
+
+fn base64_encode(input: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(target_arch = "wasm32")]
+mod transport {
+    //! The `wasi:http` plumbing, in one place.
+    use super::{Method, Request, Response};
+    use crate::url::ParsedUrl;
+    use crate::{ApiError, ProviderError};
+    use std::io::{Read, Write};
+    use wasip2::http::outgoing_handler;
+    use wasip2::http::types::{
+        ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest,
+        RequestOptions, Scheme,
+    };
+
+    pub(super) fn send(request: &Request, url: &ParsedUrl) -> Result<Response, ProviderError> {
+        let fields: Vec<(String, Vec<u8>)> = request
+            .headers
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec()))
+            .collect();
+        let headers = Fields::from_list(&fields)
+            .map_err(|e| ProviderError::InvalidInput(format!("bad request header: {e:?}")))?;
+        let outgoing = OutgoingRequest::new(headers);
+        let method = match request.method {
+            Method::Get => WasiMethod::Get,
+            Method::Post => WasiMethod::Post,
+            Method::Put => WasiMethod::Put,
+            Method::Patch => WasiMethod::Patch,
+            Method::Delete => WasiMethod::Delete,
+        };
+        let invalid = |what: &str| ProviderError::InvalidInput(format!("bad request {what}"));
+        outgoing.set_method(&method).map_err(|()| invalid("method"))?;
+        let scheme = if url.https { Scheme::Https } else { Scheme::Http };
+        outgoing
+            .set_scheme(Some(&scheme))
+            .map_err(|()| invalid("scheme"))?;
+        outgoing
+            .set_authority(Some(&url.authority))
+            .map_err(|()| invalid("host"))?;
+        outgoing
+            .set_path_with_query(Some(&url.path_and_query))
+            .map_err(|()| invalid("path"))?;
+
+        // A body is only opened when there is one: with none, a host denial reaches us
+        // deterministically as `HttpRequestDenied` on the response future.
+        let body = match &request.body {
+            Some(bytes) => {
+                let body = outgoing.body().map_err(|()| invalid("body"))?;
+                Some((body, bytes))
+            }
+            None => None,
+        };
+
+        let options = RequestOptions::new();
+        let nanos = u64::try_from(request.timeout.as_nanos()).unwrap_or(u64::MAX);
+        // The host may refuse to let a guest set these; its own ceiling applies then.
+        let _ = options.set_connect_timeout(Some(nanos));
+        let _ = options.set_first_byte_timeout(Some(nanos));
+        let _ = options.set_between_bytes_timeout(Some(nanos));
+
+        let future = outgoing_handler::handle(outgoing, Some(options)).map_err(transport_error)?;
+        if let Some((body, bytes)) = body {
+            let written = {
+                let mut stream = body.write().map_err(|()| invalid("body stream"))?;
+                stream.write_all(bytes).and_then(|()| Write::flush(&mut stream))
+            };
+            let finished = OutgoingBody::finish(body, None);
+            // A write failure usually means the host refused the request; its answer on the
+            // response future says why, so only report the write error if there is none.
+            if written.is_err() || finished.is_err() {
+                future.subscribe().block();
+                if let Some(Ok(Err(code))) = future.get() {
+                    return Err(transport_error(code));
+                }
+                return Err(ProviderError::Transient(
+                    "connection closed while sending the request body".into(),
+                ));
+            }
+        }
+
+        future.subscribe().block();
+        let response = match future.get() {
+            Some(Ok(Ok(response))) => response,
+            Some(Ok(Err(code))) => return Err(transport_error(code)),
+            Some(Err(())) | None => {
+                return Err(ProviderError::Transient(
+                    "response future was already consumed".into(),
+                ));
+            }
+        };
+        let status = response.status();
+        let headers = response
+            .headers()
+            .entries()
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8_lossy(&v).into_owned()))
+            .collect();
+        let incoming = response
+            .consume()
+            .map_err(|()| ProviderError::Transient("response body unavailable".into()))?;
+        let body = read_capped(&incoming, request.max_body, status)?;
+        drop(IncomingBody::finish(incoming));
+        Ok(Response {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    fn read_capped(
+        incoming: &IncomingBody,
+        max: usize,
+        status: u16,
+    ) -> Result<Vec<u8>, ProviderError> {
+        let stream = incoming
+            .stream()
+            .map_err(|()| ProviderError::Transient("response body unavailable".into()))?;
+        let mut body = Vec::new();
+        // Read one byte past the cap so an exactly-full body is not mistaken for too big.
+        let mut stream = stream;
+        let mut limited = stream.by_ref().take(max as u64 + 1);
+        limited
+            .read_to_end(&mut body)
+            .map_err(|e| ProviderError::Transient(format!("reading the response failed: {e}")))?;
+        if body.len() > max {
+            return Err(ProviderError::Api(ApiError {
+                status,
+                message: format!("response body is larger than {max} bytes; refused"),
+            }));
+        }
+        Ok(body)
+    }
+
+    /// `wasi:http` transport errors, sorted into what a retry can fix and what it cannot.
+    fn transport_error(code: ErrorCode) -> ProviderError {
+        match code {
+            ErrorCode::HttpRequestDenied => ProviderError::Denied(
+                "the host's sandbox does not allow this request".into(),
+            ),
+            ErrorCode::DestinationIpProhibited => ProviderError::Denied(
+                "the host's sandbox does not allow this destination address".into(),
+            ),
+            ErrorCode::HttpResponseBodySize(limit) => ProviderError::Api(ApiError {
+                status: 0,
+                message: format!(
+                    "response body exceeded the host's limit{}",
+                    limit.map(|l| format!(" of {l} bytes")).unwrap_or_default()
+                ),
+            }),
+            ErrorCode::TlsCertificateError => ProviderError::Api(ApiError {
+                status: 0,
+                message: "the panel's TLS certificate was not accepted".into(),
+            }),
+            ErrorCode::HttpRequestUriInvalid | ErrorCode::HttpRequestMethodInvalid => {
+                ProviderError::InvalidInput(format!("request refused: {code:?}"))
+            }
+            other => ProviderError::Transient(describe(&other)),
+        }
+    }
+
+    fn describe(code: &ErrorCode) -> String {
+        match code {
+            ErrorCode::ConnectionRefused => "connection refused".into(),
+            ErrorCode::ConnectionTerminated => "connection reset".into(),
+            ErrorCode::ConnectionTimeout => "connect timed out".into(),
+            ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => {
+                "the panel did not answer in time".into()
+            }
+            ErrorCode::DnsTimeout => "DNS lookup timed out".into(),
+            ErrorCode::DnsError(payload) => format!(
+                "DNS lookup failed{}",
+                payload
+                    .rcode
+                    .as_ref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+            ErrorCode::InternalError(Some(detail)) => format!("transport error: {detail}"),
+            other => format!("transport error: {other:?}"),
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+mod transport {
+    //! Outside a component there is no `wasi:http`; unit tests exercise everything but
+    //! the wire, and end-to-end tests run the real component in the host.
+    use super::{Request, Response};
+    use crate::ProviderError;
+    use crate::url::ParsedUrl;
+
+    pub(super) fn send(_: &Request, _: &ParsedUrl) -> Result<Response, ProviderError> {
+        Err(ProviderError::Denied(
+            "wasi:http is only available inside a component".into(),
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (input, output) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("cid_x:key", "Y2lkX3g6a2V5"),
+        ] {
+            assert_eq!(base64_encode(input.as_bytes()), output);
+        }
+    }
+
+    #[test]
+    fn json_body_sets_content_type() {
+        let req = Request::post("https://x/y").json(&serde_json::json!({"auto": true}));
+        assert_eq!(req.body.as_deref(), Some(&br#"{"auto":true}"#[..]));
+        assert!(
+            req.headers
+                .iter()
+                .any(|(k, v)| k == "content-type" && v == "application/json")
+        );
+    }
+
+    #[test]
+    fn error_for_status_uses_panel_message_and_retry_after() {
+        let resp = Response {
+            status: 429,
+            headers: vec![("Retry-After".into(), "2".into())],
+            body: br#"{"message":"Too Many Attempts."}"#.to_vec(),
+        };
+        match resp.error_for_status() {
+            Err(ProviderError::RateLimited(rl)) => {
+                assert_eq!(rl.retry_after_secs, Some(2));
+                assert_eq!(rl.message, "Too Many Attempts.");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bad_json_is_an_api_error_not_a_panic() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Shape {
+            data: Vec<String>,
+        }
+        let html = parse_json::<Shape>(200, b"<html><title>Login</title></html>").unwrap_err();
+        assert!(matches!(&html, ProviderError::Api(e) if e.message.contains("not JSON")));
+        let shape = parse_json::<Shape>(200, br#"{"data": 3}"#).unwrap_err();
+        assert!(
+            matches!(&shape, ProviderError::Api(e) if e.message.contains("unexpected JSON shape"))
+        );
+    }
+}

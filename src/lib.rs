@@ -1,0 +1,148 @@
+//! Guest SDK for Ultimate Multisite domain-provider components.
+//!
+//! A provider is a `wasm32-wasip2` component that knows one hosting panel's API. It links
+//! this crate, implements [`DomainProvider`] and registers itself with
+//! [`export_provider!`]. The SDK gives it:
+//!
+//! - the contract's types ([`ProviderMetadata`], [`DomainEvent`], [`ProviderError`], ...),
+//!   generated from `wit/since_v0.1.0` and re-exported under friendlier paths;
+//! - [`http`]: a small blocking HTTP client over `wasi:http` with JSON bodies, a response
+//!   size cap and status-to-error mapping, so a provider reads like its API documentation;
+//! - [`config`] and [`log`]: this integration's settings and levelled logging on the host.
+//!
+//! Everything that does not touch the network (building bodies, parsing responses, mapping
+//! statuses) is plain Rust that runs under `cargo test` on the host target.
+
+pub mod config;
+pub mod errors;
+pub mod http;
+pub mod log;
+pub mod url;
+
+/// The contract version this SDK implements (the WIT package version).
+pub const CONTRACT_VERSION: &str = "0.1.0";
+
+/// Generated bindings. Public for the export macro; provider code uses the re-exports.
+#[doc(hidden)]
+pub mod bindings {
+    wit_bindgen::generate!({
+        path: "wit/since_v0.1.0",
+        world: "multisite:domain-provider/domain-provider",
+        with: {
+            "wasi:http/types@0.2.12": wasip2::http::types,
+            "wasi:http/outgoing-handler@0.2.12": wasip2::http::outgoing_handler,
+            "wasi:io/poll@0.2.12": wasip2::io::poll,
+            "wasi:io/error@0.2.12": wasip2::io::error,
+            "wasi:io/streams@0.2.12": wasip2::io::streams,
+            "wasi:clocks/monotonic-clock@0.2.12": wasip2::clocks::monotonic_clock,
+        },
+        pub_export_macro: true,
+        export_macro_name: "export_provider_world",
+        default_bindings_module: "provider_sdk::bindings",
+    });
+}
+
+use bindings::exports::multisite::domain_provider::provider::Guest;
+pub use bindings::multisite::domain_provider::types::{
+    AnyOfGroup, ApiError, AuthScheme, BasicAuth, Capabilities, ConstantSpec, DomainEvent,
+    HeaderAuth, Outcome, ProviderError, ProviderMetadata, RateLimit,
+};
+
+/// What a provider component implements. Every operation must be idempotent: adding a
+/// present domain or removing an absent one succeeds with [`Outcome::unchanged`].
+pub trait DomainProvider {
+    /// Static facts about the provider; must not make requests.
+    fn metadata() -> ProviderMetadata;
+    /// A cheap authenticated read proving the credentials and ids work.
+    fn test_connection() -> Result<Outcome, ProviderError>;
+    /// A custom domain was mapped to a site.
+    fn add_domain(event: DomainEvent) -> Result<Outcome, ProviderError>;
+    /// A mapped domain was removed; its `www.` variant goes with it.
+    fn remove_domain(event: DomainEvent) -> Result<Outcome, ProviderError>;
+    /// A site was created on a subdomain network. Panels that serve every subdomain
+    /// through a wildcard need nothing here.
+    fn add_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        let _ = event;
+        Ok(Outcome::unchanged(
+            "this panel does not manage subdomain sites",
+        ))
+    }
+    /// A subdomain site was deleted.
+    fn remove_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        let _ = event;
+        Ok(Outcome::unchanged(
+            "this panel does not manage subdomain sites",
+        ))
+    }
+}
+
+impl Outcome {
+    /// The panel was changed.
+    pub fn changed(note: impl Into<String>) -> Self {
+        Outcome {
+            changed: true,
+            notes: vec![note.into()],
+        }
+    }
+
+    /// The panel already was in the wanted state.
+    pub fn unchanged(note: impl Into<String>) -> Self {
+        Outcome {
+            changed: false,
+            notes: vec![note.into()],
+        }
+    }
+
+    /// Adds a note to the report.
+    pub fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+/// Adapts a [`DomainProvider`] to the generated export trait. Used by [`export_provider!`].
+#[doc(hidden)]
+pub struct Export<P>(core::marker::PhantomData<P>);
+
+impl<P: DomainProvider> Guest for Export<P> {
+    fn metadata() -> ProviderMetadata {
+        P::metadata()
+    }
+    fn test_connection() -> Result<Outcome, ProviderError> {
+        P::test_connection()
+    }
+    fn add_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        P::add_domain(event)
+    }
+    fn remove_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        P::remove_domain(event)
+    }
+    fn add_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        P::add_subdomain(event)
+    }
+    fn remove_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        P::remove_subdomain(event)
+    }
+}
+
+/// Registers a [`DomainProvider`] as the component's export.
+///
+/// ```ignore
+/// struct ServerPilot;
+/// impl provider_sdk::DomainProvider for ServerPilot { /* ... */ }
+/// provider_sdk::export_provider!(ServerPilot);
+/// ```
+///
+/// Only emitted for `wasm32`, so the same crate builds natively for unit tests.
+#[macro_export]
+macro_rules! export_provider {
+    ($provider:ty) => {
+        #[cfg(target_arch = "wasm32")]
+        const _: () = {
+            type __ProviderExport = $crate::Export<$provider>;
+            $crate::bindings::export_provider_world!(
+                __ProviderExport with_types_in $crate::bindings
+            );
+        };
+    };
+}
