@@ -53,7 +53,10 @@ fn json_message(json: &Value) -> Option<String> {
         }
     }
     let message = json.get("message").and_then(Value::as_str);
-    let details = json.get("errors").map(validation_details).unwrap_or_default();
+    let details = json
+        .get("errors")
+        .map(validation_details)
+        .unwrap_or_default();
     match (message, details.is_empty()) {
         (Some(message), true) => Some(message.to_string()),
         (Some(message), false) => Some(format!("{message} ({details})")),
@@ -92,7 +95,11 @@ fn validation_details(errors: &Value) -> String {
 }
 
 fn looks_like_html(text: &str) -> bool {
-    let head = text.trim_start().get(..15).unwrap_or("").to_ascii_lowercase();
+    let head = text
+        .trim_start()
+        .get(..15)
+        .unwrap_or("")
+        .to_ascii_lowercase();
     head.starts_with("<!doctype html") || head.starts_with("<html")
 }
 

@@ -118,8 +118,8 @@ impl Request {
 
     /// Sends the request and reads the whole answer (up to the body cap).
     pub fn send(self) -> Result<Response, ProviderError> {
+        // The host logs every request it lets through (or denies), so the SDK does not.
         let url = crate::url::parse(&self.url)?;
-        crate::log::debug(format!("{} {}", self.method.as_str(), self.url));
         transport::send(&self, &url)
     }
 }
@@ -179,10 +179,7 @@ pub fn parse_json<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, Pr
         let what = if serde_json::from_slice::<serde_json::Value>(body).is_ok() {
             format!("unexpected JSON shape: {e}")
         } else {
-            format!(
-                "response is not JSON ({})",
-                error_message(status, body)
-            )
+            format!("response is not JSON ({})", error_message(status, body))
         };
         ProviderError::Api(ApiError {
             status,
@@ -195,7 +192,11 @@ fn base64_encode(input: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
-        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
         let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
         for i in 0..4 {
             if i <= chunk.len() {
@@ -238,8 +239,14 @@ mod transport {
             Method::Delete => WasiMethod::Delete,
         };
         let invalid = |what: &str| ProviderError::InvalidInput(format!("bad request {what}"));
-        outgoing.set_method(&method).map_err(|()| invalid("method"))?;
-        let scheme = if url.https { Scheme::Https } else { Scheme::Http };
+        outgoing
+            .set_method(&method)
+            .map_err(|()| invalid("method"))?;
+        let scheme = if url.https {
+            Scheme::Https
+        } else {
+            Scheme::Http
+        };
         outgoing
             .set_scheme(Some(&scheme))
             .map_err(|()| invalid("scheme"))?;
@@ -271,7 +278,9 @@ mod transport {
         if let Some((body, bytes)) = body {
             let written = {
                 let mut stream = body.write().map_err(|()| invalid("body stream"))?;
-                stream.write_all(bytes).and_then(|()| Write::flush(&mut stream))
+                stream
+                    .write_all(bytes)
+                    .and_then(|()| Write::flush(&mut stream))
             };
             let finished = OutgoingBody::finish(body, None);
             // A write failure usually means the host refused the request; its answer on the
@@ -343,9 +352,9 @@ mod transport {
     /// `wasi:http` transport errors, sorted into what a retry can fix and what it cannot.
     fn transport_error(code: ErrorCode) -> ProviderError {
         match code {
-            ErrorCode::HttpRequestDenied => ProviderError::Denied(
-                "the host's sandbox does not allow this request".into(),
-            ),
+            ErrorCode::HttpRequestDenied => {
+                ProviderError::Denied("the host's sandbox does not allow this request".into())
+            }
             ErrorCode::DestinationIpProhibited => ProviderError::Denied(
                 "the host's sandbox does not allow this destination address".into(),
             ),

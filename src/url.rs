@@ -25,7 +25,9 @@ pub fn parse(url: &str) -> Result<ParsedUrl, ProviderError> {
     let (authority, path) = rest.split_at(split);
     let bad_authority = authority.is_empty()
         || authority.contains('@')
-        || authority.chars().any(|c| c.is_whitespace() || c.is_control());
+        || authority
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control());
     if bad_authority || path.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(invalid());
     }

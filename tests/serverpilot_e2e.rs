@@ -1,0 +1,557 @@
+//! ServerPilot end to end: the real `domain-host`, the real component, the emulator on
+//! loopback. Each test names the behaviour it proves.
+
+mod support;
+
+use panel_emulators::serverpilot::{ServerPilot, Ssl};
+use panel_emulators::{Emulator, Response};
+use support::{Case, strings};
+
+const CLIENT_ID: &str = "cid_e2eClient";
+const API_KEY: &str = "sp-secret-api-key-1234567890";
+const APP_ID: &str = "nlcN0TwdZAyNEgdp";
+
+fn emulator() -> Emulator<ServerPilot> {
+    Emulator::spawn(ServerPilot::new(CLIENT_ID, API_KEY, APP_ID), 0).expect("emulator")
+}
+
+/// A config with ServerPilot enabled and routed to the emulator; `extra` adds keys to its
+/// table, `top` adds top-level keys.
+fn config(case: &Case, emu: &Emulator<ServerPilot>, top: &str, constants: &str, extra: &str) {
+    case.write_config(&format!(
+        "{top}\n[integrations.serverpilot]\nenabled = true\nconstants = {{ {constants} }}\nroutes = {{ \"api.serverpilot.io\" = \"{}\" }}\n{extra}\n",
+        emu.base_url()
+    ));
+}
+
+fn all_constants() -> String {
+    format!(
+        "WU_SERVER_PILOT_CLIENT_ID = \"{CLIENT_ID}\", WU_SERVER_PILOT_API_KEY = \"{API_KEY}\", WU_SERVER_PILOT_APP_ID = \"{APP_ID}\""
+    )
+}
+
+fn setup(name: &str, top: &str) -> (Case, Emulator<ServerPilot>) {
+    let case = Case::new(name);
+    let emu = emulator();
+    config(&case, &emu, top, &all_constants(), "");
+    (case, emu)
+}
+
+fn domains(emu: &Emulator<ServerPilot>) -> Vec<String> {
+    let mut d = emu.lock().panel.app(APP_ID).domains.clone();
+    d.sort();
+    d
+}
+
+fn seed(emu: &Emulator<ServerPilot>, names: &[&str]) {
+    emu.lock().panel.app_mut(APP_ID).domains = names.iter().map(|s| s.to_string()).collect();
+}
+
+fn sorted(names: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+fn count(emu: &Emulator<ServerPilot>, method: &str, path_suffix: &str) -> usize {
+    emu.requests()
+        .iter()
+        .filter(|r| r.method == method && r.path.ends_with(path_suffix))
+        .count()
+}
+
+#[test]
+fn add_domain_adds_domain_and_www_and_turns_autossl_on() {
+    let (case, emu) = setup("add", "www = \"always\"");
+    let run = case.run(&["--json", "add-domain", "Example.COM.", "--site", "7"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(domains(&emu), sorted(&["example.com", "www.example.com"]));
+    assert_eq!(emu.lock().panel.app(APP_ID).ssl, Ssl::Auto { force: false });
+    let report = run.json();
+    assert_eq!(report["domain"], "example.com");
+    assert_eq!(report["site"], 7);
+    assert_eq!(report["integrations"][0]["changed"], true);
+    // The component set no credentials; the host attached them.
+    let auth = emu.requests()[0]
+        .header("authorization")
+        .map(str::to_string);
+    assert!(auth.is_some_and(|a| a.starts_with("Basic ")));
+}
+
+#[test]
+fn add_domain_keeps_the_existing_list() {
+    let (case, emu) = setup("keep", "");
+    seed(&emu, &["network.com", "www.network.com", "other.org"]);
+    let run = case.run(&["add-domain", "shop.com", "--site", "3"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(
+        domains(&emu),
+        sorted(&[
+            "network.com",
+            "www.network.com",
+            "other.org",
+            "shop.com",
+            "www.shop.com"
+        ])
+    );
+}
+
+#[test]
+fn adding_a_present_domain_changes_nothing_and_succeeds() {
+    let (case, emu) = setup("idempotent", "");
+    assert_eq!(
+        case.run(&["add-domain", "example.com", "--site", "1"])
+            .status,
+        0
+    );
+    let posts_before = count(&emu, "POST", APP_ID);
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let sp = run.integration("serverpilot");
+    assert_eq!(sp["changed"], false);
+    assert_eq!(
+        count(&emu, "POST", APP_ID),
+        posts_before,
+        "no list update was sent"
+    );
+    assert_eq!(domains(&emu), sorted(&["example.com", "www.example.com"]));
+}
+
+#[test]
+fn remove_domain_removes_the_domain_and_its_www_only() {
+    let (case, emu) = setup("remove", "");
+    seed(
+        &emu,
+        &[
+            "example.com",
+            "www.example.com",
+            "keep.example.com",
+            "other.org",
+        ],
+    );
+    let run = case.run(&["remove-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(domains(&emu), sorted(&["keep.example.com", "other.org"]));
+}
+
+#[test]
+fn removing_an_absent_domain_succeeds_with_a_note() {
+    let (case, emu) = setup("remove-absent", "");
+    seed(&emu, &["other.org"]);
+    let run = case.run(&["--json", "remove-domain", "gone.com", "--site", "1"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let sp = run.integration("serverpilot");
+    assert_eq!(sp["changed"], false);
+    assert!(
+        strings(&sp["notes"])[0].contains("nothing to remove"),
+        "{sp}"
+    );
+    assert_eq!(count(&emu, "POST", APP_ID), 0);
+}
+
+#[test]
+fn add_subdomain_adds_the_host_without_www() {
+    let (case, emu) = setup("subdomain", "www = \"always\"");
+    let run = case.run(&["add-subdomain", "site1.network.com", "--site", "9"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(domains(&emu), sorted(&["site1.network.com"]));
+    assert!(matches!(emu.lock().panel.app(APP_ID).ssl, Ssl::Auto { .. }));
+}
+
+#[test]
+fn remove_subdomain_removes_the_host() {
+    let (case, emu) = setup("remove-subdomain", "");
+    seed(&emu, &["site1.network.com", "site2.network.com"]);
+    let run = case.run(&["remove-subdomain", "site1.network.com", "--site", "9"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(domains(&emu), sorted(&["site2.network.com"]));
+}
+
+#[test]
+fn www_policy_never_adds_only_the_domain() {
+    let (case, emu) = setup("www-never", "www = \"never\"");
+    assert_eq!(
+        case.run(&["add-domain", "example.com", "--site", "1"])
+            .status,
+        0
+    );
+    assert_eq!(domains(&emu), sorted(&["example.com"]));
+}
+
+#[test]
+fn www_policy_main_only_adds_www_to_registrable_domains_only() {
+    let (case, emu) = setup("www-main", "www = \"main_only\"");
+    assert_eq!(
+        case.run(&["add-domain", "example.co.uk", "--site", "1"])
+            .status,
+        0
+    );
+    assert_eq!(
+        case.run(&["add-domain", "shop.example.com", "--site", "2"])
+            .status,
+        0
+    );
+    assert_eq!(
+        domains(&emu),
+        sorted(&["example.co.uk", "www.example.co.uk", "shop.example.com"])
+    );
+}
+
+#[test]
+fn rejected_credentials_are_reported_without_the_secret() {
+    let case = Case::new("bad-credentials");
+    let emu = emulator();
+    let wrong_key = "wrong-secret-key-987654321";
+    let constants = format!(
+        "WU_SERVER_PILOT_CLIENT_ID = \"{CLIENT_ID}\", WU_SERVER_PILOT_API_KEY = \"{wrong_key}\", WU_SERVER_PILOT_APP_ID = \"{APP_ID}\""
+    );
+    config(&case, &emu, "", &constants, "");
+    let run = case.run(&[
+        "--log-level",
+        "trace",
+        "--json",
+        "add-domain",
+        "example.com",
+        "--site",
+        "1",
+    ]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let sp = run.integration("serverpilot");
+    assert_eq!(sp["error"]["kind"], "bad_credentials");
+    let message = sp["error"]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("serverpilot: credentials rejected (401)"),
+        "{message}"
+    );
+    assert_eq!(sp["attempts"], 1, "a 401 is not retried");
+    assert!(
+        !run.all_output().contains(wrong_key),
+        "secret leaked:\n{}",
+        run.all_output()
+    );
+    let log =
+        std::fs::read_to_string(case.dir.join("state/logs/integration-serverpilot.log")).unwrap();
+    assert!(!log.contains(wrong_key));
+    assert!(domains(&emu).is_empty());
+}
+
+#[test]
+fn unknown_app_is_reported_as_not_found() {
+    let case = Case::new("app-not-found");
+    let emu = emulator();
+    let constants = format!(
+        "WU_SERVER_PILOT_CLIENT_ID = \"{CLIENT_ID}\", WU_SERVER_PILOT_API_KEY = \"{API_KEY}\", WU_SERVER_PILOT_APP_ID = \"noSuchApp\""
+    );
+    config(&case, &emu, "", &constants, "");
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 1);
+    let sp = run.integration("serverpilot");
+    assert_eq!(sp["error"]["kind"], "not_found");
+    assert!(
+        sp["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("does not exist"),
+        "{sp}"
+    );
+}
+
+#[test]
+fn an_html_page_instead_of_json_is_a_clear_error() {
+    let (case, emu) = setup("html", "");
+    emu.lock().panel.raw_override = Some(Response {
+        status: 200,
+        headers: vec![("content-type".into(), "text/html".into())],
+        body: b"<!DOCTYPE html><html><head><title>Maintenance</title></head></html>".to_vec(),
+    });
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let sp = run.integration("serverpilot");
+    assert_eq!(sp["error"]["kind"], "api");
+    let message = sp["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("not JSON") && message.contains("Maintenance"),
+        "{message}"
+    );
+}
+
+#[test]
+fn autossl_refusal_is_an_error_with_serverpilots_message() {
+    let (case, emu) = setup("autossl-unavailable", "");
+    emu.lock().panel.app_mut(APP_ID).autossl_available = false;
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let message = run.integration("serverpilot")["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("added example.com, www.example.com but enabling AutoSSL failed"),
+        "{message}"
+    );
+    assert!(message.contains("AutoSSL is not available"), "{message}");
+    assert_eq!(domains(&emu), sorted(&["example.com", "www.example.com"]));
+}
+
+#[test]
+fn the_300_domain_limit_is_reported_before_serverpilot_refuses() {
+    let (case, emu) = setup("limit", "");
+    let existing: Vec<String> = (0..299).map(|i| format!("d{i}.example.com")).collect();
+    emu.lock().panel.app_mut(APP_ID).domains = existing.clone();
+    let run = case.run(&["--json", "add-domain", "new.com", "--site", "1"]);
+    assert_eq!(run.status, 1);
+    let sp = run.integration("serverpilot");
+    assert_eq!(sp["error"]["kind"], "limit_reached");
+    assert!(
+        sp["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("at most 300 domains"),
+        "{sp}"
+    );
+    assert_eq!(
+        emu.lock().panel.app(APP_ID).domains.len(),
+        299,
+        "nothing was written"
+    );
+    // One name still fits.
+    let (case2, emu2) = setup("limit-fits", "www = \"never\"");
+    emu2.lock().panel.app_mut(APP_ID).domains = existing;
+    assert_eq!(
+        case2.run(&["add-domain", "new.com", "--site", "1"]).status,
+        0
+    );
+    assert_eq!(emu2.lock().panel.app(APP_ID).domains.len(), 300);
+}
+
+#[test]
+fn an_invalid_domain_is_refused_before_anything_is_sent() {
+    let (case, emu) = setup("invalid-domain", "");
+    for bad in [
+        "https://example.com/",
+        "exa mple.com",
+        "192.168.0.1",
+        "a;rm -rf.com",
+        "-bad.com",
+    ] {
+        let run = case.run(&["add-domain", "--site", "1", "--", bad]);
+        assert_eq!(run.status, 2, "{bad}: {}", run.all_output());
+        assert!(
+            run.stderr.contains("invalid domain"),
+            "{bad}: {}",
+            run.stderr
+        );
+    }
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn idn_domains_reach_the_panel_in_punycode() {
+    let (case, emu) = setup("idn", "www = \"never\"");
+    assert_eq!(
+        case.run(&["add-domain", "Bücher.Example.", "--site", "1"])
+            .status,
+        0
+    );
+    assert_eq!(domains(&emu), sorted(&["xn--bcher-kva.example"]));
+}
+
+#[test]
+fn a_missing_constant_is_named_and_nothing_is_sent() {
+    let case = Case::new("missing-constant");
+    let emu = emulator();
+    let constants = format!(
+        "WU_SERVER_PILOT_CLIENT_ID = \"{CLIENT_ID}\", WU_SERVER_PILOT_API_KEY = \"{API_KEY}\""
+    );
+    config(&case, &emu, "", &constants, "");
+    let run = case.run(&["add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stdout
+            .contains("missing constants: WU_SERVER_PILOT_APP_ID"),
+        "{}",
+        run.all_output()
+    );
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn constants_fall_back_to_environment_variables() {
+    let case = Case::new("env-constants");
+    let emu = emulator();
+    config(
+        &case,
+        &emu,
+        "",
+        &format!("WU_SERVER_PILOT_APP_ID = \"{APP_ID}\""),
+        "",
+    );
+    let run = case.run_with_env(
+        &["add-domain", "example.com", "--site", "1"],
+        &[
+            ("WU_SERVER_PILOT_CLIENT_ID", CLIENT_ID),
+            ("WU_SERVER_PILOT_API_KEY", API_KEY),
+        ],
+    );
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(domains(&emu), sorted(&["example.com", "www.example.com"]));
+}
+
+#[test]
+fn an_unknown_constant_in_the_config_is_an_error() {
+    let case = Case::new("unknown-constant");
+    let emu = emulator();
+    config(
+        &case,
+        &emu,
+        "",
+        &format!("{}, WU_SERVER_PILOT_APPID = \"x\"", all_constants()),
+        "",
+    );
+    let run = case.run(&["add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 1);
+    assert!(
+        run.stdout
+            .contains("unknown constant WU_SERVER_PILOT_APPID"),
+        "{}",
+        run.all_output()
+    );
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn requests_to_hosts_outside_the_allow_list_never_leave_the_machine() {
+    let case = Case::new("denied");
+    let emu = emulator();
+    config(
+        &case,
+        &emu,
+        "",
+        &all_constants(),
+        "allowed_hosts = [\"api.other-panel.example\"]",
+    );
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let sp = run.integration("serverpilot");
+    assert_eq!(sp["error"]["kind"], "denied");
+    assert!(
+        sp["log"]
+            .to_string()
+            .contains("denied GET https://api.serverpilot.io/v1/apps/"),
+        "the host logs the denial: {sp}"
+    );
+    assert!(emu.requests().is_empty(), "the emulator received nothing");
+}
+
+#[test]
+fn disabled_integrations_receive_nothing() {
+    let case = Case::new("disabled");
+    let emu = emulator();
+    config(&case, &emu, "", &all_constants(), "");
+    let text = std::fs::read_to_string(case.config_path())
+        .unwrap()
+        .replace("enabled = true", "enabled = false");
+    std::fs::write(case.config_path(), text).unwrap();
+    let run = case.run(&["add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 0);
+    assert!(
+        run.stdout.contains("no integration is enabled"),
+        "{}",
+        run.stdout
+    );
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn test_connection_reads_the_app() {
+    let (case, emu) = setup("test-connection", "");
+    seed(&emu, &["a.com", "www.a.com"]);
+    let run = case.run(&["test", "serverpilot"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert!(
+        run.stdout.contains("app wordpress reachable: 2 domain(s)"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(emu.requests().len(), 1);
+    assert_eq!(emu.requests()[0].method, "GET");
+}
+
+#[test]
+fn list_shows_constants_by_source_and_never_their_values() {
+    let case = Case::new("list");
+    let emu = emulator();
+    config(
+        &case,
+        &emu,
+        "",
+        &format!(
+            "WU_SERVER_PILOT_CLIENT_ID = \"{CLIENT_ID}\", WU_SERVER_PILOT_API_KEY = \"{API_KEY}\""
+        ),
+        "",
+    );
+    let run = case.run(&["--json", "list"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let sp = &run.json()[0];
+    assert_eq!(sp["id"], "serverpilot");
+    assert_eq!(sp["constants"]["WU_SERVER_PILOT_API_KEY"], "config");
+    assert_eq!(sp["constants"]["WU_SERVER_PILOT_APP_ID"], "missing");
+    assert_eq!(
+        strings(&sp["missing"]),
+        vec!["WU_SERVER_PILOT_APP_ID".to_string()]
+    );
+    assert_eq!(
+        strings(&sp["allowed_hosts"]),
+        vec!["api.serverpilot.io".to_string()]
+    );
+    assert!(!run.all_output().contains(API_KEY) && !run.all_output().contains(CLIENT_ID));
+    assert!(emu.requests().is_empty(), "list makes no requests");
+}
+
+#[test]
+fn compiled_components_are_cached_on_disk() {
+    let (case, _emu) = setup("cache", "");
+    let cache = case.dir.join("own-cache");
+    let text = std::fs::read_to_string(case.config_path()).unwrap();
+    let text = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("cache_dir") {
+                format!("cache_dir = {cache:?}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(case.config_path(), text).unwrap();
+    let first = case.run(&["--json", "test"]);
+    assert_eq!(
+        first.integration("serverpilot")["component"]["cache"],
+        "compiled",
+        "{}",
+        first.stdout
+    );
+    let cached: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
+    assert_eq!(cached.len(), 1, "one compiled component in the cache");
+    let second = case.run(&["--json", "test"]);
+    assert_eq!(
+        second.integration("serverpilot")["component"]["cache"],
+        "hit",
+        "{}",
+        second.stdout
+    );
+}
+
+#[test]
+fn a_broken_config_file_points_at_the_line() {
+    let case = Case::new("broken-config");
+    std::fs::write(
+        case.config_path(),
+        "www = \"always\"\n[integrations.serverpilot\nenabled = true\n",
+    )
+    .unwrap();
+    let run = case.run(&["add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 2);
+    assert!(run.stderr.contains("line 2"), "{}", run.stderr);
+}

@@ -1,1 +1,11 @@
+//! Loopback emulators of hosting-panel APIs, for tests and the README's demo.
+//!
+//! Each speaks its panel's documented shapes (`../shared/reference/provider-apis.md`):
+//! auth, envelopes, status codes and quirks. Tests drive them in-process through
+//! [`server::Emulator`] (state, received requests, injected faults); the `panel-emulator`
+//! binary serves them for a demo, with `GET /_emulator/state` to look at the panel.
 
+pub mod server;
+pub mod serverpilot;
+
+pub use server::{Emulator, Fault, FaultKind, Request, Response};

@@ -221,7 +221,10 @@ mod tests {
         assert!(!l.allows(&uri("http://api.serverpilot.io/")), "scheme");
         assert!(!l.allows(&uri("https://api.serverpilot.io:8443/")), "port");
         assert!(!l.allows(&uri("https://evil.example/")), "host");
-        assert!(!l.allows(&uri("https://api.serverpilot.io.evil.example/")), "suffix trick");
+        assert!(
+            !l.allows(&uri("https://api.serverpilot.io.evil.example/")),
+            "suffix trick"
+        );
     }
 
     #[test]
@@ -254,7 +257,18 @@ mod tests {
 
     #[test]
     fn bad_entries_are_refused_with_the_entry_named() {
-        for bad in ["*", "https://*", "a.*.com", "*.com", "host/path", "ftp://x", "h:0", "h:99999", "u@h", ""] {
+        for bad in [
+            "*",
+            "https://*",
+            "a.*.com",
+            "*.com",
+            "host/path",
+            "ftp://x",
+            "h:0",
+            "h:99999",
+            "u@h",
+            "",
+        ] {
             let err = AllowList::parse(&[bad]).unwrap_err();
             assert!(err.0.contains(&format!("{bad:?}")), "{bad}: {err}");
         }
@@ -275,7 +289,11 @@ mod tests {
     #[test]
     fn bad_routes_are_refused() {
         let key = "api.serverpilot.io".to_string();
-        for target in ["127.0.0.1:18081", "http://127.0.0.1:18081/path", "gopher://x"] {
+        for target in [
+            "127.0.0.1:18081",
+            "http://127.0.0.1:18081/path",
+            "gopher://x",
+        ] {
             let target = target.to_string();
             assert!(Routes::parse([(&key, &target)]).is_err(), "{target}");
         }

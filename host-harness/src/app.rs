@@ -59,7 +59,10 @@ pub async fn run(options: &Options, command: Command) -> i32 {
 
 fn print_out<T: Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) {
     if json {
-        println!("{}", serde_json::to_string_pretty(value).unwrap_or_default());
+        println!(
+            "{}",
+            serde_json::to_string_pretty(value).unwrap_or_default()
+        );
     } else {
         print!("{}", text());
     }
@@ -78,11 +81,19 @@ async fn execute(options: &Options, command: Command) -> Result<Output> {
         Command::AddDomain { domain, site } | Command::RemoveDomain { domain, site } => {
             let name = domain::normalize(domain, true)?;
             let www = wants_www(config.config.www, &name);
-            Some(DomainEvent { domain: name, site_id: *site, www })
+            Some(DomainEvent {
+                domain: name,
+                site_id: *site,
+                www,
+            })
         }
         Command::AddSubdomain { host, site } | Command::RemoveSubdomain { host, site } => {
             let name = domain::normalize(host, true)?;
-            Some(DomainEvent { domain: name, site_id: *site, www: false })
+            Some(DomainEvent {
+                domain: name,
+                site_id: *site,
+                www: false,
+            })
         }
     };
 
@@ -97,7 +108,10 @@ async fn execute(options: &Options, command: Command) -> Result<Output> {
         _ => enabled_ids(&config),
     };
 
-    let host = Arc::new(Host::new(HostSettings::from_config(&config, options.log_level))?);
+    let host = Arc::new(Host::new(HostSettings::from_config(
+        &config,
+        options.log_level,
+    ))?);
     let mut loaded = Vec::new();
     let mut failed = Vec::new();
     for id in &ids {
@@ -106,12 +120,19 @@ async fn execute(options: &Options, command: Command) -> Result<Output> {
             Err(e) if matches!(command, Command::List) => {
                 failed.push(IntegrationReport::failed(id, "component", format!("{e:#}")))
             }
-            Err(e) => failed.push(IntegrationReport::failed(id, "configuration", format!("{e:#}"))),
+            Err(e) => failed.push(IntegrationReport::failed(
+                id,
+                "configuration",
+                format!("{e:#}"),
+            )),
         }
     }
 
     if matches!(command, Command::List) {
-        let mut list: Vec<ListEntry> = loaded.iter().map(|i| ListEntry::from_integration(&config, i)).collect();
+        let mut list: Vec<ListEntry> = loaded
+            .iter()
+            .map(|i| ListEntry::from_integration(&config, i))
+            .collect();
         list.extend(failed.into_iter().map(|f| ListEntry::broken(&config, f)));
         list.sort_by(|a, b| a.id.cmp(&b.id));
         return Ok(Output::List(list));
@@ -119,9 +140,15 @@ async fn execute(options: &Options, command: Command) -> Result<Output> {
 
     if let Some(event) = &event
         && event.domain.starts_with("*.")
-        && let Some(i) = loaded.iter().find(|i| !i.metadata.capabilities.contains(Capabilities::WILDCARDS))
+        && let Some(i) = loaded
+            .iter()
+            .find(|i| !i.metadata.capabilities.contains(Capabilities::WILDCARDS))
     {
-        bail!("invalid domain {:?}: {} does not support wildcard domains", event.domain, i.metadata.title);
+        bail!(
+            "invalid domain {:?}: {} does not support wildcard domains",
+            event.domain,
+            i.metadata.title
+        );
     }
 
     let operation = match (command, event) {
@@ -148,8 +175,10 @@ async fn execute(options: &Options, command: Command) -> Result<Output> {
     integrations.sort_by(|a, b| a.id.cmp(&b.id));
 
     let mut report = EventReport::new(operation.name(), integrations);
-    if let Operation::AddDomain(e) | Operation::RemoveDomain(e) | Operation::AddSubdomain(e) | Operation::RemoveSubdomain(e) =
-        &operation
+    if let Operation::AddDomain(e)
+    | Operation::RemoveDomain(e)
+    | Operation::AddSubdomain(e)
+    | Operation::RemoveSubdomain(e) = &operation
     {
         report.domain = Some(e.domain.clone());
         report.site = Some(e.site_id);
@@ -159,7 +188,13 @@ async fn execute(options: &Options, command: Command) -> Result<Output> {
 }
 
 fn enabled_ids(config: &LoadedConfig) -> Vec<String> {
-    config.config.integrations.iter().filter(|(_, i)| i.enabled).map(|(id, _)| id.clone()).collect()
+    config
+        .config
+        .integrations
+        .iter()
+        .filter(|(_, i)| i.enabled)
+        .map(|(id, _)| id.clone())
+        .collect()
 }
 
 async fn load(host: &Host, config: &LoadedConfig, id: &str) -> Result<Integration> {
@@ -197,10 +232,18 @@ impl ListEntry {
         ];
         ListEntry {
             id: i.id.clone(),
-            enabled: config.config.integrations.get(&i.id).is_some_and(|c| c.enabled),
+            enabled: config
+                .config
+                .integrations
+                .get(&i.id)
+                .is_some_and(|c| c.enabled),
             title: Some(i.metadata.title.clone()),
             component: Some(i.component.path.clone()),
-            capabilities: names.iter().filter(|(f, _)| caps.contains(*f)).map(|(_, n)| *n).collect(),
+            capabilities: names
+                .iter()
+                .filter(|(f, _)| caps.contains(*f))
+                .map(|(_, n)| *n)
+                .collect(),
             ssl_verification_attempts: Some(i.metadata.ssl_verification_attempts),
             allowed_hosts: i.allowed_hosts.clone(),
             constants: i.sources.clone(),
@@ -211,7 +254,11 @@ impl ListEntry {
 
     fn broken(config: &LoadedConfig, report: IntegrationReport) -> Self {
         ListEntry {
-            enabled: config.config.integrations.get(&report.id).is_some_and(|c| c.enabled),
+            enabled: config
+                .config
+                .integrations
+                .get(&report.id)
+                .is_some_and(|c| c.enabled),
             id: report.id,
             title: None,
             component: None,
@@ -244,8 +291,14 @@ fn render_list(list: &[ListEntry]) -> String {
         if let Some(component) = &entry.component {
             out.push_str(&format!("  component: {component}\n"));
         }
-        out.push_str(&format!("  capabilities: {}\n", entry.capabilities.join(", ")));
-        out.push_str(&format!("  allowed hosts: {}\n", entry.allowed_hosts.join(", ")));
+        out.push_str(&format!(
+            "  capabilities: {}\n",
+            entry.capabilities.join(", ")
+        ));
+        out.push_str(&format!(
+            "  allowed hosts: {}\n",
+            entry.allowed_hosts.join(", ")
+        ));
         let constants: Vec<String> = entry
             .constants
             .iter()

@@ -144,7 +144,12 @@ impl LoadedConfig {
     /// Where an integration's component is: its `component` key, else `<id>.wasm` in the
     /// first components folder that has it.
     pub fn component_path(&self, id: &str) -> Result<PathBuf> {
-        if let Some(file) = self.config.integrations.get(id).and_then(|i| i.component.as_ref()) {
+        if let Some(file) = self
+            .config
+            .integrations
+            .get(id)
+            .and_then(|i| i.component.as_ref())
+        {
             let path = self.resolve(file);
             if !path.is_file() {
                 bail!(
@@ -156,12 +161,15 @@ impl LoadedConfig {
             return Ok(path);
         }
         let dirs = self.component_dirs();
-        let names = [format!("{id}.wasm"), format!("{}.wasm", id.replace('-', "_"))];
+        let names = [
+            format!("{id}.wasm"),
+            format!("{}.wasm", id.replace('-', "_")),
+        ];
         for dir in &dirs {
             for name in &names {
                 let candidate = dir.join(name);
                 if candidate.is_file() {
-                    return Ok(candidate);
+                    return Ok(candidate.canonicalize().unwrap_or(candidate));
                 }
             }
         }
@@ -183,7 +191,10 @@ impl LoadedConfig {
         if let Some(dir) = std::env::var_os("DOMAIN_HOST_COMPONENTS") {
             dirs.push(PathBuf::from(dir));
         }
-        if let Some(exe_dir) = std::env::current_exe().ok().and_then(|e| e.parent().map(Path::to_path_buf)) {
+        if let Some(exe_dir) = std::env::current_exe()
+            .ok()
+            .and_then(|e| e.parent().map(Path::to_path_buf))
+        {
             // target/<profile>/domain-host (or target/<profile>/deps/<test> in tests).
             for up in [exe_dir.join(".."), exe_dir.join("../..")] {
                 dirs.push(up.join("wasm32-wasip2/component"));
@@ -199,14 +210,18 @@ impl LoadedConfig {
 fn validate_integration(id: &str, integration: &IntegrationConfig) -> Result<()> {
     let id_ok = !id.is_empty()
         && id.len() <= 64
-        && id.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
     if !id_ok {
         bail!("[integrations.{id}]: an integration id is lower-case letters, digits, '-' or '_'");
     }
     if let Some(hosts) = &integration.allowed_hosts {
-        AllowList::parse(hosts).map_err(|e| anyhow::anyhow!("integrations.{id}.allowed_hosts: {e}"))?;
+        AllowList::parse(hosts)
+            .map_err(|e| anyhow::anyhow!("integrations.{id}.allowed_hosts: {e}"))?;
     }
-    Routes::parse(&integration.routes).map_err(|e| anyhow::anyhow!("integrations.{id}.routes: {e}"))?;
+    Routes::parse(&integration.routes)
+        .map_err(|e| anyhow::anyhow!("integrations.{id}.routes: {e}"))?;
     Ok(())
 }
 
@@ -266,7 +281,10 @@ mod tests {
         let sp = &c.config.integrations["serverpilot"];
         assert!(sp.enabled);
         assert_eq!(sp.constants["WU_SERVER_PILOT_APP_ID"], "app");
-        assert_eq!(c.resolve(sp.component.as_ref().unwrap()), PathBuf::from("/etc/dh/sp.wasm"));
+        assert_eq!(
+            c.resolve(sp.component.as_ref().unwrap()),
+            PathBuf::from("/etc/dh/sp.wasm")
+        );
     }
 
     #[test]
@@ -305,7 +323,9 @@ mod tests {
     fn bad_allowed_hosts_and_routes_name_the_integration() {
         let e = error("[integrations.serverpilot]\nallowed_hosts = [\"*\"]\n");
         assert!(e.contains("integrations.serverpilot.allowed_hosts"), "{e}");
-        let e = error("[integrations.serverpilot]\nroutes = { \"api.serverpilot.io\" = \"127.0.0.1:1\" }\n");
+        let e = error(
+            "[integrations.serverpilot]\nroutes = { \"api.serverpilot.io\" = \"127.0.0.1:1\" }\n",
+        );
         assert!(e.contains("integrations.serverpilot.routes"), "{e}");
     }
 
@@ -325,13 +345,21 @@ mod tests {
     fn missing_component_file_is_named() {
         let c = parse("[integrations.serverpilot]\ncomponent = \"nope.wasm\"\n").unwrap();
         let e = format!("{:#}", c.component_path("serverpilot").unwrap_err());
-        assert!(e.contains("integrations.serverpilot.component") && e.contains("/etc/dh/nope.wasm"), "{e}");
+        assert!(
+            e.contains("integrations.serverpilot.component") && e.contains("/etc/dh/nope.wasm"),
+            "{e}"
+        );
     }
 
     #[test]
     fn unknown_integration_is_named() {
-        let c = parse("components = \"/nonexistent\"\n[integrations.nosuchpanel]\nenabled = true\n").unwrap();
+        let c =
+            parse("components = \"/nonexistent\"\n[integrations.nosuchpanel]\nenabled = true\n")
+                .unwrap();
         let e = format!("{:#}", c.component_path("nosuchpanel").unwrap_err());
-        assert!(e.contains("unknown integration") && e.contains("nosuchpanel.wasm"), "{e}");
+        assert!(
+            e.contains("unknown integration") && e.contains("nosuchpanel.wasm"),
+            "{e}"
+        );
     }
 }

@@ -22,12 +22,12 @@ pub mod since_v0_1_0 {
     pub const MAX_VERSION: (u64, u64, u64) = (0, 1, u64::MAX);
 }
 
-pub use since_v0_1_0 as latest;
 pub use latest::DomainProviderPre;
 pub use latest::multisite::domain_provider::types::{
     AnyOfGroup, ApiError, AuthScheme, BasicAuth, Capabilities, ConstantSpec, DomainEvent,
     HeaderAuth, Outcome, ProviderError, ProviderMetadata, RateLimit,
 };
+pub use since_v0_1_0 as latest;
 
 const PACKAGE: &str = "multisite:domain-provider";
 const INTERFACE: &str = "provider";
@@ -41,18 +41,20 @@ pub fn exported_version<'a>(export_names: impl IntoIterator<Item = &'a str>) -> 
 }
 
 /// Checks a component's exports against the versions this host runs.
-pub fn check_exports<'a>(export_names: impl IntoIterator<Item = &'a str>) -> Result<String, String> {
+pub fn check_exports<'a>(
+    export_names: impl IntoIterator<Item = &'a str>,
+) -> Result<String, String> {
     let names: Vec<&str> = export_names.into_iter().collect();
-    let supported = format!(
-        "{}.{}.x",
-        latest::MIN_VERSION.0,
-        latest::MIN_VERSION.1
-    );
+    let supported = format!("{}.{}.x", latest::MIN_VERSION.0, latest::MIN_VERSION.1);
     let Some(version) = exported_version(names.iter().copied()) else {
         return Err(format!(
             "it does not export {PACKAGE}/{INTERFACE} (exports: {}); \
              is it a domain-provider component?",
-            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
         ));
     };
     let parsed = parse_version(&version)
@@ -81,7 +83,10 @@ mod tests {
 
     #[test]
     fn accepts_the_supported_version() {
-        let names = ["wasi:http/outgoing-handler@0.2.12", "multisite:domain-provider/provider@0.1.0"];
+        let names = [
+            "wasi:http/outgoing-handler@0.2.12",
+            "multisite:domain-provider/provider@0.1.0",
+        ];
         assert_eq!(check_exports(names).unwrap(), "0.1.0");
         assert!(check_exports(["multisite:domain-provider/provider@0.1.7"]).is_ok());
     }

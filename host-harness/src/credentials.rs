@@ -34,7 +34,10 @@ impl Constants {
         configured: &BTreeMap<String, String>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<(Self, BTreeMap<String, Source>), String> {
-        if let Some(unknown) = configured.keys().find(|k| !specs.iter().any(|s| &s.name == *k)) {
+        if let Some(unknown) = configured
+            .keys()
+            .find(|k| !specs.iter().any(|s| &s.name == *k))
+        {
             let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
             return Err(format!(
                 "unknown constant {unknown} (this integration reads: {})",
@@ -52,7 +55,11 @@ impl Constants {
                 },
             };
             let value = value.filter(|v| !v.trim().is_empty());
-            let source = if value.is_some() { source } else { Source::Missing };
+            let source = if value.is_some() {
+                source
+            } else {
+                Source::Missing
+            };
             if let Some(value) = value {
                 constants.values.insert(spec.name.clone(), value);
             }
@@ -135,11 +142,17 @@ impl std::fmt::Debug for Credential {
 }
 
 /// The header for the first scheme whose constants are all set.
-pub fn credential_for(schemes: &[AuthScheme], constants: &Constants) -> Result<Option<Credential>, String> {
+pub fn credential_for(
+    schemes: &[AuthScheme],
+    constants: &Constants,
+) -> Result<Option<Credential>, String> {
     for scheme in schemes {
         let built = match scheme {
             AuthScheme::Basic(basic) => {
-                match (constants.value(&basic.username_constant), constants.value(&basic.password_constant)) {
+                match (
+                    constants.value(&basic.username_constant),
+                    constants.value(&basic.password_constant),
+                ) {
                     (Some(user), Some(password)) => {
                         let token = base64::engine::general_purpose::STANDARD
                             .encode(format!("{user}:{password}"));
@@ -154,15 +167,18 @@ pub fn credential_for(schemes: &[AuthScheme], constants: &Constants) -> Result<O
             AuthScheme::Header(header) => match constants.value(&header.value_constant) {
                 Some(value) => {
                     let name = http::HeaderName::from_bytes(header.header_name.as_bytes())
-                        .map_err(|_| format!("invalid auth header name {:?}", header.header_name))?;
+                        .map_err(|_| {
+                            format!("invalid auth header name {:?}", header.header_name)
+                        })?;
                     Some((name, value.to_string()))
                 }
                 None => None,
             },
         };
         if let Some((name, value)) = built {
-            let mut value = http::HeaderValue::from_str(&value)
-                .map_err(|_| "a credential contains characters not allowed in a header".to_string())?;
+            let mut value = http::HeaderValue::from_str(&value).map_err(|_| {
+                "a credential contains characters not allowed in a header".to_string()
+            })?;
             value.set_sensitive(true);
             return Ok(Some(Credential { name, value }));
         }
@@ -224,20 +240,25 @@ mod tests {
     }
 
     fn specs() -> Vec<ConstantSpec> {
-        vec![spec("CID", false, true), spec("KEY", true, true), spec("APP", false, true)]
+        vec![
+            spec("CID", false, true),
+            spec("KEY", true, true),
+            spec("APP", false, true),
+        ]
     }
 
     fn configured(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
     fn config_wins_then_environment() {
-        let (c, sources) = Constants::resolve(
-            &specs(),
-            &configured(&[("CID", "cid_x")]),
-            |name| (name == "CID" || name == "KEY").then(|| format!("env-{name}")),
-        )
+        let (c, sources) = Constants::resolve(&specs(), &configured(&[("CID", "cid_x")]), |name| {
+            (name == "CID" || name == "KEY").then(|| format!("env-{name}"))
+        })
         .unwrap();
         assert_eq!(c.visible("CID"), Some("cid_x"));
         assert_eq!(sources["CID"], Source::Config);
@@ -247,7 +268,8 @@ mod tests {
 
     #[test]
     fn secrets_are_never_visible() {
-        let (c, _) = Constants::resolve(&specs(), &configured(&[("KEY", "s3cret-key")]), |_| None).unwrap();
+        let (c, _) =
+            Constants::resolve(&specs(), &configured(&[("KEY", "s3cret-key")]), |_| None).unwrap();
         assert!(c.is_set("KEY"));
         assert_eq!(c.visible("KEY"), None);
         assert!(!c.account_key().contains("s3cret"));
@@ -255,13 +277,15 @@ mod tests {
 
     #[test]
     fn unknown_constants_are_refused() {
-        let err = Constants::resolve(&specs(), &configured(&[("WU_TYPO", "x")]), |_| None).unwrap_err();
+        let err =
+            Constants::resolve(&specs(), &configured(&[("WU_TYPO", "x")]), |_| None).unwrap_err();
         assert!(err.contains("WU_TYPO") && err.contains("CID"));
     }
 
     #[test]
     fn blank_values_count_as_missing() {
-        let (c, sources) = Constants::resolve(&specs(), &configured(&[("CID", "  ")]), |_| None).unwrap();
+        let (c, sources) =
+            Constants::resolve(&specs(), &configured(&[("CID", "  ")]), |_| None).unwrap();
         assert!(!c.is_set("CID"));
         assert_eq!(sources["CID"], Source::Missing);
     }
@@ -295,8 +319,18 @@ mod tests {
         };
         let meta = metadata(vec![group], specs.clone());
         let (c, _) = Constants::resolve(&specs, &configured(&[("KEY", "k")]), |_| None).unwrap();
-        assert_eq!(c.missing(&meta), vec!["APP".to_string(), "one of: TOKEN or KEY + SECRET".to_string()]);
-        let (c, _) = Constants::resolve(&specs, &configured(&[("TOKEN", "t"), ("APP", "1")]), |_| None).unwrap();
+        assert_eq!(
+            c.missing(&meta),
+            vec![
+                "APP".to_string(),
+                "one of: TOKEN or KEY + SECRET".to_string()
+            ]
+        );
+        let (c, _) =
+            Constants::resolve(&specs, &configured(&[("TOKEN", "t"), ("APP", "1")]), |_| {
+                None
+            })
+            .unwrap();
         assert!(c.missing(&meta).is_empty());
     }
 
@@ -317,21 +351,45 @@ mod tests {
         assert!(cred.value.is_sensitive());
         assert!(!format!("{cred:?}").contains("Y2lk"));
         let r = Redactor::new(&c, Some(&cred));
-        assert_eq!(r.redact("key k3y-value, header Y2lkX3g6azN5LXZhbHVl"), "key [redacted], header [redacted]");
+        assert_eq!(
+            r.redact("key k3y-value, header Y2lkX3g6azN5LXZhbHVl"),
+            "key [redacted], header [redacted]"
+        );
     }
 
     #[test]
     fn first_complete_scheme_wins() {
-        let specs = vec![spec("TOKEN", true, false), spec("KEY", false, false), spec("SECRET", true, false)];
+        let specs = vec![
+            spec("TOKEN", true, false),
+            spec("KEY", false, false),
+            spec("SECRET", true, false),
+        ];
         let schemes = vec![
             AuthScheme::Bearer("TOKEN".into()),
-            AuthScheme::Basic(BasicAuth { username_constant: "KEY".into(), password_constant: "SECRET".into() }),
+            AuthScheme::Basic(BasicAuth {
+                username_constant: "KEY".into(),
+                password_constant: "SECRET".into(),
+            }),
         ];
-        let (c, _) = Constants::resolve(&specs, &configured(&[("KEY", "k"), ("SECRET", "s")]), |_| None).unwrap();
+        let (c, _) = Constants::resolve(
+            &specs,
+            &configured(&[("KEY", "k"), ("SECRET", "s")]),
+            |_| None,
+        )
+        .unwrap();
         let cred = credential_for(&schemes, &c).unwrap().unwrap();
         assert!(cred.value.to_str().unwrap().starts_with("Basic "));
-        let (c, _) = Constants::resolve(&specs, &configured(&[("TOKEN", "tok")]), |_| None).unwrap();
-        assert_eq!(credential_for(&schemes, &c).unwrap().unwrap().value.to_str().unwrap(), "Bearer tok");
+        let (c, _) =
+            Constants::resolve(&specs, &configured(&[("TOKEN", "tok")]), |_| None).unwrap();
+        assert_eq!(
+            credential_for(&schemes, &c)
+                .unwrap()
+                .unwrap()
+                .value
+                .to_str()
+                .unwrap(),
+            "Bearer tok"
+        );
         let (c, _) = Constants::resolve(&specs, &configured(&[]), |_| None).unwrap();
         assert!(credential_for(&schemes, &c).unwrap().is_none());
     }

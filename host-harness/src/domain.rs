@@ -52,7 +52,9 @@ pub fn normalize(input: &str, allow_wildcard: bool) -> Result<String, DomainErro
         .chars()
         .find(|&c| !(c.is_alphanumeric() || matches!(c, '-' | '.' | '*')))
     {
-        return Err(fail(&format!("character {bad:?} is not allowed in a domain")));
+        return Err(fail(&format!(
+            "character {bad:?} is not allowed in a domain"
+        )));
     }
 
     let name = input.strip_suffix('.').unwrap_or(input);
@@ -61,10 +63,14 @@ pub fn normalize(input: &str, allow_wildcard: bool) -> Result<String, DomainErro
         None => (false, name),
     };
     if rest.contains('*') {
-        return Err(fail("only a single leading \"*.\" wildcard label is allowed"));
+        return Err(fail(
+            "only a single leading \"*.\" wildcard label is allowed",
+        ));
     }
     if wildcard && !allow_wildcard {
-        return Err(fail("wildcard domains are not supported by the enabled integrations"));
+        return Err(fail(
+            "wildcard domains are not supported by the enabled integrations",
+        ));
     }
     if rest.starts_with('.') || rest.ends_with('.') || rest.contains("..") {
         return Err(fail("it has an empty label"));
@@ -81,8 +87,13 @@ pub fn normalize(input: &str, allow_wildcard: bool) -> Result<String, DomainErro
     for label in &labels {
         check_label(label).map_err(|reason| fail(&reason))?;
     }
-    if labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit())) {
-        return Err(fail("the top-level label is numeric; IP addresses cannot be mapped"));
+    if labels
+        .last()
+        .is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(fail(
+            "the top-level label is numeric; IP addresses cannot be mapped",
+        ));
     }
     let full_len = ascii.len() + if wildcard { 2 } else { 0 };
     if full_len > MAX_NAME_OCTETS {
@@ -90,7 +101,11 @@ pub fn normalize(input: &str, allow_wildcard: bool) -> Result<String, DomainErro
             "it is {full_len} octets long; the limit is {MAX_NAME_OCTETS}"
         )));
     }
-    Ok(if wildcard { format!("*.{ascii}") } else { ascii })
+    Ok(if wildcard {
+        format!("*.{ascii}")
+    } else {
+        ascii
+    })
 }
 
 fn check_label(label: &str) -> Result<(), String> {
@@ -106,7 +121,10 @@ fn check_label(label: &str) -> Result<(), String> {
     if label.starts_with('-') || label.ends_with('-') {
         return Err(format!("label {label:?} starts or ends with a hyphen"));
     }
-    if !label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+    if !label
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+    {
         return Err(format!("label {label:?} has characters not allowed in DNS"));
     }
     Ok(())
@@ -138,7 +156,10 @@ pub fn wants_www(policy: WwwPolicy, domain: &str) -> bool {
 pub fn is_main_domain(domain: &str) -> bool {
     let labels = domain.split('.').count();
     labels == 2
-        || (labels == 3 && MULTI_PART_TLDS.iter().any(|tld| domain.ends_with(&format!(".{tld}"))))
+        || (labels == 3
+            && MULTI_PART_TLDS
+                .iter()
+                .any(|tld| domain.ends_with(&format!(".{tld}"))))
 }
 
 #[cfg(test)]
@@ -177,7 +198,12 @@ mod tests {
 
     #[test]
     fn refuses_urls_and_paths() {
-        for input in ["https://example.com", "example.com/path", "example.com?x", "user@example.com"] {
+        for input in [
+            "https://example.com",
+            "example.com/path",
+            "example.com?x",
+            "user@example.com",
+        ] {
             assert!(refused(input).contains("URL"), "{input}");
         }
     }
@@ -191,7 +217,9 @@ mod tests {
 
     #[test]
     fn refuses_shell_metacharacters() {
-        for input in ["a;b.com", "$(x).com", "a`b`.com", "a|b.com", "a&b.com", "a'b.com", "a_b.com"] {
+        for input in [
+            "a;b.com", "$(x).com", "a`b`.com", "a|b.com", "a&b.com", "a'b.com", "a_b.com",
+        ] {
             assert!(refused(input).contains("not allowed"), "{input}");
         }
     }

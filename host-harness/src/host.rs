@@ -119,17 +119,38 @@ impl Host {
     }
 
     /// Compiles (or loads from cache) and configures one integration.
-    pub async fn load(&self, id: &str, config: &IntegrationConfig, component_path: PathBuf) -> Result<Integration> {
-        let (component, cache) = engine::load_component(&self.engine, &component_path, &self.settings.cache_dir)?;
+    pub async fn load(
+        &self,
+        id: &str,
+        config: &IntegrationConfig,
+        component_path: PathBuf,
+    ) -> Result<Integration> {
+        let (component, cache) =
+            engine::load_component(&self.engine, &component_path, &self.settings.cache_dir)?;
         let instance_pre = self
             .linker
             .instantiate_pre(&component)
             .map_err(anyhow::Error::from)
-            .with_context(|| format!("component {} needs imports this host does not grant", component_path.display()))?;
+            .with_context(|| {
+                format!(
+                    "component {} needs imports this host does not grant",
+                    component_path.display()
+                )
+            })?;
         let pre = DomainProviderPre::new(instance_pre)?;
 
-        let quiet_log = IntegrationLog::new(id, Redactor::default(), LogSettings { echo_level: None, dir: None });
-        let metadata = self.metadata(&pre, quiet_log).await.with_context(|| format!("{id}: reading the component's metadata"))?;
+        let quiet_log = IntegrationLog::new(
+            id,
+            Redactor::default(),
+            LogSettings {
+                echo_level: None,
+                dir: None,
+            },
+        );
+        let metadata = self
+            .metadata(&pre, quiet_log)
+            .await
+            .with_context(|| format!("{id}: reading the component's metadata"))?;
         if metadata.id != id {
             anyhow::bail!(
                 "integrations.{id}: component {} is the {:?} provider; configure it as [integrations.{}]",
@@ -139,13 +160,26 @@ impl Host {
             );
         }
 
-        let (constants, sources) = Constants::resolve(&metadata.constants, &config.constants, |n| std::env::var(n).ok())
+        let (constants, sources) =
+            Constants::resolve(&metadata.constants, &config.constants, |n| {
+                std::env::var(n).ok()
+            })
             .map_err(|e| anyhow!("integrations.{id}.constants: {e}"))?;
-        let credential = credential_for(&metadata.auth, &constants).map_err(|e| anyhow!("integrations.{id}: {e}"))?;
-        let log = IntegrationLog::new(id, Redactor::new(&constants, credential.as_ref()), self.settings.log.clone());
-        let allowed_hosts = config.allowed_hosts.clone().unwrap_or_else(|| metadata.default_allowed_hosts.clone());
-        let allow = AllowList::parse(&allowed_hosts).map_err(|e| anyhow!("integrations.{id}: allowed hosts: {e}"))?;
-        let routes = Routes::parse(&config.routes).map_err(|e| anyhow!("integrations.{id}.routes: {e}"))?;
+        let credential = credential_for(&metadata.auth, &constants)
+            .map_err(|e| anyhow!("integrations.{id}: {e}"))?;
+        let log = IntegrationLog::new(
+            id,
+            Redactor::new(&constants, credential.as_ref()),
+            self.settings.log.clone(),
+        );
+        let allowed_hosts = config
+            .allowed_hosts
+            .clone()
+            .unwrap_or_else(|| metadata.default_allowed_hosts.clone());
+        let allow = AllowList::parse(&allowed_hosts)
+            .map_err(|e| anyhow!("integrations.{id}: allowed hosts: {e}"))?;
+        let routes =
+            Routes::parse(&config.routes).map_err(|e| anyhow!("integrations.{id}.routes: {e}"))?;
         let missing = constants.missing(&metadata);
         let outbound = OutboundPolicy {
             allow,
@@ -173,7 +207,11 @@ impl Host {
     }
 
     /// The metadata call runs with nothing granted: no hosts, no constants.
-    async fn metadata(&self, pre: &DomainProviderPre<HostState>, log: IntegrationLog) -> Result<ProviderMetadata> {
+    async fn metadata(
+        &self,
+        pre: &DomainProviderPre<HostState>,
+        log: IntegrationLog,
+    ) -> Result<ProviderMetadata> {
         let outbound = OutboundPolicy {
             allow: AllowList::default(),
             routes: Routes::default(),
@@ -182,13 +220,21 @@ impl Host {
             max_response_bytes: 0,
             log: log.clone(),
         };
-        let mut store = self.new_store(HostState::new(outbound, Arc::default(), log, self.store_limits()));
+        let mut store = self.new_store(HostState::new(
+            outbound,
+            Arc::default(),
+            log,
+            self.store_limits(),
+        ));
         let instance = pre.instantiate_async(&mut store).await?;
         let provider = instance.multisite_domain_provider_provider();
         let call = provider.call_metadata(&mut store);
-        let metadata = tokio::time::timeout(Duration::from_secs(self.settings.limits.call_timeout_secs), call)
-            .await
-            .map_err(|_| anyhow!("metadata() did not return in time"))??;
+        let metadata = tokio::time::timeout(
+            Duration::from_secs(self.settings.limits.call_timeout_secs),
+            call,
+        )
+        .await
+        .map_err(|_| anyhow!("metadata() did not return in time"))??;
         Ok(metadata)
     }
 
@@ -205,7 +251,12 @@ impl Host {
     fn new_store(&self, state: HostState) -> Store<HostState> {
         let mut store = Store::new(&self.engine, state);
         store.limiter(|s| &mut s.limits);
-        let budget = self.settings.limits.cpu_ms.div_ceil(engine::EPOCH_TICK.as_millis() as u64).max(1);
+        let budget = self
+            .settings
+            .limits
+            .cpu_ms
+            .div_ceil(engine::EPOCH_TICK.as_millis() as u64)
+            .max(1);
         let mut used = 0u64;
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(move |_| {
@@ -238,8 +289,17 @@ impl Host {
         }
 
         let _lock = if operation.changes_panel() {
-            let path = lock::lock_path(&self.settings.state_dir, &integration.id, &integration.constants.account_key());
-            match lock::acquire(path, Duration::from_secs(self.settings.limits.lock_wait_secs)).await {
+            let path = lock::lock_path(
+                &self.settings.state_dir,
+                &integration.id,
+                &integration.constants.account_key(),
+            );
+            match lock::acquire(
+                path,
+                Duration::from_secs(self.settings.limits.lock_wait_secs),
+            )
+            .await
+            {
                 Ok(lock) => Some(lock),
                 Err(e) => {
                     report.error = Some(host_error("busy", format!("{}: {e:#}", integration.id)));
@@ -255,15 +315,23 @@ impl Host {
         let result = loop {
             attempt += 1;
             let result = self.attempt(integration, operation).await;
-            let Attempt::Provider(error) = &result else { break result };
-            let Some(retry_after) = retry::retryable(error) else { break result };
+            let Attempt::Provider(error) = &result else {
+                break result;
+            };
+            let Some(retry_after) = retry::retryable(error) else {
+                break result;
+            };
             let delay = policy.delay(attempt + 1, retry_after, retry::jitter());
             if !policy.may_retry(attempt + 1, started.elapsed(), delay) {
                 break result;
             }
             integration.log.emit(
                 Level::Info,
-                &format!("attempt {attempt} failed ({}); retrying in {} ms", describe(error), delay.as_millis()),
+                &format!(
+                    "attempt {attempt} failed ({}); retrying in {} ms",
+                    describe(error),
+                    delay.as_millis()
+                ),
             );
             tokio::time::sleep(delay).await;
         };
@@ -282,7 +350,9 @@ impl Host {
                 let mut error = provider_error(&error);
                 error.message = redactor.redact(&format!("{}: {}", integration.id, error.message));
                 if attempt > 1 {
-                    error.message.push_str(&format!(" (gave up after {attempt} attempts)"));
+                    error
+                        .message
+                        .push_str(&format!(" (gave up after {attempt} attempts)"));
                 }
                 report.error = Some(error);
             }
@@ -312,15 +382,21 @@ impl Host {
                 Operation::AddDomain(e) => provider.call_add_domain(&mut store, e).await,
                 Operation::RemoveDomain(e) => provider.call_remove_domain(&mut store, e).await,
                 Operation::AddSubdomain(e) => provider.call_add_subdomain(&mut store, e).await,
-                Operation::RemoveSubdomain(e) => provider.call_remove_subdomain(&mut store, e).await,
+                Operation::RemoveSubdomain(e) => {
+                    provider.call_remove_subdomain(&mut store, e).await
+                }
             }
         };
-        let result = tokio::time::timeout(Duration::from_secs(limits.call_timeout_secs), call).await;
+        let result =
+            tokio::time::timeout(Duration::from_secs(limits.call_timeout_secs), call).await;
         store.data().flush_stdio();
         match result {
             Err(_) => Attempt::Host(host_error(
                 "timeout",
-                format!("the component did not finish within {} s; stopped", limits.call_timeout_secs),
+                format!(
+                    "the component did not finish within {} s; stopped",
+                    limits.call_timeout_secs
+                ),
             )),
             Ok(Ok(Ok(outcome))) => Attempt::Done(outcome),
             Ok(Ok(Err(error))) => Attempt::Provider(error),
@@ -353,14 +429,22 @@ fn trap_error(error: &wasmtime::Error, limits: &Limits) -> ErrorReport {
     if error.is::<CpuBudgetExceeded>() {
         return host_error(
             "cpu_limit",
-            format!("the component used more than {} ms of CPU; stopped", limits.cpu_ms),
+            format!(
+                "the component used more than {} ms of CPU; stopped",
+                limits.cpu_ms
+            ),
         );
     }
     let text = format!("{error:#}");
-    if text.contains("forcing trap when growing memory") || text.contains("forcing a memory growth failure") {
+    if text.contains("forcing trap when growing memory")
+        || text.contains("forcing a memory growth failure")
+    {
         return host_error(
             "memory_limit",
-            format!("the component tried to use more than {} MiB of memory; stopped", limits.memory_mb),
+            format!(
+                "the component tried to use more than {} MiB of memory; stopped",
+                limits.memory_mb
+            ),
         );
     }
     let first_line = text.lines().next().unwrap_or("trap").to_string();
@@ -380,7 +464,9 @@ fn provider_error(error: &ProviderError) -> ErrorReport {
             "rate_limited",
             format!(
                 "rate limited{}: {}",
-                r.retry_after_secs.map(|s| format!(" (retry after {s} s)")).unwrap_or_default(),
+                r.retry_after_secs
+                    .map(|s| format!(" (retry after {s} s)"))
+                    .unwrap_or_default(),
                 r.message
             ),
             Some(429),
@@ -391,7 +477,11 @@ fn provider_error(error: &ProviderError) -> ErrorReport {
         ProviderError::Denied(m) => ("denied", format!("denied by the sandbox: {m}"), None),
         ProviderError::Api(e) => (
             "api",
-            if e.status == 0 { e.message.clone() } else { format!("HTTP {}: {}", e.status, e.message) },
+            if e.status == 0 {
+                e.message.clone()
+            } else {
+                format!("HTTP {}: {}", e.status, e.message)
+            },
             (e.status != 0).then_some(e.status),
         ),
     };

@@ -20,7 +20,9 @@ pub struct AccountLock {
 pub fn lock_path(state_dir: &Path, integration: &str, account_key: &str) -> PathBuf {
     let digest = Sha256::digest(account_key.as_bytes());
     let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    state_dir.join("locks").join(format!("{integration}-{short}.lock"))
+    state_dir
+        .join("locks")
+        .join(format!("{integration}-{short}.lock"))
 }
 
 /// Waits up to `wait` for the lock.
@@ -64,8 +66,14 @@ mod tests {
     #[test]
     fn same_account_same_file_other_account_other_file() {
         let dir = Path::new("/state");
-        assert_eq!(lock_path(dir, "serverpilot", "APP=1"), lock_path(dir, "serverpilot", "APP=1"));
-        assert_ne!(lock_path(dir, "serverpilot", "APP=1"), lock_path(dir, "serverpilot", "APP=2"));
+        assert_eq!(
+            lock_path(dir, "serverpilot", "APP=1"),
+            lock_path(dir, "serverpilot", "APP=1")
+        );
+        assert_ne!(
+            lock_path(dir, "serverpilot", "APP=1"),
+            lock_path(dir, "serverpilot", "APP=2")
+        );
         assert!(lock_path(dir, "serverpilot", "APP=1").starts_with("/state/locks"));
     }
 
@@ -74,7 +82,9 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("dh-lock-test-{}", std::process::id()));
         let path = lock_path(&dir, "x", "k");
         let first = acquire(path.clone(), Duration::from_secs(1)).await.unwrap();
-        let err = acquire(path.clone(), Duration::from_millis(100)).await.unwrap_err();
+        let err = acquire(path.clone(), Duration::from_millis(100))
+            .await
+            .unwrap_err();
         assert!(err.to_string().contains("another domain-host"), "{err}");
         drop(first);
         acquire(path, Duration::from_millis(100)).await.unwrap();

@@ -96,7 +96,12 @@ impl IntegrationLog {
             });
         }
         if self.settings.echo_level.is_some_and(|min| level >= min) {
-            eprintln!("[{}] {}: {}", self.id, level.as_str().to_lowercase(), message);
+            eprintln!(
+                "[{}] {}: {}",
+                self.id,
+                level.as_str().to_lowercase(),
+                message
+            );
         }
         if let Some(dir) = &self.settings.dir {
             let _ = append_line(dir, &self.id, level, &message);

@@ -64,7 +64,9 @@ fn main() {
         Some(s) => match Level::parse(s) {
             Some(level) => Some(level),
             None => {
-                eprintln!("domain-host: --log-level must be trace, debug, info, warn, error or off");
+                eprintln!(
+                    "domain-host: --log-level must be trace, debug, info, warn, error or off"
+                );
                 std::process::exit(app::EXIT_USAGE);
             }
         },

@@ -31,7 +31,8 @@ pub struct OutboundPolicy {
 
 impl OutboundPolicy {
     fn clamp(&self, options: Option<RequestOptions>) -> RequestOptions {
-        let cap = |d: Option<Duration>| Some(d.map_or(self.max_timeout, |d| d.min(self.max_timeout)));
+        let cap =
+            |d: Option<Duration>| Some(d.map_or(self.max_timeout, |d| d.min(self.max_timeout)));
         let o = options.unwrap_or_default();
         RequestOptions {
             connect_timeout: cap(o.connect_timeout),
@@ -72,13 +73,16 @@ impl WasiHttpHooks for OutboundPolicy {
                 &format!("denied {method} {shown}: host not in this integration's allowed_hosts"),
             );
             return Box::new(async move {
-                let _ = tokio::time::timeout(DENIED_BODY_DRAIN, request.into_body().collect()).await;
+                let _ =
+                    tokio::time::timeout(DENIED_BODY_DRAIN, request.into_body().collect()).await;
                 Err(HttpError::HttpRequestDenied)
             });
         }
 
         if let Some(credential) = &self.credential {
-            request.headers_mut().insert(credential.name.clone(), credential.value.clone());
+            request
+                .headers_mut()
+                .insert(credential.name.clone(), credential.value.clone());
         }
         if let Some(routed) = self.routes.apply(&asked) {
             *request.uri_mut() = routed;
@@ -90,8 +94,18 @@ impl WasiHttpHooks for OutboundPolicy {
         Box::new(async move {
             let (response, io) =
                 wasmtime_wasi_http::default_send_request(request, Some(options)).await?;
-            let response = response.map(|body| CappedBody { inner: body.boxed_unsync(), left: limit, limit }.boxed_unsync());
-            Ok((response, Box::new(io) as Box<dyn Future<Output = Result<(), HttpError>> + Send>))
+            let response = response.map(|body| {
+                CappedBody {
+                    inner: body.boxed_unsync(),
+                    left: limit,
+                    limit,
+                }
+                .boxed_unsync()
+            });
+            Ok((
+                response,
+                Box::new(io) as Box<dyn Future<Output = Result<(), HttpError>> + Send>,
+            ))
         })
     }
 }
@@ -118,7 +132,9 @@ impl http_body::Body for CappedBody {
                 if let Some(data) = frame.data_ref() {
                     let len = data.len() as u64;
                     if len > this.left {
-                        return Poll::Ready(Some(Err(HttpError::HttpResponseBodySize(Some(this.limit)))));
+                        return Poll::Ready(Some(Err(HttpError::HttpResponseBodySize(Some(
+                            this.limit,
+                        )))));
                     }
                     this.left -= len;
                 }

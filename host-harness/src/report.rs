@@ -104,16 +104,22 @@ impl EventReport {
         if self.integrations.is_empty() {
             out.push_str("  no integration is enabled\n");
         }
-        let width = self.integrations.iter().map(|i| i.id.len()).max().unwrap_or(0);
+        let width = self
+            .integrations
+            .iter()
+            .map(|i| i.id.len())
+            .max()
+            .unwrap_or(0);
         for i in &self.integrations {
             let (status, text) = match &i.error {
-                None => (
-                    if i.changed { "changed" } else { "ok" },
-                    i.notes.join("; "),
-                ),
+                None => (if i.changed { "changed" } else { "ok" }, i.notes.join("; ")),
                 Some(e) => ("FAILED", e.message.clone()),
             };
-            let retries = if i.attempts > 1 { format!(" [{} attempts]", i.attempts) } else { String::new() };
+            let retries = if i.attempts > 1 {
+                format!(" [{} attempts]", i.attempts)
+            } else {
+                String::new()
+            };
             out.push_str(&format!("  {:width$}  {status:7}  {text}{retries}\n", i.id));
         }
         out

@@ -65,7 +65,10 @@ impl HostState {
     pub fn flush_stdio(&self) {
         for (pipe, level) in [(&self.stdout, Level::Info), (&self.stderr, Level::Warn)] {
             let bytes = pipe.contents();
-            for line in String::from_utf8_lossy(&bytes).lines().filter(|l| !l.trim().is_empty()) {
+            for line in String::from_utf8_lossy(&bytes)
+                .lines()
+                .filter(|l| !l.trim().is_empty())
+            {
                 self.log.emit(level, &format!("(stdio) {line}"));
             }
         }

@@ -33,12 +33,27 @@ impl DomainProvider for ServerPilot {
             description: "Adds mapped domains to a ServerPilot app and keeps AutoSSL \
                           (Let's Encrypt) on for them."
                 .into(),
-            tutorial_link: "https://ultimatemultisite.com/docs/user-guide/host-integrations/serverpilot"
-                .into(),
+            tutorial_link:
+                "https://ultimatemultisite.com/docs/user-guide/host-integrations/serverpilot".into(),
             constants: vec![
-                constant(CLIENT_ID, "Client ID", "Account > API in the ServerPilot dashboard (cid_...)", false),
-                constant(API_KEY, "API key", "Account > API in the ServerPilot dashboard", true),
-                constant(APP_ID, "App ID", "From the app's URL: manage.serverpilot.io/apps/{APP_ID}", false),
+                constant(
+                    CLIENT_ID,
+                    "Client ID",
+                    "Account > API in the ServerPilot dashboard (cid_...)",
+                    false,
+                ),
+                constant(
+                    API_KEY,
+                    "API key",
+                    "Account > API in the ServerPilot dashboard",
+                    true,
+                ),
+                constant(
+                    APP_ID,
+                    "App ID",
+                    "From the app's URL: manage.serverpilot.io/apps/{APP_ID}",
+                    false,
+                ),
             ],
             any_of: vec![],
             capabilities: Capabilities::AUTO_SSL
@@ -279,9 +294,15 @@ mod tests {
 
     #[test]
     fn www_variant_only_when_wanted() {
-        assert_eq!(names_for("example.com", true), list(&["example.com", "www.example.com"]));
+        assert_eq!(
+            names_for("example.com", true),
+            list(&["example.com", "www.example.com"])
+        );
         assert_eq!(names_for("example.com", false), list(&["example.com"]));
-        assert_eq!(names_for("www.example.com", true), list(&["www.example.com"]));
+        assert_eq!(
+            names_for("www.example.com", true),
+            list(&["www.example.com"])
+        );
     }
 
     #[test]
@@ -324,7 +345,9 @@ mod tests {
     #[test]
     fn limit_is_three_hundred() {
         assert!(check_limit(300).is_ok());
-        assert!(matches!(check_limit(301), Err(ProviderError::LimitReached(m)) if m.contains("300")));
+        assert!(
+            matches!(check_limit(301), Err(ProviderError::LimitReached(m)) if m.contains("300"))
+        );
     }
 
     #[test]
@@ -349,6 +372,8 @@ mod tests {
     #[test]
     fn wrong_shape_is_a_readable_error() {
         let err = parse_app(br#"{"data":{"domains":"example.com"}}"#).unwrap_err();
-        assert!(matches!(err, ProviderError::Api(e) if e.message.contains("unexpected JSON shape")));
+        assert!(
+            matches!(err, ProviderError::Api(e) if e.message.contains("unexpected JSON shape"))
+        );
     }
 }

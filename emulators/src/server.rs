@@ -1,0 +1,339 @@
+//! The loopback HTTP server every panel emulator runs on, with what tests need around it:
+//! a log of received requests, injected faults, and `/_emulator/state` for humans.
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde::Serialize;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// A request as a panel sees it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Request {
+    pub method: String,
+    pub path: String,
+    pub query: String,
+    /// Header names lower-cased.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn query_param(&self, name: &str) -> Option<String> {
+        self.query.split('&').find_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (k == name).then(|| v.to_string())
+        })
+    }
+
+    pub fn json(&self) -> Result<serde_json::Value, String> {
+        serde_json::from_slice(&self.body).map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn json(status: u16, value: &serde_json::Value) -> Self {
+        Response {
+            status,
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: serde_json::to_vec(value).unwrap_or_default(),
+        }
+    }
+
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+/// A panel's behaviour: state plus routes. The server serialises calls.
+pub trait Panel: Send + 'static {
+    fn handle(&mut self, request: &Request) -> Response;
+    /// A JSON view of the state for `/_emulator/state` (no credentials in it).
+    fn snapshot(&self) -> serde_json::Value;
+}
+
+/// What a fault does to a matching request.
+#[derive(Debug, Clone)]
+pub enum FaultKind {
+    /// Answer with this status, headers and body instead of the panel.
+    Respond(Response),
+    /// Close the connection without answering (the client sees a reset).
+    Drop,
+    /// Wait, then let the panel answer (for timeouts).
+    Delay(Duration),
+}
+
+/// A fault for the next `times` requests matching `method` and `path_prefix`.
+#[derive(Debug, Clone)]
+pub struct Fault {
+    pub method: Option<String>,
+    pub path_prefix: Option<String>,
+    pub times: u32,
+    pub kind: FaultKind,
+}
+
+impl Fault {
+    pub fn status(status: u16, times: u32) -> Self {
+        let body = serde_json::json!({ "message": format!("injected {status}") });
+        Fault {
+            method: None,
+            path_prefix: None,
+            times,
+            kind: FaultKind::Respond(Response::json(status, &body)),
+        }
+    }
+
+    pub fn respond(response: Response, times: u32) -> Self {
+        Fault {
+            method: None,
+            path_prefix: None,
+            times,
+            kind: FaultKind::Respond(response),
+        }
+    }
+
+    pub fn on(mut self, method: &str, path_prefix: &str) -> Self {
+        self.method = Some(method.to_string());
+        self.path_prefix = Some(path_prefix.to_string());
+        self
+    }
+
+    fn matches(&self, request: &Request) -> bool {
+        self.times > 0
+            && self
+                .method
+                .as_deref()
+                .is_none_or(|m| m.eq_ignore_ascii_case(&request.method))
+            && self
+                .path_prefix
+                .as_deref()
+                .is_none_or(|p| request.path.starts_with(p))
+    }
+}
+
+pub struct Shared<P> {
+    pub panel: P,
+    pub requests: Vec<Request>,
+    pub faults: Vec<Fault>,
+}
+
+/// A running emulator. Dropping it stops the server.
+pub struct Emulator<P: Panel> {
+    pub addr: SocketAddr,
+    shared: Arc<Mutex<Shared<P>>>,
+    _shutdown: tokio::sync::oneshot::Sender<()>,
+}
+
+impl<P: Panel> Emulator<P> {
+    /// Serves `panel` on `127.0.0.1:port` (0 picks a free port) from a thread of its own,
+    /// so synchronous tests can drive a `domain-host` process against it.
+    pub fn spawn(panel: P, port: u16) -> std::io::Result<Self> {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port))?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Mutex::new(Shared {
+            panel,
+            requests: Vec::new(),
+            faults: Vec::new(),
+        }));
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let state = shared.clone();
+        std::thread::Builder::new()
+            .name(format!("emulator-{port}"))
+            .spawn(move || {
+                let runtime = tokio::runtime::Builder::new_multi_thread()
+                    .worker_threads(2)
+                    .enable_all()
+                    .build()
+                    .expect("emulator runtime");
+                runtime.block_on(serve(listener, state, rx));
+            })?;
+        Ok(Emulator {
+            addr,
+            shared,
+            _shutdown: tx,
+        })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// The panel's state, requests and faults, locked.
+    pub fn lock(&self) -> MutexGuard<'_, Shared<P>> {
+        self.shared.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn inject(&self, fault: Fault) {
+        self.lock().faults.push(fault);
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.lock().requests.clone()
+    }
+
+    /// Blocks until the server is stopped (for the `panel-emulator` binary).
+    pub fn wait(self) {
+        loop {
+            std::thread::park();
+        }
+    }
+}
+
+async fn serve<P: Panel>(
+    listener: std::net::TcpListener,
+    shared: Arc<Mutex<Shared<P>>>,
+    mut shutdown: tokio::sync::oneshot::Receiver<()>,
+) {
+    let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(_) => continue,
+            },
+            _ = &mut shutdown => return,
+        };
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req| handle(req, shared.clone()));
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
+}
+
+/// Largest request body the emulators accept, as a real API would refuse huge bodies.
+const MAX_REQUEST_BODY: usize = 1024 * 1024;
+
+async fn handle<P: Panel>(
+    req: hyper::Request<Incoming>,
+    shared: Arc<Mutex<Shared<P>>>,
+) -> Result<hyper::Response<Full<Bytes>>, std::io::Error> {
+    let (parts, body) = req.into_parts();
+    let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
+        Ok(collected) => collected.to_bytes().to_vec(),
+        Err(_) => {
+            return Ok(to_hyper(Response::json(
+                413,
+                &serde_json::json!({"message": "body too large"}),
+            )));
+        }
+    };
+    let request = Request {
+        method: parts.method.to_string(),
+        path: parts.uri.path().to_string(),
+        query: parts.uri.query().unwrap_or("").to_string(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body,
+    };
+
+    if request.path == "/_emulator/state" {
+        let snapshot = shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .panel
+            .snapshot();
+        return Ok(to_hyper(Response::json(200, &snapshot)));
+    }
+
+    let fault = {
+        let mut shared = shared.lock().unwrap_or_else(|e| e.into_inner());
+        shared.requests.push(request.clone());
+        shared
+            .faults
+            .iter_mut()
+            .find(|f| f.matches(&request))
+            .map(|f| {
+                f.times -= 1;
+                f.kind.clone()
+            })
+    };
+    match fault {
+        Some(FaultKind::Respond(response)) => return Ok(to_hyper(response)),
+        Some(FaultKind::Drop) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "injected drop",
+            ));
+        }
+        Some(FaultKind::Delay(delay)) => tokio::time::sleep(delay).await,
+        None => {}
+    }
+    let response = shared
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .panel
+        .handle(&request);
+    Ok(to_hyper(response))
+}
+
+fn to_hyper(response: Response) -> hyper::Response<Full<Bytes>> {
+    let mut builder = hyper::Response::builder().status(response.status);
+    for (name, value) in &response.headers {
+        builder = builder.header(name, value);
+    }
+    builder
+        .body(Full::new(Bytes::from(response.body)))
+        .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
+}
+
+/// HTTP Basic credentials from an `Authorization` header.
+pub fn basic_credentials(request: &Request) -> Option<(String, String)> {
+    use base64::Engine as _;
+    let value = request.header("authorization")?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()?;
+    let text = String::from_utf8(decoded).ok()?;
+    let (user, password) = text.split_once(':')?;
+    Some((user.to_string(), password.to_string()))
+}
+
+/// A 16-character id like the panels' (deterministic per counter, so runs are repeatable).
+pub fn opaque_id(counter: u64) -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut x = counter
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        .wrapping_add(0x2545_F491_4F6C_DD1D);
+    (0..16)
+        .map(|_| {
+            x ^= x >> 33;
+            x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+            ALPHABET[(x % ALPHABET.len() as u64) as usize] as char
+        })
+        .collect()
+}

@@ -1,0 +1,137 @@
+//! Shared by the end-to-end tests: the real `domain-host` binary, the real components,
+//! emulators on loopback, one scratch folder per test.
+#![allow(dead_code)]
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+pub const HOST: &str = env!("CARGO_BIN_EXE_domain-host");
+
+/// Where `scripts/build-components.sh` puts the components.
+pub fn components_dir() -> PathBuf {
+    let dir = Path::new(HOST)
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("wasm32-wasip2/component");
+    assert!(
+        dir.join("serverpilot.wasm").is_file(),
+        "components are not built: run scripts/build-components.sh first (looked in {})",
+        dir.display()
+    );
+    dir
+}
+
+/// A scratch folder with a config file, removed at the end of the test.
+pub struct Case {
+    pub dir: PathBuf,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl Case {
+    pub fn new(name: &str) -> Self {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let dir =
+            std::env::temp_dir().join(format!("domain-host-e2e-{}-{name}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Case { dir }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("domain-host.toml")
+    }
+
+    /// Writes the config: `body` plus the components, state and cache folders. The cache
+    /// is shared by all tests so a component is compiled once per run.
+    pub fn write_config(&self, body: &str) {
+        let cache = Path::new(HOST)
+            .parent()
+            .unwrap()
+            .join("e2e-component-cache");
+        let text = format!(
+            "components = {:?}\nstate_dir = {:?}\ncache_dir = {:?}\n{body}",
+            components_dir(),
+            self.dir.join("state"),
+            cache
+        );
+        std::fs::write(self.config_path(), text).unwrap();
+    }
+
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.run_with_env(args, &[])
+    }
+
+    pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
+        let mut command = Command::new(HOST);
+        command.arg("--config").arg(self.config_path()).args(args);
+        for var in [
+            "WU_SERVER_PILOT_CLIENT_ID",
+            "WU_SERVER_PILOT_API_KEY",
+            "WU_SERVER_PILOT_APP_ID",
+        ] {
+            command.env_remove(var);
+        }
+        command.envs(env.iter().copied());
+        Run::from(command.output().expect("run domain-host"))
+    }
+}
+
+impl Drop for Case {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+pub struct Run {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            status: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+impl Run {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| {
+            panic!("not JSON ({e}):\n{}\nstderr:\n{}", self.stdout, self.stderr)
+        })
+    }
+
+    /// The report of one integration in a `--json` run.
+    pub fn integration(&self, id: &str) -> Value {
+        let json = self.json();
+        json["integrations"]
+            .as_array()
+            .and_then(|list| list.iter().find(|i| i["id"] == id).cloned())
+            .unwrap_or_else(|| panic!("no report for {id}: {json}"))
+    }
+
+    pub fn all_output(&self) -> String {
+        format!("{}\n{}", self.stdout, self.stderr)
+    }
+}
+
+pub fn strings(value: &Value) -> Vec<String> {
+    value
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
