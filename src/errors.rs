@@ -123,6 +123,31 @@ fn truncate(message: &str) -> String {
     }
 }
 
+impl ProviderError {
+    /// The same error with context in front of its message ("added x.com but ...").
+    pub fn prefixed(self, prefix: &str) -> ProviderError {
+        use ProviderError::*;
+        let p = |m: String| format!("{prefix}{m}");
+        match self {
+            BadCredentials(m) => BadCredentials(p(m)),
+            NotFound(m) => NotFound(p(m)),
+            Conflict(m) => Conflict(p(m)),
+            Transient(m) => Transient(p(m)),
+            InvalidInput(m) => InvalidInput(p(m)),
+            LimitReached(m) => LimitReached(p(m)),
+            Denied(m) => Denied(p(m)),
+            RateLimited(mut r) => {
+                r.message = p(r.message);
+                RateLimited(r)
+            }
+            Api(mut e) => {
+                e.message = p(e.message);
+                Api(e)
+            }
+        }
+    }
+}
+
 /// Seconds from a `Retry-After` header. The HTTP-date form yields `None` (the host then
 /// uses its own backoff).
 pub fn parse_retry_after(value: &str) -> Option<u32> {
@@ -198,6 +223,14 @@ mod tests {
             case(403),
             ProviderError::Api(ApiError { status: 403, .. })
         ));
+    }
+
+    #[test]
+    fn prefixed_keeps_the_case() {
+        let e = ProviderError::Transient("503".into()).prefixed("added a.com but ");
+        assert!(matches!(e, ProviderError::Transient(m) if m == "added a.com but 503"));
+        let e = status_error(429, Some(1), "slow down".into()).prefixed("x: ");
+        assert!(matches!(e, ProviderError::RateLimited(r) if r.message == "x: slow down"));
     }
 
     #[test]

@@ -128,10 +128,7 @@ fn add_names(names: &[String]) -> Result<Outcome, ProviderError> {
         Ok(note) => outcome.notes.push(note),
         Err(error) if outcome.changed => {
             // Say what already happened: the domains are in place, only SSL is missing.
-            return Err(prefix_error(
-                &format!("added {} but ", added.join(", ")),
-                error,
-            ));
+            return Err(error.prefixed(&format!("added {} but ", added.join(", "))));
         }
         Err(error) => return Err(error),
     }
@@ -258,30 +255,9 @@ fn ensure_autossl(app: &App) -> Result<String, ProviderError> {
         .json(&serde_json::json!({ "auto": true }))
         .send()?
         .error_for_status()
-        .map_err(|e| prefix_error("enabling AutoSSL failed: ", e))?;
+        .map_err(|e| e.prefixed("enabling AutoSSL failed: "))?;
     log::info("AutoSSL enabled");
     Ok("AutoSSL enabled".into())
-}
-
-fn prefix_error(prefix: &str, error: ProviderError) -> ProviderError {
-    use ProviderError::*;
-    match error {
-        BadCredentials(m) => BadCredentials(format!("{prefix}{m}")),
-        NotFound(m) => NotFound(format!("{prefix}{m}")),
-        Conflict(m) => Conflict(format!("{prefix}{m}")),
-        Transient(m) => Transient(format!("{prefix}{m}")),
-        InvalidInput(m) => InvalidInput(format!("{prefix}{m}")),
-        LimitReached(m) => LimitReached(format!("{prefix}{m}")),
-        Denied(m) => Denied(format!("{prefix}{m}")),
-        RateLimited(mut r) => {
-            r.message = format!("{prefix}{}", r.message);
-            RateLimited(r)
-        }
-        Api(mut e) => {
-            e.message = format!("{prefix}{}", e.message);
-            Api(e)
-        }
-    }
 }
 
 #[cfg(test)]
