@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Every test: builds the components, then runs the workspace's tests (unit tests of the
-# SDK, providers, host and emulators; end-to-end tests of domain-host against emulators).
+# Every test: builds the components and the test fixtures, then runs the workspace's tests
+# (unit tests of the SDK, providers, host and emulators; end-to-end tests of domain-host
+# against the emulators). Extra arguments go to `cargo test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build-components.sh
+cargo build --locked --target wasm32-wasip2 --profile component -p hostile -p future-contract
 cargo test --locked --workspace --release "$@"

@@ -215,12 +215,13 @@ mod transport {
     use super::{Method, Request, Response};
     use crate::url::ParsedUrl;
     use crate::{ApiError, ProviderError};
-    use std::io::{Read, Write};
+    use std::io::Write;
     use wasip2::http::outgoing_handler;
     use wasip2::http::types::{
         ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest,
-        RequestOptions, Scheme,
+        RequestOptions, Scheme, http_error_code,
     };
+    use wasip2::io::streams::StreamError;
 
     pub(super) fn send(request: &Request, url: &ParsedUrl) -> Result<Response, ProviderError> {
         let fields: Vec<(String, Vec<u8>)> = request
@@ -334,19 +335,43 @@ mod transport {
             .stream()
             .map_err(|()| ProviderError::Transient("response body unavailable".into()))?;
         let mut body = Vec::new();
-        // Read one byte past the cap so an exactly-full body is not mistaken for too big.
-        let mut stream = stream;
-        let mut limited = stream.by_ref().take(max as u64 + 1);
-        limited
-            .read_to_end(&mut body)
-            .map_err(|e| ProviderError::Transient(format!("reading the response failed: {e}")))?;
-        if body.len() > max {
-            return Err(ProviderError::Api(ApiError {
-                status,
-                message: format!("response body is larger than {max} bytes; refused"),
-            }));
+        loop {
+            // Ask for one byte past the cap so an exactly-full body is not mistaken for too big.
+            let want = (max + 1 - body.len()).min(64 * 1024) as u64;
+            match stream.blocking_read(want) {
+                Ok(chunk) => body.extend_from_slice(&chunk),
+                Err(StreamError::Closed) => break,
+                // The host says why the read failed in `wasi:http` terms (body too large,
+                // connection reset, timeout), which sorts it like any transport error.
+                Err(StreamError::LastOperationFailed(error)) => {
+                    return Err(match http_error_code(&error) {
+                        Some(code) => transport_error(code),
+                        None => body_read_error(&error.to_debug_string(), status),
+                    });
+                }
+            }
+            if body.len() > max {
+                return Err(ProviderError::Api(ApiError {
+                    status,
+                    message: format!("response body is larger than {max} bytes; refused"),
+                }));
+            }
         }
         Ok(body)
+    }
+
+    /// A failed body read the host did not tag with an `error-code` (wasmtime 48 tags only
+    /// its p2 codes, not the errors of its shared HTTP layer): told by its text.
+    fn body_read_error(debug: &str, status: u16) -> ProviderError {
+        let first_line = debug.lines().next().unwrap_or("").trim();
+        if first_line.contains("size exceeds limit") {
+            // A host limit: the same response will break it again, so this is final.
+            return ProviderError::Api(ApiError {
+                status,
+                message: format!("response body exceeded the host's limit ({first_line})"),
+            });
+        }
+        ProviderError::Transient(format!("reading the response failed: {first_line}"))
     }
 
     /// `wasi:http` transport errors, sorted into what a retry can fix and what it cannot.

@@ -9,4 +9,4 @@ pub mod runcloud;
 pub mod server;
 pub mod serverpilot;
 
-pub use server::{Emulator, Fault, FaultKind, Request, Response};
+pub use server::{Emulator, Fault, FaultKind, Recorder, Request, Response};

@@ -337,3 +337,18 @@ pub fn opaque_id(counter: u64) -> String {
         })
         .collect()
 }
+
+/// A panel that answers every request with `200 {"ok": true}` and keeps nothing but the
+/// request log: the "allowed destination" of sandbox tests.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder;
+
+impl Panel for Recorder {
+    fn handle(&mut self, _: &Request) -> Response {
+        Response::json(200, &serde_json::json!({ "ok": true }))
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({ "panel": "recorder" })
+    }
+}

@@ -108,23 +108,31 @@ async fn execute(options: &Options, command: Command) -> Result<Output> {
         _ => enabled_ids(&config),
     };
 
+    // A configuration that names a component that is not there is an error of the whole
+    // command (nothing is sent anywhere); `list` shows it per integration instead.
+    let mut paths = Vec::new();
+    let mut failed = Vec::new();
+    for id in &ids {
+        match config.component_path(id) {
+            Ok(path) => paths.push((id, path)),
+            Err(e) if matches!(command, Command::List) => failed.push(IntegrationReport::failed(
+                id,
+                "configuration",
+                format!("{e:#}"),
+            )),
+            Err(e) => return Err(e),
+        }
+    }
+
     let host = Arc::new(Host::new(HostSettings::from_config(
         &config,
         options.log_level,
     ))?);
     let mut loaded = Vec::new();
-    let mut failed = Vec::new();
-    for id in &ids {
-        match load(&host, &config, id).await {
+    for (id, path) in paths {
+        match host.load(id, &config.config.integrations[id], path).await {
             Ok(integration) => loaded.push(Arc::new(integration)),
-            Err(e) if matches!(command, Command::List) => {
-                failed.push(IntegrationReport::failed(id, "component", format!("{e:#}")))
-            }
-            Err(e) => failed.push(IntegrationReport::failed(
-                id,
-                "configuration",
-                format!("{e:#}"),
-            )),
+            Err(e) => failed.push(IntegrationReport::failed(id, "component", format!("{e:#}"))),
         }
     }
 
@@ -195,11 +203,6 @@ fn enabled_ids(config: &LoadedConfig) -> Vec<String> {
         .filter(|(_, i)| i.enabled)
         .map(|(id, _)| id.clone())
         .collect()
-}
-
-async fn load(host: &Host, config: &LoadedConfig, id: &str) -> Result<Integration> {
-    let path = config.component_path(id)?;
-    host.load(id, &config.config.integrations[id], path).await
 }
 
 #[derive(Debug, Serialize)]

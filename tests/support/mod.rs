@@ -135,3 +135,45 @@ pub fn strings(value: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// A test fixture component (built by scripts/test.sh).
+pub fn fixture(name: &str) -> PathBuf {
+    let path = Path::new(HOST)
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("wasm32-wasip2/component")
+        .join(format!("{}.wasm", name.replace('-', "_")));
+    assert!(
+        path.is_file(),
+        "fixture {} is not built: run scripts/test.sh",
+        path.display()
+    );
+    path
+}
+
+/// A TCP listener that only counts connections: proof that nothing reached it.
+pub struct Canary {
+    pub port: u16,
+    connections: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl Canary {
+    pub fn start() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = connections.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                counter.fetch_add(1, Ordering::SeqCst);
+                drop(stream);
+            }
+        });
+        Canary { port, connections }
+    }
+
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,393 @@
+//! The sandbox, proved with a deliberately hostile component (`tests/fixtures/hostile`):
+//! egress, secrets, CPU, memory, response size, timeouts, stdio, crashes, and contract
+//! versions. In every case the host reports the integration as failed and carries on.
+
+mod support;
+
+use panel_emulators::serverpilot::ServerPilot;
+use panel_emulators::{Emulator, Fault, FaultKind, Recorder, Response};
+use std::time::{Duration, Instant};
+use support::{Canary, Case, fixture, strings};
+
+const SECRET: &str = "hostile-held-secret-42424242";
+
+/// A config with the hostile component; `extra` goes into its table, `top` at the top.
+fn hostile(
+    case: &Case,
+    mode: &str,
+    targets: &[String],
+    recorder: &Emulator<Recorder>,
+    top: &str,
+    extra: &str,
+) {
+    case.write_config(&format!(
+        "{top}\n[retry]\nattempts = 1\n\
+         [integrations.hostile]\nenabled = true\ncomponent = {:?}\n\
+         constants = {{ HOSTILE_MODE = \"{mode}\", HOSTILE_TARGETS = \"{}\", HOSTILE_SECRET = \"{SECRET}\" }}\n\
+         routes = {{ \"allowed.test\" = \"{}\", \"api.allowed.test\" = \"{}\" }}\n{extra}\n",
+        fixture("hostile"),
+        targets.join(","),
+        recorder.base_url(),
+        recorder.base_url(),
+    ));
+}
+
+fn recorder() -> Emulator<Recorder> {
+    Emulator::spawn(Recorder, 0).unwrap()
+}
+
+fn notes(run: &support::Run) -> Vec<String> {
+    strings(&run.integration("hostile")["notes"])
+}
+
+#[test]
+fn requests_outside_the_allow_list_are_denied_before_any_connection() {
+    let case = Case::new("egress");
+    let rec = recorder();
+    let canary = Canary::start();
+    let targets = vec![
+        "https://allowed.test/ok".to_string(),
+        format!("http://127.0.0.1:{}/steal", canary.port),
+        "https://evil.test/steal".to_string(),
+        "https://allowed.test:8443/other-port".to_string(),
+        "http://allowed.test/other-scheme".to_string(),
+        "https://sub.allowed.test/subdomain".to_string(),
+    ];
+    hostile(&case, "egress", &targets, &rec, "", "");
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let notes = notes(&run);
+    assert_eq!(notes[1], "https://allowed.test/ok -> status 200");
+    for denied in &notes[2..] {
+        assert!(denied.contains("Denied("), "{denied}");
+    }
+    assert_eq!(canary.connections(), 0, "the canary received nothing");
+    // Only the allowed request arrived, carrying the host-held credential.
+    let received = rec.requests();
+    assert_eq!(received.len(), 1);
+    assert_eq!(received[0].path, "/ok");
+    assert_eq!(
+        received[0].header("authorization"),
+        Some(format!("Bearer {SECRET}").as_str())
+    );
+    // Denials are logged on the host.
+    let log = run.integration("hostile")["log"].to_string();
+    assert!(
+        log.contains(&format!(
+            "denied GET http://127.0.0.1:{}/steal",
+            canary.port
+        )),
+        "{log}"
+    );
+    assert!(log.contains("denied GET https://evil.test/steal"), "{log}");
+    assert!(!run.all_output().contains(SECRET));
+}
+
+#[test]
+fn wildcard_entries_match_subdomains_but_not_the_bare_suffix() {
+    let case = Case::new("egress-wildcard");
+    let rec = recorder();
+    let targets = vec![
+        "https://api.allowed.test/yes".to_string(),
+        "https://allowed.test/no".to_string(),
+    ];
+    hostile(
+        &case,
+        "egress",
+        &targets,
+        &rec,
+        "",
+        "allowed_hosts = [\"*.allowed.test\"]",
+    );
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    let notes = notes(&run);
+    assert_eq!(
+        notes[1], "https://api.allowed.test/yes -> status 200",
+        "{notes:?}"
+    );
+    assert!(notes[2].contains("Denied("), "{notes:?}");
+    assert_eq!(rec.requests().len(), 1);
+}
+
+#[test]
+fn host_port_entries_allow_only_that_port() {
+    let case = Case::new("egress-port");
+    let rec = recorder();
+    let targets = vec![
+        "https://allowed.test:8443/yes".to_string(),
+        "https://allowed.test/no".to_string(),
+    ];
+    hostile(
+        &case,
+        "egress",
+        &targets,
+        &rec,
+        "",
+        "allowed_hosts = [\"allowed.test:8443\"]",
+    );
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    let notes = notes(&run);
+    assert_eq!(
+        notes[1], "https://allowed.test:8443/yes -> status 200",
+        "{notes:?}"
+    );
+    assert!(notes[2].contains("Denied("), "{notes:?}");
+}
+
+#[test]
+fn a_component_sees_no_secret_no_other_integration_and_no_system() {
+    let case = Case::new("snoop");
+    let rec = recorder();
+    hostile(
+        &case,
+        "snoop",
+        &[],
+        &rec,
+        "",
+        "[integrations.serverpilot]\nenabled = false\nconstants = { WU_SERVER_PILOT_APP_ID = \"sp-app-id\" }\n",
+    );
+    let run = case.run_with_env(
+        &["--json", "add-domain", "example.com", "--site", "1"],
+        &[
+            ("WU_SERVER_PILOT_API_KEY", "sp-env-key-31337"),
+            ("HOME", "/root"),
+        ],
+    );
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(
+        notes(&run),
+        vec![
+            "get HOSTILE_SECRET = None",
+            "is_set HOSTILE_SECRET = true",
+            "get WU_SERVER_PILOT_APP_ID = None; is_set = false",
+            "get WU_SERVER_PILOT_API_KEY = None; is_set = false",
+            "get WU_SERVER_PILOT_CLIENT_ID = None; is_set = false",
+            "env vars = 0",
+            "args = 0",
+            "read_dir / = false",
+            "read /etc/passwd = false",
+            "tcp connect = false",
+        ]
+    );
+}
+
+/// ServerPilot beside the hostile component, to show the others carry on.
+fn with_serverpilot(case: &Case, hostile_mode: &str, limits: &str, sp: &Emulator<ServerPilot>) {
+    case.write_config(&format!(
+        "[limits]\n{limits}\n[retry]\nattempts = 1\n\
+         [integrations.hostile]\nenabled = true\ncomponent = {:?}\nconstants = {{ HOSTILE_MODE = \"{hostile_mode}\" }}\n\
+         [integrations.serverpilot]\nenabled = true\n\
+         constants = {{ WU_SERVER_PILOT_CLIENT_ID = \"cid_x\", WU_SERVER_PILOT_API_KEY = \"key-x-123\", WU_SERVER_PILOT_APP_ID = \"app1\" }}\n\
+         routes = {{ \"api.serverpilot.io\" = \"{}\" }}\n",
+        fixture("hostile"),
+        sp.base_url()
+    ));
+}
+
+fn serverpilot() -> Emulator<ServerPilot> {
+    Emulator::spawn(ServerPilot::new("cid_x", "key-x-123", "app1"), 0).unwrap()
+}
+
+#[test]
+fn an_endless_loop_is_stopped_and_the_others_carry_on() {
+    let case = Case::new("spin");
+    let sp = serverpilot();
+    with_serverpilot(&case, "spin", "cpu_ms = 300\ncall_timeout_secs = 60", &sp);
+    let started = Instant::now();
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "stopped by the CPU budget, not the wall clock"
+    );
+    assert_eq!(run.status, 1);
+    let h = run.integration("hostile");
+    assert_eq!(h["error"]["kind"], "cpu_limit", "{h}");
+    assert!(
+        h["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 300 ms of CPU"),
+        "{h}"
+    );
+    assert_eq!(run.integration("serverpilot")["ok"], true);
+    assert_eq!(sp.lock().panel.app("app1").domains.len(), 2);
+}
+
+#[test]
+fn unbounded_allocation_hits_the_memory_cap() {
+    let case = Case::new("hog");
+    let sp = serverpilot();
+    with_serverpilot(&case, "hog", "memory_mb = 32", &sp);
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 1);
+    let h = run.integration("hostile");
+    assert_eq!(h["error"]["kind"], "memory_limit", "{h}");
+    assert!(
+        h["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("more than 32 MiB"),
+        "{h}"
+    );
+    assert_eq!(run.integration("serverpilot")["ok"], true);
+}
+
+#[test]
+fn a_component_parked_in_a_host_call_is_stopped_by_the_outer_timeout() {
+    let case = Case::new("stall");
+    let sp = serverpilot();
+    with_serverpilot(&case, "stall", "call_timeout_secs = 1", &sp);
+    let started = Instant::now();
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let h = run.integration("hostile");
+    assert_eq!(h["error"]["kind"], "timeout", "{h}");
+    assert_eq!(run.integration("serverpilot")["ok"], true);
+}
+
+#[test]
+fn a_panic_is_reported_as_a_crash() {
+    let case = Case::new("panic");
+    let sp = serverpilot();
+    with_serverpilot(&case, "panic", "", &sp);
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    let h = run.integration("hostile");
+    assert_eq!(h["error"]["kind"], "trap", "{h}");
+    assert!(
+        h["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("hostile: the component crashed"),
+        "{h}"
+    );
+    assert_eq!(run.integration("serverpilot")["ok"], true);
+}
+
+#[test]
+fn an_oversized_response_is_cut_off_with_a_clear_error() {
+    let case = Case::new("big");
+    let rec = recorder();
+    let body = vec![b'x'; 3 * 1024 * 1024];
+    rec.inject(Fault::respond(
+        Response {
+            status: 200,
+            headers: vec![],
+            body,
+        },
+        1,
+    ));
+    hostile(
+        &case,
+        "big",
+        &["https://allowed.test/huge".to_string()],
+        &rec,
+        "[limits]\nmax_response_bytes = 1048576",
+        "",
+    );
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let h = run.integration("hostile");
+    assert_eq!(h["error"]["kind"], "api", "{h}");
+    assert!(h["error"]["message"].as_str().unwrap().contains("response body exceeded the host's limit (HTTP response body size exceeds limit: 1048576 bytes)"), "{h}");
+}
+
+#[test]
+fn request_timeouts_asked_by_a_component_are_clamped() {
+    let case = Case::new("slow");
+    let rec = recorder();
+    rec.inject(Fault {
+        method: None,
+        path_prefix: None,
+        times: 1,
+        kind: FaultKind::Delay(Duration::from_secs(20)),
+    });
+    hostile(
+        &case,
+        "slow",
+        &["https://allowed.test/slow".to_string()],
+        &rec,
+        "[limits]\nrequest_timeout_secs = 1",
+        "",
+    );
+    let started = Instant::now();
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "the 600 s the component asked for was clamped to 1 s"
+    );
+    let notes = notes(&run);
+    assert!(notes[0].contains("did not answer in time"), "{notes:?}");
+}
+
+#[test]
+fn what_a_component_prints_goes_to_its_log() {
+    let case = Case::new("print");
+    let rec = recorder();
+    hostile(&case, "print", &[], &rec, "", "");
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 0);
+    let log = run.integration("hostile")["log"].to_string();
+    assert!(
+        log.contains("(stdio) to stdout from the component"),
+        "{log}"
+    );
+    assert!(
+        log.contains("(stdio) to stderr from the component"),
+        "{log}"
+    );
+    let file =
+        std::fs::read_to_string(case.dir.join("state/logs/integration-hostile.log")).unwrap();
+    assert!(file.contains("to stderr from the component"));
+    assert!(
+        !run.stdout
+            .lines()
+            .any(|l| l == "to stdout from the component"),
+        "not on the host's stdout"
+    );
+}
+
+#[test]
+fn a_component_for_another_contract_version_is_refused_before_instantiation() {
+    let case = Case::new("future");
+    let sp = serverpilot();
+    case.write_config(&format!(
+        "[integrations.future]\nenabled = true\ncomponent = {:?}\n\
+         [integrations.serverpilot]\nenabled = true\n\
+         constants = {{ WU_SERVER_PILOT_CLIENT_ID = \"cid_x\", WU_SERVER_PILOT_API_KEY = \"key-x-123\", WU_SERVER_PILOT_APP_ID = \"app1\" }}\n\
+         routes = {{ \"api.serverpilot.io\" = \"{}\" }}\n",
+        fixture("future-contract"),
+        sp.base_url()
+    ));
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 1);
+    let f = run.integration("future");
+    let message = f["error"]["message"].as_str().unwrap();
+    assert!(
+        message
+            .contains("built for contract multisite:domain-provider@0.2.0; this host runs 0.1.x"),
+        "{message}"
+    );
+    assert_eq!(run.integration("serverpilot")["ok"], true);
+}
+
+#[test]
+fn wildcards_reach_providers_that_support_them_only() {
+    let case = Case::new("wildcard");
+    let rec = recorder();
+    hostile(&case, "echo", &[], &rec, "", "");
+    let run = case.run(&["--json", "add-domain", "*.Example.com", "--site", "1"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(notes(&run), vec!["got *.example.com www=false"]);
+
+    let sp = serverpilot();
+    with_serverpilot(&case, "echo", "", &sp);
+    let run = case.run(&["add-domain", "*.example.com", "--site", "1"]);
+    assert_eq!(run.status, 2);
+    assert!(
+        run.stderr
+            .contains("ServerPilot does not support wildcard domains"),
+        "{}",
+        run.stderr
+    );
+    assert!(sp.requests().is_empty());
+}
