@@ -1,0 +1,118 @@
+//! Bad input gets a clear error and changes nothing: refused domains and broken configs
+//! send nothing to any panel.
+
+mod support;
+
+use panel_emulators::Emulator;
+use panel_emulators::serverpilot::ServerPilot;
+use support::Case;
+
+fn setup(name: &str, extra: &str) -> (Case, Emulator<ServerPilot>) {
+    let case = Case::new(name);
+    let emu = Emulator::spawn(ServerPilot::new("cid_b", "bad-input-key-1", "app1"), 0).unwrap();
+    case.write_config(&format!(
+        "[integrations.serverpilot]\nenabled = true\n\
+         constants = {{ WU_SERVER_PILOT_CLIENT_ID = \"cid_b\", WU_SERVER_PILOT_API_KEY = \"bad-input-key-1\", WU_SERVER_PILOT_APP_ID = \"app1\" }}\n\
+         routes = {{ \"api.serverpilot.io\" = \"{}\" }}\n{extra}",
+        emu.base_url()
+    ));
+    (case, emu)
+}
+
+#[test]
+fn refused_domains_send_nothing_to_any_panel() {
+    let (case, emu) = setup("refused", "");
+    let long_label = format!("{}.com", "a".repeat(64));
+    let long_name = format!("{}.com", vec!["b".repeat(60); 5].join("."));
+    let cases: Vec<(&str, &str)> = vec![
+        ("", "empty"),
+        ("exa mple.com", "whitespace"),
+        (&long_label, "63"),
+        (&long_name, "253"),
+        ("-lead.com", "hyphen"),
+        ("trail-.com", "hyphen"),
+        ("a..com", "empty label"),
+        ("https://example.com", "URL"),
+        ("example.com/wp-admin", "URL"),
+        ("203.0.113.9", "IP"),
+        ("2001:db8::1", "IP"),
+        ("a$(reboot).com", "not allowed"),
+        ("a;b.com", "not allowed"),
+        ("a.*.example.com", "wildcard"),
+        ("*.example.com", "does not support wildcard"),
+    ];
+    for (input, why) in cases {
+        let run = case.run(&["add-domain", "--site", "1", "--", input]);
+        assert_eq!(run.status, 2, "{input:?}: {}", run.all_output());
+        assert!(
+            run.stderr.contains("invalid domain") && run.stderr.contains(why),
+            "{input:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn an_unknown_integration_id_is_named_and_nothing_runs() {
+    let (case, emu) = setup("unknown-id", "[integrations.nosuchpanel]\nenabled = true\n");
+    let run = case.run(&["add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 2);
+    assert!(
+        run.stderr
+            .contains("integrations.nosuchpanel: unknown integration"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        emu.requests().is_empty(),
+        "the other integration did not run either"
+    );
+}
+
+#[test]
+fn a_missing_component_file_is_named() {
+    let (case, emu) = setup("missing-file", "");
+    let text = std::fs::read_to_string(case.config_path())
+        .unwrap()
+        .replace(
+            "[integrations.serverpilot]\n",
+            "[integrations.serverpilot]\ncomponent = \"gone/serverpilot.wasm\"\n",
+        );
+    std::fs::write(case.config_path(), text).unwrap();
+    let run = case.run(&["add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 2);
+    assert!(
+        run.stderr
+            .contains("integrations.serverpilot.component: no such file"),
+        "{}",
+        run.stderr
+    );
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn a_wrong_type_points_at_the_key_and_line() {
+    let (case, emu) = setup("wrong-type", "[limits]\nmemory_mb = \"lots\"\n");
+    let run = case.run(&["add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 2);
+    assert!(
+        run.stderr.contains("memory_mb") && run.stderr.contains("line "),
+        "{}",
+        run.stderr
+    );
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn json_mode_reports_command_errors_as_json() {
+    let (case, _emu) = setup("json-error", "");
+    let run = case.run(&["--json", "add-domain", "--site", "1", "--", "bad domain"]);
+    assert_eq!(run.status, 2);
+    let json = run.json();
+    assert_eq!(json["ok"], false);
+    assert!(
+        json["error"].as_str().unwrap().contains("invalid domain"),
+        "{json}"
+    );
+}
