@@ -232,6 +232,7 @@ impl ListEntry {
             (Capabilities::SUBDOMAINS, "subdomains"),
             (Capabilities::REMOVAL, "removal"),
             (Capabilities::WILDCARDS, "wildcards"),
+            (Capabilities::INDEPENDENT_DOMAINS, "independent-domains"),
         ];
         ListEntry {
             id: i.id.clone(),

@@ -7,7 +7,9 @@
 
 use crate::allow_list::{AllowList, Routes};
 use crate::config::{IntegrationConfig, Limits, LoadedConfig};
-use crate::contract::{DomainEvent, DomainProviderPre, Outcome, ProviderError, ProviderMetadata};
+use crate::contract::{
+    Capabilities, DomainEvent, DomainProviderPre, Outcome, ProviderError, ProviderMetadata,
+};
 use crate::credentials::{Constants, Redactor, Source, credential_for};
 use crate::engine;
 use crate::lock;
@@ -23,6 +25,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::component::Linker;
 use wasmtime::{Engine, Store, StoreLimitsBuilder, UpdateDeadline};
+
+/// Stores that may be alive at once in one process (integrations × concurrent events).
+const POOL_INSTANCES: u32 = 64;
 
 /// One operation of the contract.
 #[derive(Debug, Clone)]
@@ -42,6 +47,17 @@ impl Operation {
             Operation::RemoveDomain(_) => "remove-domain",
             Operation::AddSubdomain(_) => "add-subdomain",
             Operation::RemoveSubdomain(_) => "remove-subdomain",
+        }
+    }
+
+    /// The domain an event is about.
+    pub fn domain(&self) -> Option<&str> {
+        match self {
+            Operation::TestConnection => None,
+            Operation::AddDomain(e)
+            | Operation::RemoveDomain(e)
+            | Operation::AddSubdomain(e)
+            | Operation::RemoveSubdomain(e) => Some(&e.domain),
         }
     }
 
@@ -105,7 +121,19 @@ enum Attempt {
 
 impl Host {
     pub fn new(settings: HostSettings) -> Result<Self> {
-        let engine = engine::new_engine()?;
+        Self::with_allocation(settings, None)
+    }
+
+    /// `allocation` defaults to a pool sized for the limits.
+    pub fn with_allocation(
+        settings: HostSettings,
+        allocation: Option<engine::Allocation>,
+    ) -> Result<Self> {
+        let allocation = allocation.unwrap_or(engine::Allocation::Pooling {
+            instances: POOL_INSTANCES,
+            max_memory_bytes: (settings.limits.memory_mb as usize) << 20,
+        });
+        let engine = engine::new_engine(allocation)?;
         let linker = engine::new_linker(&engine)?;
         Ok(Host {
             engine,
@@ -289,10 +317,15 @@ impl Host {
         }
 
         let _lock = if operation.changes_panel() {
+            let independent = integration
+                .metadata
+                .capabilities
+                .contains(Capabilities::INDEPENDENT_DOMAINS);
             let path = lock::lock_path(
                 &self.settings.state_dir,
                 &integration.id,
                 &integration.constants.account_key(),
+                operation.domain().filter(|_| independent),
             );
             match lock::acquire(
                 path,

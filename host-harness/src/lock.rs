@@ -17,8 +17,19 @@ pub struct AccountLock {
     pub path: PathBuf,
 }
 
-pub fn lock_path(state_dir: &Path, integration: &str, account_key: &str) -> PathBuf {
-    let digest = Sha256::digest(account_key.as_bytes());
+/// The lock for an account, or for one domain of it when the provider's events for
+/// different domains are independent.
+pub fn lock_path(
+    state_dir: &Path,
+    integration: &str,
+    account_key: &str,
+    domain: Option<&str>,
+) -> PathBuf {
+    let key = match domain {
+        Some(domain) => format!("{account_key}\n{domain}"),
+        None => account_key.to_string(),
+    };
+    let digest = Sha256::digest(key.as_bytes());
     let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
     state_dir
         .join("locks")
@@ -66,21 +77,18 @@ mod tests {
     #[test]
     fn same_account_same_file_other_account_other_file() {
         let dir = Path::new("/state");
-        assert_eq!(
-            lock_path(dir, "serverpilot", "APP=1"),
-            lock_path(dir, "serverpilot", "APP=1")
-        );
-        assert_ne!(
-            lock_path(dir, "serverpilot", "APP=1"),
-            lock_path(dir, "serverpilot", "APP=2")
-        );
-        assert!(lock_path(dir, "serverpilot", "APP=1").starts_with("/state/locks"));
+        let path = |account, domain| lock_path(dir, "x", account, domain);
+        assert_eq!(path("APP=1", None), path("APP=1", None));
+        assert_ne!(path("APP=1", None), path("APP=2", None));
+        assert!(path("APP=1", None).starts_with("/state/locks"));
+        assert_ne!(path("APP=1", Some("a.com")), path("APP=1", Some("b.com")));
+        assert_ne!(path("APP=1", Some("a.com")), path("APP=1", None));
     }
 
     #[tokio::test]
     async fn second_holder_waits_then_times_out() {
         let dir = std::env::temp_dir().join(format!("dh-lock-test-{}", std::process::id()));
-        let path = lock_path(&dir, "x", "k");
+        let path = lock_path(&dir, "x", "k", None);
         let first = acquire(path.clone(), Duration::from_secs(1)).await.unwrap();
         let err = acquire(path.clone(), Duration::from_millis(100))
             .await

@@ -117,7 +117,8 @@ impl DomainProvider for RunCloud {
             capabilities: Capabilities::AUTO_SSL
                 | Capabilities::WWW_HANDLING
                 | Capabilities::SUBDOMAINS
-                | Capabilities::REMOVAL,
+                | Capabilities::REMOVAL
+                | Capabilities::INDEPENDENT_DOMAINS,
             ssl_verification_attempts: 5,
             default_allowed_hosts: vec!["manage.runcloud.io".into()],
             auth: vec![
