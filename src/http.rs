@@ -97,6 +97,22 @@ impl Request {
         self.header("content-type", "application/json")
     }
 
+    /// The headers sent: a body goes with its length, so it is not chunked (proxies in
+    /// front of some panels refuse chunked requests).
+    fn wire_headers(&self) -> Vec<(String, String)> {
+        let mut headers = self.headers.clone();
+        let has = |name: &str| headers.iter().any(|(k, _)| k.eq_ignore_ascii_case(name));
+        if let Some((name, value)) = crate::auth::guest_side_header()
+            && !has(&name)
+        {
+            headers.push((name, value));
+        }
+        if let Some(body) = &self.body {
+            headers.push(("content-length".into(), body.len().to_string()));
+        }
+        headers
+    }
+
     pub fn basic_auth(self, username: &str, password: &str) -> Self {
         let token = base64_encode(format!("{username}:{password}").as_bytes());
         self.header("authorization", format!("Basic {token}"))
@@ -120,7 +136,8 @@ impl Request {
     pub fn send(self) -> Result<Response, ProviderError> {
         // The host logs every request it lets through (or denies), so the SDK does not.
         let url = crate::url::parse(&self.url)?;
-        transport::send(&self, &url)
+        let headers = self.wire_headers();
+        transport::send(&self, &url, &headers)
     }
 }
 
@@ -188,7 +205,7 @@ pub fn parse_json<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, Pr
     })
 }
 
-fn base64_encode(input: &[u8]) -> String {
+pub(crate) fn base64_encode(input: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for chunk in input.chunks(3) {
@@ -223,9 +240,12 @@ mod transport {
     };
     use wasip2::io::streams::StreamError;
 
-    pub(super) fn send(request: &Request, url: &ParsedUrl) -> Result<Response, ProviderError> {
-        let fields: Vec<(String, Vec<u8>)> = request
-            .headers
+    pub(super) fn send(
+        request: &Request,
+        url: &ParsedUrl,
+        headers: &[(String, String)],
+    ) -> Result<Response, ProviderError> {
+        let fields: Vec<(String, Vec<u8>)> = headers
             .iter()
             .map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec()))
             .collect();
@@ -432,7 +452,11 @@ mod transport {
     use crate::ProviderError;
     use crate::url::ParsedUrl;
 
-    pub(super) fn send(_: &Request, _: &ParsedUrl) -> Result<Response, ProviderError> {
+    pub(super) fn send(
+        _: &Request,
+        _: &ParsedUrl,
+        _: &[(String, String)],
+    ) -> Result<Response, ProviderError> {
         Err(ProviderError::Denied(
             "wasi:http is only available inside a component".into(),
         ))
@@ -455,6 +479,21 @@ mod tests {
         ] {
             assert_eq!(base64_encode(input.as_bytes()), output);
         }
+    }
+
+    #[test]
+    fn bodies_are_sent_with_their_length() {
+        let req = Request::post("https://x/y").json(&serde_json::json!({"auto": true}));
+        assert!(
+            req.wire_headers()
+                .contains(&("content-length".into(), "13".into()))
+        );
+        let get = Request::get("https://x/y");
+        assert!(
+            !get.wire_headers()
+                .iter()
+                .any(|(k, _)| k == "content-length")
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! Everything that does not touch the network (building bodies, parsing responses, mapping
 //! statuses) is plain Rust that runs under `cargo test` on the host target.
 
+mod auth;
 pub mod config;
 pub mod errors;
 pub mod http;
@@ -109,18 +110,23 @@ impl<P: DomainProvider> Guest for Export<P> {
         P::metadata()
     }
     fn test_connection() -> Result<Outcome, ProviderError> {
+        auth::register(|| P::metadata().auth);
         P::test_connection()
     }
     fn add_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        auth::register(|| P::metadata().auth);
         P::add_domain(event)
     }
     fn remove_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        auth::register(|| P::metadata().auth);
         P::remove_domain(event)
     }
     fn add_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        auth::register(|| P::metadata().auth);
         P::add_subdomain(event)
     }
     fn remove_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        auth::register(|| P::metadata().auth);
         P::remove_subdomain(event)
     }
 }

@@ -301,6 +301,7 @@ impl Host {
     /// transient faults, reported with everything redacted.
     pub async fn run(&self, integration: &Integration, operation: &Operation) -> IntegrationReport {
         let started = Instant::now();
+        let log = integration.log.for_event();
         let mut report = IntegrationReport::failed(&integration.id, "configuration", String::new());
         report.component = Some(integration.component.clone());
 
@@ -347,7 +348,7 @@ impl Host {
         let mut attempt = 0;
         let result = loop {
             attempt += 1;
-            let result = self.attempt(integration, operation).await;
+            let result = self.attempt(integration, operation, &log).await;
             let Attempt::Provider(error) = &result else {
                 break result;
             };
@@ -358,7 +359,7 @@ impl Host {
             if !policy.may_retry(attempt + 1, started.elapsed(), delay) {
                 break result;
             }
-            integration.log.emit(
+            log.emit(
                 Level::Info,
                 &format!(
                     "attempt {attempt} failed ({}); retrying in {} ms",
@@ -369,7 +370,7 @@ impl Host {
             tokio::time::sleep(delay).await;
         };
 
-        let redactor = integration.log.redactor();
+        let redactor = log.redactor();
         report.attempts = attempt;
         report.duration_ms = started.elapsed().as_millis() as u64;
         match result {
@@ -394,15 +395,38 @@ impl Host {
                 report.error = Some(error);
             }
         }
-        report.log = integration.log.lines();
+        report.log = log.lines();
         report
     }
 
-    async fn attempt(&self, integration: &Integration, operation: &Operation) -> Attempt {
+    /// Instantiates the integration into a fresh store and drops it: what every event
+    /// pays before the provider runs (for benchmarks).
+    pub async fn instantiate_once(&self, integration: &Integration) -> Result<()> {
         let state = HostState::new(
             integration.outbound.clone(),
             integration.constants.clone(),
             integration.log.clone(),
+            self.store_limits(),
+        );
+        let mut store = self.new_store(state);
+        integration.pre.instantiate_async(&mut store).await?;
+        Ok(())
+    }
+
+    async fn attempt(
+        &self,
+        integration: &Integration,
+        operation: &Operation,
+        log: &IntegrationLog,
+    ) -> Attempt {
+        let outbound = OutboundPolicy {
+            log: log.clone(),
+            ..integration.outbound.clone()
+        };
+        let state = HostState::new(
+            outbound,
+            integration.constants.clone(),
+            log.clone(),
             self.store_limits(),
         );
         let mut store = self.new_store(state);

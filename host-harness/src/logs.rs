@@ -79,6 +79,14 @@ impl IntegrationLog {
         }
     }
 
+    /// The same log for a new event: lines already kept belong to earlier events.
+    pub fn for_event(&self) -> Self {
+        IntegrationLog {
+            lines: Arc::default(),
+            ..self.clone()
+        }
+    }
+
     pub fn emit(&self, level: Level, message: &str) {
         let mut message = self.redactor.redact(message);
         if let Some((cut, _)) = message.char_indices().nth(MAX_LINE_CHARS) {

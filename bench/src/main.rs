@@ -1,0 +1,654 @@
+//! `domain-host-bench`: one table of what the components and the host cost, printed and
+//! written to `BENCHMARKS.md` with the machine it ran on.
+//!
+//! Run it with `bash scripts/bench.sh` (builds what it needs first). Everything talks to
+//! emulators on 127.0.0.1; nothing leaves the machine.
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use domain_host::config::{IntegrationConfig, Limits};
+use domain_host::contract::DomainEvent;
+use domain_host::engine::{self, Allocation, CacheStatus};
+use domain_host::host::{Host, HostSettings, Integration, Operation};
+use domain_host::logs::LogSettings;
+use domain_host::retry::RetryPolicy;
+use http_body_util::{BodyExt, Full};
+use panel_emulators::Emulator;
+use panel_emulators::runcloud::RunCloud;
+use panel_emulators::serverpilot::{ServerPilot, Ssl};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const COMPONENTS: [&str; 2] = ["serverpilot", "runcloud"];
+const SP_APP: &str = "benchApp00000001";
+const SP_CLIENT: &str = "cid_bench";
+const SP_KEY: &str = "bench-api-key";
+const RC_TOKEN: &str = "bench-token";
+
+struct Row {
+    what: String,
+    result: String,
+    target: String,
+    met: Option<bool>,
+}
+
+fn row(
+    what: impl Into<String>,
+    result: impl Into<String>,
+    target: impl Into<String>,
+    met: Option<bool>,
+) -> Row {
+    Row {
+        what: what.into(),
+        result: result.into(),
+        target: target.into(),
+        met,
+    }
+}
+
+fn main() -> Result<()> {
+    let mut out = PathBuf::from("BENCHMARKS.md");
+    let mut quick = false;
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--out" => out = args.next().context("--out needs a path")?.into(),
+            "--quick" => quick = true,
+            other => bail!("unknown argument {other} (use --out PATH, --quick)"),
+        }
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .canonicalize()?;
+    let components = root.join("target/wasm32-wasip2/component");
+    let host_bin = root.join("target/release/domain-host");
+    for id in COMPONENTS {
+        if !components.join(format!("{id}.wasm")).is_file() {
+            bail!("{id}.wasm is not built: run scripts/build-components.sh (or scripts/bench.sh)");
+        }
+    }
+    let scratch = std::env::temp_dir().join(format!("domain-host-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch)?;
+    let runtime = if std::env::var_os("BENCH_CT").is_some() {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+    };
+    let n = |full: usize| if quick { (full / 10).max(3) } else { full };
+
+    let mut rows = Vec::new();
+    if std::env::var_os("BENCH_ONLY_EVENTS").is_some() {
+        runtime.block_on(per_event(&components, &scratch, n(2000), &mut rows))?;
+        print!("{}", render(&rows));
+        return Ok(());
+    }
+    sizes(&components, &mut rows)?;
+    runtime.block_on(compile_and_cache(&components, &scratch, n(20), &mut rows))?;
+    runtime.block_on(instantiation(&components, &scratch, n(2000), &mut rows))?;
+    runtime.block_on(per_event(&components, &scratch, n(200), &mut rows))?;
+    cli(&host_bin, &components, &scratch, n(30), &mut rows)?;
+    runtime.block_on(throughput(&components, &scratch, n(400), &mut rows))?;
+    let _ = std::fs::remove_dir_all(&scratch);
+
+    let report = render(&rows);
+    print!("{report}");
+    std::fs::write(&out, &report).with_context(|| format!("writing {}", out.display()))?;
+    eprintln!("written to {}", out.display());
+    Ok(())
+}
+
+fn sizes(components: &Path, rows: &mut Vec<Row>) -> Result<()> {
+    for id in COMPONENTS {
+        let bytes = std::fs::metadata(components.join(format!("{id}.wasm")))?.len();
+        rows.push(row(
+            format!("size of {id}.wasm (release, opt z, LTO, stripped)"),
+            format!("{:.1} KB ({bytes} bytes)", bytes as f64 / 1000.0),
+            "≤ 200 KB",
+            Some(bytes <= 200_000),
+        ));
+    }
+    Ok(())
+}
+
+fn settings(scratch: &Path, cache: &Path) -> HostSettings {
+    HostSettings {
+        limits: Limits::default(),
+        retry: RetryPolicy {
+            attempts: 1,
+            ..RetryPolicy::default()
+        },
+        cache_dir: cache.to_path_buf(),
+        state_dir: scratch.join("state"),
+        log: LogSettings {
+            echo_level: None,
+            dir: None,
+        },
+    }
+}
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.2} ms", d.as_secs_f64() * 1000.0)
+}
+
+fn us(d: Duration) -> String {
+    format!("{:.1} µs", d.as_secs_f64() * 1e6)
+}
+
+async fn compile_and_cache(
+    components: &Path,
+    scratch: &Path,
+    n: usize,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let engine = engine::new_engine(Allocation::Pooling {
+        instances: 64,
+        max_memory_bytes: 64 << 20,
+    })?;
+    let cache = scratch.join("cache-compile");
+    let mut all_cached = Vec::new();
+    for id in COMPONENTS {
+        let wasm = components.join(format!("{id}.wasm"));
+        let mut compile = Vec::new();
+        for i in 0..n.min(5) {
+            let dir = scratch.join(format!("cold-{id}-{i}"));
+            let started = Instant::now();
+            let (_, status) = engine::load_component(&engine, &wasm, &dir)?;
+            compile.push(started.elapsed());
+            assert_eq!(status, CacheStatus::Compiled);
+            let _ = std::fs::remove_dir_all(dir);
+        }
+        engine::load_component(&engine, &wasm, &cache)?;
+        let mut cached = Vec::new();
+        for _ in 0..n {
+            let started = Instant::now();
+            let (_, status) = engine::load_component(&engine, &wasm, &cache)?;
+            cached.push(started.elapsed());
+            assert_eq!(status, CacheStatus::Hit);
+        }
+        rows.push(row(
+            format!("{id}: compile from scratch (median)"),
+            ms(median(compile)),
+            "",
+            None,
+        ));
+        rows.push(row(
+            format!("{id}: load from the on-disk cache (median)"),
+            ms(median(cached)),
+            "",
+            None,
+        ));
+    }
+    for _ in 0..n {
+        let started = Instant::now();
+        for id in COMPONENTS {
+            engine::load_component(&engine, &components.join(format!("{id}.wasm")), &cache)?;
+        }
+        all_cached.push(started.elapsed());
+    }
+    let all = median(all_cached);
+    rows.push(row(
+        "all components: load from cache (median)",
+        ms(all),
+        "< 10 ms",
+        Some(all < Duration::from_millis(10)),
+    ));
+    Ok(())
+}
+
+fn sp_config(emu: &Emulator<ServerPilot>) -> IntegrationConfig {
+    let constants: BTreeMap<String, String> = [
+        ("WU_SERVER_PILOT_CLIENT_ID", SP_CLIENT),
+        ("WU_SERVER_PILOT_API_KEY", SP_KEY),
+        ("WU_SERVER_PILOT_APP_ID", SP_APP),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    IntegrationConfig {
+        enabled: true,
+        component: None,
+        constants,
+        allowed_hosts: None,
+        routes: [("api.serverpilot.io".to_string(), emu.base_url())]
+            .into_iter()
+            .collect(),
+    }
+}
+
+async fn instantiation(
+    components: &Path,
+    scratch: &Path,
+    n: usize,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let emu = Emulator::spawn(ServerPilot::new(SP_CLIENT, SP_KEY, SP_APP), 0)?;
+    let cache = scratch.join("cache");
+    for (label, allocation) in [
+        (
+            "pooling allocator",
+            Allocation::Pooling {
+                instances: 64,
+                max_memory_bytes: 64 << 20,
+            },
+        ),
+        ("on-demand allocator", Allocation::OnDemand),
+    ] {
+        let host = Host::with_allocation(settings(scratch, &cache), Some(allocation))?;
+        let sp = host
+            .load(
+                "serverpilot",
+                &sp_config(&emu),
+                components.join("serverpilot.wasm"),
+            )
+            .await?;
+        for _ in 0..50 {
+            host.instantiate_once(&sp).await?;
+        }
+        let started = Instant::now();
+        for _ in 0..n {
+            host.instantiate_once(&sp).await?;
+        }
+        let mean = started.elapsed() / n as u32;
+        rows.push(row(
+            format!("instantiation into a fresh store, pre-instantiated, {label} (mean of {n})"),
+            us(mean),
+            "< 100 µs",
+            Some(mean < Duration::from_micros(100)),
+        ));
+    }
+    Ok(())
+}
+
+fn reset(emu: &Emulator<ServerPilot>) {
+    let mut shared = emu.lock();
+    let app = shared.panel.app_mut(SP_APP);
+    app.domains.clear();
+    app.ssl = Ssl::None;
+    shared.requests.clear();
+}
+
+fn add_event() -> Operation {
+    Operation::AddDomain(DomainEvent {
+        domain: "example.com".into(),
+        site_id: 1,
+        www: true,
+    })
+}
+
+async fn per_event(components: &Path, scratch: &Path, n: usize, rows: &mut Vec<Row>) -> Result<()> {
+    let emu = Emulator::spawn(ServerPilot::new(SP_CLIENT, SP_KEY, SP_APP), 0)?;
+    let host = Host::new(settings(scratch, &scratch.join("cache")))?;
+    let sp = host
+        .load(
+            "serverpilot",
+            &sp_config(&emu),
+            components.join("serverpilot.wasm"),
+        )
+        .await?;
+    let native = NativeServerPilot::new(emu.addr);
+    // Warm both paths, then interleave them so drift hits both alike.
+    for _ in 0..10 {
+        reset(&emu);
+        host.run(&sp, &add_event()).await;
+        reset(&emu);
+        native.add_domain("example.com", true).await?;
+    }
+    let (mut component, mut baseline) = (Vec::new(), Vec::new());
+    for _ in 0..n {
+        reset(&emu);
+        let started = Instant::now();
+        let report = host.run(&sp, &add_event()).await;
+        component.push(started.elapsed());
+        if !report.ok {
+            bail!("component add-domain failed: {:?}", report.error);
+        }
+        reset(&emu);
+        let started = Instant::now();
+        native.add_domain("example.com", true).await?;
+        baseline.push(started.elapsed());
+    }
+    if std::env::var_os("BENCH_PROBE").is_some() {
+        let (mut t, mut g, mut l) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..n {
+            let started = Instant::now();
+            host.run(&sp, &Operation::TestConnection).await;
+            t.push(started.elapsed());
+            let started = Instant::now();
+            native
+                .request("GET", &format!("/v1/apps/{SP_APP}"), None)
+                .await?;
+            g.push(started.elapsed());
+            let started = Instant::now();
+            let _lock =
+                domain_host::lock::acquire(scratch.join("probe.lock"), Duration::from_secs(1))
+                    .await?;
+            l.push(started.elapsed());
+        }
+        eprintln!(
+            "probe: test-connection {:?}, native GET {:?}, lock {:?}",
+            median(t),
+            median(g),
+            median(l)
+        );
+    }
+    let (c, b) = (median(component), median(baseline));
+    let ratio = c.as_secs_f64() / b.as_secs_f64();
+    rows.push(row(
+        "per add-domain event, ServerPilot component in the host (median; GET + 2 POSTs)",
+        ms(c),
+        "",
+        None,
+    ));
+    rows.push(row(
+        "per add-domain event, native Rust baseline, same requests (median)",
+        ms(b),
+        "",
+        None,
+    ));
+    rows.push(row(
+        "component / native per event",
+        format!("{ratio:.2}x"),
+        "≤ 1.3x",
+        Some(ratio <= 1.3),
+    ));
+    Ok(())
+}
+
+/// The same request sequence as the ServerPilot component, natively: a fresh HTTP/1.1
+/// connection per request (as the host's sender does), JSON through serde, the same list
+/// logic (the provider's own functions).
+struct NativeServerPilot {
+    addr: std::net::SocketAddr,
+    auth: String,
+}
+
+impl NativeServerPilot {
+    fn new(addr: std::net::SocketAddr) -> Self {
+        use base64_encode as b64;
+        NativeServerPilot {
+            addr,
+            auth: format!("Basic {}", b64(format!("{SP_CLIENT}:{SP_KEY}").as_bytes())),
+        }
+    }
+
+    async fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<Vec<u8>> {
+        let stream = tokio::net::TcpStream::connect(self.addr).await?;
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        tokio::spawn(conn);
+        let mut builder = hyper::Request::builder()
+            .method(method)
+            .uri(path)
+            .header("host", "api.serverpilot.io")
+            .header("authorization", &self.auth)
+            .header("accept", "application/json");
+        let body = match body {
+            Some(json) => {
+                builder = builder.header("content-type", "application/json");
+                Full::new(Bytes::from(serde_json::to_vec(&json)?))
+            }
+            None => Full::new(Bytes::new()),
+        };
+        let response = sender.send_request(builder.body(body)?).await?;
+        let status = response.status();
+        let bytes = response.into_body().collect().await?.to_bytes().to_vec();
+        if !status.is_success() {
+            bail!("native baseline: HTTP {status}");
+        }
+        Ok(bytes)
+    }
+
+    async fn add_domain(&self, domain: &str, www: bool) -> Result<()> {
+        let path = format!("/v1/apps/{SP_APP}");
+        let app = serverpilot::parse_app(&self.request("GET", &path, None).await?)
+            .map_err(|e| anyhow::anyhow!("{e:?}"))?;
+        let (domains, added) =
+            serverpilot::with_domains(&app.domains, &serverpilot::names_for(domain, www));
+        if !added.is_empty() {
+            self.request(
+                "POST",
+                &path,
+                Some(serde_json::json!({ "domains": domains })),
+            )
+            .await?;
+        }
+        if !app.ssl.is_some_and(|s| s.auto) {
+            self.request(
+                "POST",
+                &format!("{path}/ssl"),
+                Some(serde_json::json!({ "auto": true })),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+fn base64_encode(input: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                TABLE[(n >> (18 - 6 * i)) as usize & 63] as char
+            } else {
+                '='
+            });
+        }
+    }
+    out
+}
+
+fn cli(
+    host_bin: &Path,
+    components: &Path,
+    scratch: &Path,
+    n: usize,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    if !host_bin.is_file() {
+        bail!(
+            "{} is not built: cargo build --release -p domain-host",
+            host_bin.display()
+        );
+    }
+    let emu = Emulator::spawn(ServerPilot::new(SP_CLIENT, SP_KEY, SP_APP), 0)?;
+    let config = scratch.join("cli.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "components = {components:?}\nstate_dir = {:?}\ncache_dir = {:?}\n[integrations.serverpilot]\nenabled = true\n\
+             constants = {{ WU_SERVER_PILOT_CLIENT_ID = \"{SP_CLIENT}\", WU_SERVER_PILOT_API_KEY = \"{SP_KEY}\", WU_SERVER_PILOT_APP_ID = \"{SP_APP}\" }}\n\
+             routes = {{ \"api.serverpilot.io\" = \"{}\" }}\n",
+            scratch.join("cli-state"),
+            scratch.join("cli-cache"),
+            emu.base_url()
+        ),
+    )?;
+    let run = || -> Result<Duration> {
+        reset(&emu);
+        let started = Instant::now();
+        let status = std::process::Command::new(host_bin)
+            .arg("--config")
+            .arg(&config)
+            .args(["add-domain", "example.com", "--site", "1"])
+            .stdout(std::process::Stdio::null())
+            .status()?;
+        let elapsed = started.elapsed();
+        if !status.success() {
+            bail!("domain-host add-domain failed");
+        }
+        Ok(elapsed)
+    };
+    run()?; // compiles into the cache
+    let samples = (0..n).map(|_| run()).collect::<Result<Vec<_>>>()?;
+    let wall = median(samples);
+    rows.push(row(
+        "one `domain-host add-domain` process, warm cache: wall time (median)",
+        ms(wall),
+        "< 30 ms",
+        Some(wall < Duration::from_millis(30)),
+    ));
+    rows.push(row(
+        "one `domain-host add-domain` process: peak memory (max RSS)",
+        format!("{:.1} MB", peak_child_rss_kb() as f64 / 1024.0),
+        "",
+        None,
+    ));
+    Ok(())
+}
+
+/// The largest resident set of any child process so far.
+fn peak_child_rss_kb() -> i64 {
+    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
+    // SAFETY: getrusage fills the struct it is given; RUSAGE_CHILDREN is always valid.
+    let ok = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) } == 0;
+    if !ok {
+        return 0;
+    }
+    // SAFETY: initialised by the successful call above.
+    unsafe { usage.assume_init() }.ru_maxrss
+}
+
+async fn throughput(
+    components: &Path,
+    scratch: &Path,
+    n: usize,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let emu = Emulator::spawn(
+        RunCloud::new(RC_TOKEN, "k", "s", 1, 2, "network.example"),
+        0,
+    )?;
+    let host = Arc::new(Host::new(settings(scratch, &scratch.join("cache")))?);
+    let config = IntegrationConfig {
+        enabled: true,
+        component: None,
+        constants: [
+            ("WU_RUNCLOUD_API_TOKEN", RC_TOKEN),
+            ("WU_RUNCLOUD_SERVER_ID", "1"),
+            ("WU_RUNCLOUD_APP_ID", "2"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        allowed_hosts: None,
+        routes: [("manage.runcloud.io".to_string(), emu.base_url())]
+            .into_iter()
+            .collect(),
+    };
+    let rc: Arc<Integration> = Arc::new(
+        host.load("runcloud", &config, components.join("runcloud.wasm"))
+            .await?,
+    );
+    let concurrency = 16;
+    let semaphore = Arc::new(tokio::sync::Semaphore::new(concurrency));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..n {
+        let (host, rc, semaphore) = (host.clone(), rc.clone(), semaphore.clone());
+        tasks.spawn(async move {
+            let _permit = semaphore.acquire().await;
+            let event = DomainEvent {
+                domain: format!("t{i}.example.com"),
+                site_id: i as u64,
+                www: true,
+            };
+            host.run(&rc, &Operation::AddDomain(event)).await.ok
+        });
+    }
+    let ok = tasks.join_all().await.into_iter().filter(|ok| *ok).count();
+    let elapsed = started.elapsed();
+    if ok != n {
+        bail!("throughput: only {ok} of {n} events succeeded");
+    }
+    rows.push(row(
+        format!("throughput: RunCloud add-domain events, {concurrency} at a time in one host process ({n} events, 3 requests each)"),
+        format!("{:.0} events/s", n as f64 / elapsed.as_secs_f64()),
+        "",
+        None,
+    ));
+    Ok(())
+}
+
+fn command_line(program: &str, args: &[&str]) -> String {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
+fn machine() -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let cpu = cpuinfo
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(0);
+    let mem_kb: u64 = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("MemTotal:")
+                .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+        })
+        .unwrap_or(0);
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!(
+        "{cpu}, {cores} cores, {:.0} GiB memory, Linux {}, {}, wasmtime 48.0.8",
+        mem_kb as f64 / 1024.0 / 1024.0,
+        kernel.trim(),
+        command_line("rustc", &["--version"])
+    )
+}
+
+fn render(rows: &[Row]) -> String {
+    let mut out = String::from("# Benchmarks\n\n");
+    out.push_str(&format!(
+        "Produced by `bash scripts/bench.sh` on {} UTC.\n\nMachine: {}.\n\n",
+        command_line("date", &["-u", "+%Y-%m-%d %H:%M"]),
+        machine()
+    ));
+    out.push_str("| measurement | result | target | |\n|---|---|---|---|\n");
+    for r in rows {
+        let verdict = match r.met {
+            Some(true) => "met",
+            Some(false) => "**missed**",
+            None => "",
+        };
+        out.push_str(&format!(
+            "| {} | {} | {} | {verdict} |\n",
+            r.what, r.result, r.target
+        ));
+    }
+    out
+}
