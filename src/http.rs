@@ -296,31 +296,32 @@ mod transport {
         let _ = options.set_between_bytes_timeout(Some(nanos));
 
         let future = outgoing_handler::handle(outgoing, Some(options)).map_err(transport_error)?;
-        if let Some((body, bytes)) = body {
-            let written = {
-                let mut stream = body.write().map_err(|()| invalid("body stream"))?;
-                stream
-                    .write_all(bytes)
-                    .and_then(|()| Write::flush(&mut stream))
-            };
-            let finished = OutgoingBody::finish(body, None);
-            // A write failure usually means the host refused the request; its answer on the
-            // response future says why, so only report the write error if there is none.
-            if written.is_err() || finished.is_err() {
-                future.subscribe().block();
-                if let Some(Ok(Err(code))) = future.get() {
-                    return Err(transport_error(code));
-                }
-                return Err(ProviderError::Transient(
-                    "connection closed while sending the request body".into(),
-                ));
+        // The body is written after the request is handed over. Once the server has read
+        // `content-length` bytes it may drop the stream, so a failed flush or finish does
+        // not mean the request failed: the response future says what happened.
+        let body_failed = match body {
+            Some((body, bytes)) => {
+                let written = {
+                    let mut stream = body.write().map_err(|()| invalid("body stream"))?;
+                    stream
+                        .write_all(bytes)
+                        .and_then(|()| Write::flush(&mut stream))
+                };
+                let finished = OutgoingBody::finish(body, None);
+                written.is_err() || finished.is_err()
             }
-        }
+            None => false,
+        };
 
         future.subscribe().block();
         let response = match future.get() {
             Some(Ok(Ok(response))) => response,
             Some(Ok(Err(code))) => return Err(transport_error(code)),
+            Some(Err(())) | None if body_failed => {
+                return Err(ProviderError::Transient(
+                    "connection closed while sending the request body".into(),
+                ));
+            }
             Some(Err(())) | None => {
                 return Err(ProviderError::Transient(
                     "response future was already consumed".into(),
