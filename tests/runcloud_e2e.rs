@@ -407,3 +407,32 @@ fn serverpilot_and_runcloud_both_receive_every_event() {
     assert_eq!(run.integration("runcloud")["ok"], false);
     assert_eq!(run.integration("serverpilot")["ok"], true);
 }
+
+#[test]
+fn rate_limits_are_waited_out_and_the_event_completes() {
+    let (case, emu) = setup("rate-limit", "[retry]\nattempts = 4\nbudget_secs = 20");
+    {
+        let mut shared = emu.lock();
+        // Three requests a second, two of them already spent by another client: the first
+        // attempt is cut off by a 429, the retry after the window fits.
+        shared.panel.rate_limit = Some(3);
+        shared.panel.rate_used = 2;
+        shared.panel.rate_window = std::time::Duration::from_secs(1);
+    }
+    let started = std::time::Instant::now();
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert!(
+        started.elapsed() >= std::time::Duration::from_secs(1),
+        "Retry-After was honoured"
+    );
+    let rc = run.integration("runcloud");
+    assert_eq!(rc["attempts"], 2, "{rc}");
+    assert!(domain(&emu, "shop.example.com").is_some());
+    assert!(redeploys(&emu) >= 1);
+    let limited = emu.requests().len();
+    assert!(
+        limited >= 4,
+        "the 429 answers were received too ({limited} requests)"
+    );
+}

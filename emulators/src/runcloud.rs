@@ -50,7 +50,10 @@ pub struct RunCloud {
     pub webapps: BTreeMap<(u64, u64), WebApp>,
     /// Requests allowed per window before 429 (`None`: unlimited).
     pub rate_limit: Option<u32>,
+    /// The rate-limit window (Laravel's `throttle:60,1` is one minute).
+    pub rate_window: std::time::Duration,
     pub rate_used: u32,
+    window_started: std::time::Instant,
     next_id: u64,
 }
 
@@ -64,7 +67,9 @@ impl RunCloud {
             api_secret: secret.into(),
             webapps: BTreeMap::new(),
             rate_limit: None,
+            rate_window: std::time::Duration::from_secs(60),
             rate_used: 0,
+            window_started: std::time::Instant::now(),
             next_id: 700,
         };
         let primary = rc.domain(primary, false, "none", "primary");
@@ -333,10 +338,20 @@ impl RunCloud {
 impl Panel for RunCloud {
     fn handle(&mut self, request: &Request) -> Response {
         let limit = self.rate_limit;
+        if self.window_started.elapsed() >= self.rate_window {
+            self.window_started = std::time::Instant::now();
+            self.rate_used = 0;
+        }
         if let Some(limit) = limit {
             if self.rate_used >= limit {
+                let left = self
+                    .rate_window
+                    .saturating_sub(self.window_started.elapsed());
                 return message(429, "Too Many Attempts.")
-                    .with_header("retry-after", "1")
+                    .with_header(
+                        "retry-after",
+                        left.as_secs_f64().ceil().max(1.0).to_string(),
+                    )
                     .with_header("x-ratelimit-limit", limit.to_string())
                     .with_header("x-ratelimit-remaining", "0");
             }
