@@ -42,9 +42,13 @@ fn config(case: &Case, emu: &Emulator<RunCloud>, top: &str, constants: &str) {
 }
 
 fn setup(name: &str, top: &str) -> (Case, Emulator<RunCloud>) {
+    setup_with(name, top, &token_constants())
+}
+
+fn setup_with(name: &str, top: &str, constants: &str) -> (Case, Emulator<RunCloud>) {
     let case = Case::new(name);
     let emu = emulator();
-    config(&case, &emu, top, &token_constants());
+    config(&case, &emu, top, constants);
     (case, emu)
 }
 
@@ -222,9 +226,7 @@ fn subdomain_sites_are_created_and_deleted_as_domains() {
 
 #[test]
 fn the_seeds_v2_key_and_secret_use_basic_auth_and_the_v2_api() {
-    let case = Case::new("v2");
-    let emu = emulator();
-    config(&case, &emu, "", &key_constants());
+    let (case, emu) = setup_with("v2", "", &key_constants());
     let run = case.run(&["add-domain", "shop.example.com", "--site", "4"]);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert!(domain(&emu, "shop.example.com").is_some());
@@ -246,11 +248,8 @@ fn the_seeds_v2_key_and_secret_use_basic_auth_and_the_v2_api() {
 
 #[test]
 fn neither_token_nor_key_and_secret_is_a_clear_error() {
-    let case = Case::new("no-credentials");
-    let emu = emulator();
-    config(
-        &case,
-        &emu,
+    let (case, emu) = setup_with(
+        "no-credentials",
         "",
         &format!(
             "WU_RUNCLOUD_API_KEY = \"{KEY}\", WU_RUNCLOUD_SERVER_ID = \"{SERVER}\", WU_RUNCLOUD_APP_ID = \"{APP}\""
@@ -270,12 +269,9 @@ fn neither_token_nor_key_and_secret_is_a_clear_error() {
 
 #[test]
 fn a_bad_token_is_reported_as_rejected_credentials() {
-    let case = Case::new("bad-token");
-    let emu = emulator();
     let bad = "wrong-token-5555555555";
-    config(
-        &case,
-        &emu,
+    let (case, _emu) = setup_with(
+        "bad-token",
         "",
         &format!(
             "WU_RUNCLOUD_API_TOKEN = \"{bad}\", WU_RUNCLOUD_SERVER_ID = \"{SERVER}\", WU_RUNCLOUD_APP_ID = \"{APP}\""
@@ -295,11 +291,8 @@ fn a_bad_token_is_reported_as_rejected_credentials() {
 
 #[test]
 fn a_wrong_app_id_is_explained() {
-    let case = Case::new("wrong-app");
-    let emu = emulator();
-    config(
-        &case,
-        &emu,
+    let (case, _emu) = setup_with(
+        "wrong-app",
         "",
         &format!(
             "WU_RUNCLOUD_API_TOKEN = \"{TOKEN}\", WU_RUNCLOUD_SERVER_ID = \"{SERVER}\", WU_RUNCLOUD_APP_ID = \"999\""

@@ -31,9 +31,18 @@ fn all_constants() -> String {
 }
 
 fn setup(name: &str, top: &str) -> (Case, Emulator<ServerPilot>) {
+    setup_with(name, top, &all_constants(), "")
+}
+
+fn setup_with(
+    name: &str,
+    top: &str,
+    constants: &str,
+    extra: &str,
+) -> (Case, Emulator<ServerPilot>) {
     let case = Case::new(name);
     let emu = emulator();
-    config(&case, &emu, top, &all_constants(), "");
+    config(&case, &emu, top, constants, extra);
     (case, emu)
 }
 
@@ -199,13 +208,11 @@ fn www_policy_main_only_adds_www_to_registrable_domains_only() {
 
 #[test]
 fn rejected_credentials_are_reported_without_the_secret() {
-    let case = Case::new("bad-credentials");
-    let emu = emulator();
     let wrong_key = "wrong-secret-key-987654321";
     let constants = format!(
         "WU_SERVER_PILOT_CLIENT_ID = \"{CLIENT_ID}\", WU_SERVER_PILOT_API_KEY = \"{wrong_key}\", WU_SERVER_PILOT_APP_ID = \"{APP_ID}\""
     );
-    config(&case, &emu, "", &constants, "");
+    let (case, emu) = setup_with("bad-credentials", "", &constants, "");
     let run = case.run(&[
         "--log-level",
         "trace",
@@ -237,12 +244,10 @@ fn rejected_credentials_are_reported_without_the_secret() {
 
 #[test]
 fn unknown_app_is_reported_as_not_found() {
-    let case = Case::new("app-not-found");
-    let emu = emulator();
     let constants = format!(
         "WU_SERVER_PILOT_CLIENT_ID = \"{CLIENT_ID}\", WU_SERVER_PILOT_API_KEY = \"{API_KEY}\", WU_SERVER_PILOT_APP_ID = \"noSuchApp\""
     );
-    config(&case, &emu, "", &constants, "");
+    let (case, _emu) = setup_with("app-not-found", "", &constants, "");
     let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
     assert_eq!(run.status, 1);
     let sp = run.integration("serverpilot");
@@ -358,12 +363,10 @@ fn idn_domains_reach_the_panel_in_punycode() {
 
 #[test]
 fn a_missing_constant_is_named_and_nothing_is_sent() {
-    let case = Case::new("missing-constant");
-    let emu = emulator();
     let constants = format!(
         "WU_SERVER_PILOT_CLIENT_ID = \"{CLIENT_ID}\", WU_SERVER_PILOT_API_KEY = \"{API_KEY}\""
     );
-    config(&case, &emu, "", &constants, "");
+    let (case, emu) = setup_with("missing-constant", "", &constants, "");
     let run = case.run(&["add-domain", "example.com", "--site", "1"]);
     assert_eq!(run.status, 1);
     assert!(
@@ -377,11 +380,8 @@ fn a_missing_constant_is_named_and_nothing_is_sent() {
 
 #[test]
 fn constants_fall_back_to_environment_variables() {
-    let case = Case::new("env-constants");
-    let emu = emulator();
-    config(
-        &case,
-        &emu,
+    let (case, emu) = setup_with(
+        "env-constants",
         "",
         &format!("WU_SERVER_PILOT_APP_ID = \"{APP_ID}\""),
         "",
@@ -399,11 +399,8 @@ fn constants_fall_back_to_environment_variables() {
 
 #[test]
 fn an_unknown_constant_in_the_config_is_an_error() {
-    let case = Case::new("unknown-constant");
-    let emu = emulator();
-    config(
-        &case,
-        &emu,
+    let (case, emu) = setup_with(
+        "unknown-constant",
         "",
         &format!("{}, WU_SERVER_PILOT_APPID = \"x\"", all_constants()),
         "",
@@ -421,11 +418,8 @@ fn an_unknown_constant_in_the_config_is_an_error() {
 
 #[test]
 fn requests_to_hosts_outside_the_allow_list_never_leave_the_machine() {
-    let case = Case::new("denied");
-    let emu = emulator();
-    config(
-        &case,
-        &emu,
+    let (case, emu) = setup_with(
+        "denied",
         "",
         &all_constants(),
         "allowed_hosts = [\"api.other-panel.example\"]",
@@ -445,9 +439,7 @@ fn requests_to_hosts_outside_the_allow_list_never_leave_the_machine() {
 
 #[test]
 fn disabled_integrations_receive_nothing() {
-    let case = Case::new("disabled");
-    let emu = emulator();
-    config(&case, &emu, "", &all_constants(), "");
+    let (case, emu) = setup_with("disabled", "", &all_constants(), "");
     let text = std::fs::read_to_string(case.config_path())
         .unwrap()
         .replace("enabled = true", "enabled = false");
@@ -479,11 +471,8 @@ fn test_connection_reads_the_app() {
 
 #[test]
 fn list_shows_constants_by_source_and_never_their_values() {
-    let case = Case::new("list");
-    let emu = emulator();
-    config(
-        &case,
-        &emu,
+    let (case, emu) = setup_with(
+        "list",
         "",
         &format!(
             "WU_SERVER_PILOT_CLIENT_ID = \"{CLIENT_ID}\", WU_SERVER_PILOT_API_KEY = \"{API_KEY}\""

@@ -206,19 +206,22 @@ async fn compile_and_cache(
     Ok(())
 }
 
+fn constants(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
 fn sp_config(emu: &Emulator<ServerPilot>) -> IntegrationConfig {
-    let constants: BTreeMap<String, String> = [
-        ("WU_SERVER_PILOT_CLIENT_ID", SP_CLIENT),
-        ("WU_SERVER_PILOT_API_KEY", SP_KEY),
-        ("WU_SERVER_PILOT_APP_ID", SP_APP),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
     IntegrationConfig {
         enabled: true,
         component: None,
-        constants,
+        constants: constants(&[
+            ("WU_SERVER_PILOT_CLIENT_ID", SP_CLIENT),
+            ("WU_SERVER_PILOT_API_KEY", SP_KEY),
+            ("WU_SERVER_PILOT_APP_ID", SP_APP),
+        ]),
         allowed_hosts: None,
         routes: [("api.serverpilot.io".to_string(), emu.base_url())]
             .into_iter()
@@ -574,14 +577,11 @@ async fn throughput(
     let config = IntegrationConfig {
         enabled: true,
         component: None,
-        constants: [
+        constants: constants(&[
             ("WU_RUNCLOUD_API_TOKEN", RC_TOKEN),
             ("WU_RUNCLOUD_SERVER_ID", "1"),
             ("WU_RUNCLOUD_APP_ID", "2"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect(),
+        ]),
         allowed_hosts: None,
         routes: [("manage.runcloud.io".to_string(), emu.base_url())]
             .into_iter()

@@ -115,14 +115,9 @@ impl ServerPilot {
     }
 
     fn update_app(&mut self, id: &str, request: &Request) -> Response {
-        let body = match request.json() {
-            Ok(Value::Object(body)) => body,
-            _ => {
-                return error(
-                    400,
-                    "We couldn't understand your request. The body must be a JSON object.",
-                );
-            }
+        let body = match json_object(request) {
+            Ok(body) => body,
+            Err(response) => return response,
         };
         let domains = match body.get("domains") {
             None => None,
@@ -156,14 +151,9 @@ impl ServerPilot {
     }
 
     fn set_ssl(&mut self, id: &str, request: &Request) -> Response {
-        let body = match request.json() {
-            Ok(Value::Object(body)) => body,
-            _ => {
-                return error(
-                    400,
-                    "We couldn't understand your request. The body must be a JSON object.",
-                );
-            }
+        let body = match json_object(request) {
+            Ok(body) => body,
+            Err(response) => return response,
         };
         let has = |k: &str| body.contains_key(k);
         let certificate = has("key") || has("cert") || has("cacerts");
@@ -296,6 +286,17 @@ impl Panel for ServerPilot {
             })
             .collect();
         json!({ "panel": "serverpilot", "apps": apps })
+    }
+}
+
+/// The request body as a JSON object, or ServerPilot's 400.
+fn json_object(request: &Request) -> Result<serde_json::Map<String, Value>, Response> {
+    match request.json() {
+        Ok(Value::Object(body)) => Ok(body),
+        _ => Err(error(
+            400,
+            "We couldn't understand your request. The body must be a JSON object.",
+        )),
     }
 }
 
