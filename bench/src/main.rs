@@ -213,6 +213,19 @@ fn constants(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+async fn load_serverpilot(
+    host: &Host,
+    emu: &Emulator<ServerPilot>,
+    components: &Path,
+) -> Result<Integration> {
+    host.load(
+        "serverpilot",
+        &sp_config(emu),
+        components.join("serverpilot.wasm"),
+    )
+    .await
+}
+
 fn sp_config(emu: &Emulator<ServerPilot>) -> IntegrationConfig {
     IntegrationConfig {
         enabled: true,
@@ -248,13 +261,7 @@ async fn instantiation(
         ("on-demand allocator", Allocation::OnDemand),
     ] {
         let host = Host::with_allocation(settings(scratch, &cache), Some(allocation))?;
-        let sp = host
-            .load(
-                "serverpilot",
-                &sp_config(&emu),
-                components.join("serverpilot.wasm"),
-            )
-            .await?;
+        let sp = load_serverpilot(&host, &emu, components).await?;
         for _ in 0..50 {
             host.instantiate_once(&sp).await?;
         }
@@ -292,13 +299,7 @@ fn add_event() -> Operation {
 async fn per_event(components: &Path, scratch: &Path, n: usize, rows: &mut Vec<Row>) -> Result<()> {
     let emu = Emulator::spawn(ServerPilot::new(SP_CLIENT, SP_KEY, SP_APP), 0)?;
     let host = Host::new(settings(scratch, &scratch.join("cache")))?;
-    let sp = host
-        .load(
-            "serverpilot",
-            &sp_config(&emu),
-            components.join("serverpilot.wasm"),
-        )
-        .await?;
+    let sp = load_serverpilot(&host, &emu, components).await?;
     let native = NativeServerPilot::new(emu.addr);
     // Warm both paths, then interleave them so drift hits both alike.
     for _ in 0..10 {
