@@ -62,6 +62,8 @@ pub struct IntegrationLog {
     redactor: Redactor,
     settings: LogSettings,
     lines: Arc<Mutex<Vec<LogLine>>>,
+    /// `integration-<id>.log`, opened on the first line and shared by every event.
+    file: Arc<Mutex<Option<std::fs::File>>>,
 }
 
 /// Most lines one integration may keep per event; a chatty or hostile component cannot
@@ -76,6 +78,7 @@ impl IntegrationLog {
             redactor,
             settings,
             lines: Arc::default(),
+            file: Arc::default(),
         }
     }
 
@@ -112,7 +115,13 @@ impl IntegrationLog {
             );
         }
         if let Some(dir) = &self.settings.dir {
-            let _ = append_line(dir, &self.id, level, &message);
+            let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+            if file.is_none() {
+                *file = open_log(dir, &self.id).ok();
+            }
+            if let Some(file) = file.as_mut() {
+                let _ = write_line(file, level, &message);
+            }
         }
     }
 
@@ -125,12 +134,15 @@ impl IntegrationLog {
     }
 }
 
-fn append_line(dir: &PathBuf, id: &str, level: Level, message: &str) -> std::io::Result<()> {
+fn open_log(dir: &PathBuf, id: &str) -> std::io::Result<std::fs::File> {
     std::fs::create_dir_all(dir)?;
-    let mut file = std::fs::OpenOptions::new()
+    std::fs::OpenOptions::new()
         .create(true)
         .append(true)
-        .open(dir.join(format!("integration-{id}.log")))?;
+        .open(dir.join(format!("integration-{id}.log")))
+}
+
+fn write_line(file: &mut std::fs::File, level: Level, message: &str) -> std::io::Result<()> {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs())
