@@ -344,6 +344,9 @@ impl Host {
             None
         };
 
+        // The retry budget starts once the lock is held: waiting behind other events for the
+        // same account is not the panel's fault.
+        let retries_started = Instant::now();
         let policy = self.settings.retry;
         let mut attempt = 0;
         let result = loop {
@@ -356,7 +359,7 @@ impl Host {
                 break result;
             };
             let delay = policy.delay(attempt + 1, retry_after, retry::jitter());
-            if !policy.may_retry(attempt + 1, started.elapsed(), delay) {
+            if !policy.may_retry(attempt + 1, retries_started.elapsed(), delay) {
                 break result;
             }
             log.emit(
