@@ -29,7 +29,7 @@ else
   echo "No ServerPilot credentials in the environment: using the bundled emulator on 127.0.0.1:$port."
   "$bin/panel-emulator" serverpilot --port "$port" --client-id cid_demo --api-key demo-api-key --app-id demoapp00000001 &
   emulator_pid=$!
-  for _ in $(seq 50); do curl -sf "http://127.0.0.1:$port/_emulator/state" >/dev/null 2>&1 && break; sleep 0.1; done
+  for _ in $(seq 50); do (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
   cat > "$work/domain-host.toml" <<TOML
 www = "always"
 [integrations.serverpilot]
@@ -46,5 +46,9 @@ set -x
 { set +x; } 2>/dev/null
 if [[ -n ${emulator_pid:-} ]]; then
   echo "Emulated ServerPilot app now:"
-  curl -s "http://127.0.0.1:$port/_emulator/state"; echo
+  if command -v curl >/dev/null; then
+    curl -s "http://127.0.0.1:$port/_emulator/state"; echo
+  else
+    echo "(install curl to see it: http://127.0.0.1:$port/_emulator/state)"
+  fi
 fi
