@@ -358,6 +358,34 @@ mod tests {
     }
 
     #[test]
+    fn api_key_header_scheme() {
+        let specs = vec![spec("KEY", true, true)];
+        let schemes = vec![AuthScheme::Header(crate::contract::HeaderAuth {
+            header_name: "X-API-Key".into(),
+            value_constant: "KEY".into(),
+        })];
+        let (c, _) =
+            Constants::resolve(&specs, &configured(&[("KEY", "hdr-secret-1")]), |_| None).unwrap();
+        let cred = credential_for(&schemes, &c).unwrap().unwrap();
+        assert_eq!(cred.name.as_str(), "x-api-key");
+        assert_eq!(cred.value.to_str().unwrap(), "hdr-secret-1");
+        assert!(cred.value.is_sensitive());
+        assert_eq!(
+            Redactor::new(&c, Some(&cred)).redact("key=hdr-secret-1"),
+            "key=[redacted]"
+        );
+        let bad = vec![AuthScheme::Header(crate::contract::HeaderAuth {
+            header_name: "bad header".into(),
+            value_constant: "KEY".into(),
+        })];
+        assert!(
+            credential_for(&bad, &c)
+                .unwrap_err()
+                .contains("invalid auth header name")
+        );
+    }
+
+    #[test]
     fn first_complete_scheme_wins() {
         let specs = vec![
             spec("TOKEN", true, false),
