@@ -43,20 +43,6 @@ pub fn parse(url: &str) -> Result<ParsedUrl, ProviderError> {
     })
 }
 
-/// Percent-encodes one path segment or query value (RFC 3986 unreserved characters pass).
-pub fn encode_component(value: &str) -> String {
-    let mut out = String::with_capacity(value.len());
-    for byte in value.bytes() {
-        match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
-                out.push(byte as char)
-            }
-            _ => out.push_str(&format!("%{byte:02X}")),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,11 +72,5 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "{bad} should be refused");
         }
-    }
-
-    #[test]
-    fn encodes_reserved_characters() {
-        assert_eq!(encode_component("a b/c?d"), "a%20b%2Fc%3Fd");
-        assert_eq!(encode_component("nlcN0Twd-_.~"), "nlcN0Twd-_.~");
     }
 }

@@ -142,10 +142,6 @@ impl Host {
         })
     }
 
-    pub fn engine(&self) -> &Engine {
-        &self.engine
-    }
-
     /// Compiles (or loads from cache) and configures one integration.
     pub async fn load(
         &self,
@@ -302,19 +298,21 @@ impl Host {
     pub async fn run(&self, integration: &Integration, operation: &Operation) -> IntegrationReport {
         let started = Instant::now();
         let log = integration.log.for_event();
-        let mut report = IntegrationReport::failed(&integration.id, "configuration", String::new());
-        report.component = Some(integration.component.clone());
+        // Failures before the component runs.
+        let refused = |kind: &str, message: String| IntegrationReport {
+            component: Some(integration.component.clone()),
+            ..IntegrationReport::failed(&integration.id, kind, message)
+        };
 
         if !integration.missing.is_empty() {
-            report.error = Some(host_error(
+            return refused(
                 "configuration",
                 format!(
                     "{}: missing constants: {} (set them in the config's constants or as environment variables)",
                     integration.id,
                     integration.missing.join(", ")
                 ),
-            ));
-            return report;
+            );
         }
 
         let _lock = if operation.changes_panel() {
@@ -335,10 +333,7 @@ impl Host {
             .await
             {
                 Ok(lock) => Some(lock),
-                Err(e) => {
-                    report.error = Some(host_error("busy", format!("{}: {e:#}", integration.id)));
-                    return report;
-                }
+                Err(e) => return refused("busy", format!("{}: {e:#}", integration.id)),
             }
         } else {
             None
@@ -374,32 +369,35 @@ impl Host {
         };
 
         let redactor = log.redactor();
-        report.attempts = attempt;
-        report.duration_ms = started.elapsed().as_millis() as u64;
-        match result {
-            Attempt::Done(outcome) => {
-                report.ok = true;
-                report.error = None;
-                report.changed = outcome.changed;
-                report.notes = outcome.notes.iter().map(|n| redactor.redact(n)).collect();
-            }
+        let (outcome, error) = match result {
+            Attempt::Done(outcome) => (Some(outcome), None),
             Attempt::Provider(error) => {
                 let mut error = provider_error(&error);
-                error.message = redactor.redact(&format!("{}: {}", integration.id, error.message));
                 if attempt > 1 {
                     error
                         .message
                         .push_str(&format!(" (gave up after {attempt} attempts)"));
                 }
-                report.error = Some(error);
+                (None, Some(error))
             }
-            Attempt::Host(mut error) => {
-                error.message = redactor.redact(&format!("{}: {}", integration.id, error.message));
-                report.error = Some(error);
-            }
+            Attempt::Host(error) => (None, Some(error)),
+        };
+        IntegrationReport {
+            id: integration.id.clone(),
+            ok: error.is_none(),
+            changed: outcome.as_ref().is_some_and(|o| o.changed),
+            notes: outcome
+                .map(|o| o.notes.iter().map(|n| redactor.redact(n)).collect())
+                .unwrap_or_default(),
+            error: error.map(|e| ErrorReport {
+                message: redactor.redact(&format!("{}: {}", integration.id, e.message)),
+                ..e
+            }),
+            attempts: attempt,
+            duration_ms: started.elapsed().as_millis() as u64,
+            component: Some(integration.component.clone()),
+            log: log.lines(),
         }
-        report.log = log.lines();
-        report
     }
 
     /// Instantiates the integration into a fresh store and drops it: what every event

@@ -14,7 +14,6 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct AccountLock {
     _file: File,
-    pub path: PathBuf,
 }
 
 /// The lock for an account, or for one domain of it when the provider's events for
@@ -52,7 +51,7 @@ pub async fn acquire(path: PathBuf, wait: Duration) -> Result<AccountLock> {
     let mut pause = Duration::from_millis(2);
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(AccountLock { _file: file, path }),
+            Ok(()) => return Ok(AccountLock { _file: file }),
             Err(TryLockError::WouldBlock) if started.elapsed() < wait => {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_millis(50));

@@ -21,7 +21,7 @@ pub struct HostState {
     table: ResourceTable,
     wasi: WasiCtx,
     http: WasiHttpCtx,
-    pub(crate) outbound: OutboundPolicy,
+    outbound: OutboundPolicy,
     constants: Arc<Constants>,
     log: IntegrationLog,
     stdout: MemoryOutputPipe,
