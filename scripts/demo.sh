@@ -4,8 +4,9 @@
 #   bash scripts/demo.sh [DOMAIN] [SITE_ID]
 #
 # With WU_SERVER_PILOT_CLIENT_ID, WU_SERVER_PILOT_API_KEY and WU_SERVER_PILOT_APP_ID in the
-# environment, it talks to the real ServerPilot API. Without them, it starts the bundled
-# ServerPilot emulator on 127.0.0.1 and shows the app's state afterwards.
+# environment, it talks to the real ServerPilot API (the ids go into the config, the key is
+# read from the environment variable the config names). Without them, it starts the
+# bundled ServerPilot emulator on 127.0.0.1 and shows the app's state afterwards.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 domain=${1:-example.com}
@@ -23,6 +24,8 @@ if [[ -n ${WU_SERVER_PILOT_CLIENT_ID:-} && -n ${WU_SERVER_PILOT_API_KEY:-} && -n
 www = "always"
 [integrations.serverpilot]
 enabled = true
+constants = { WU_SERVER_PILOT_CLIENT_ID = "$WU_SERVER_PILOT_CLIENT_ID", WU_SERVER_PILOT_APP_ID = "$WU_SERVER_PILOT_APP_ID" }
+env = ["WU_SERVER_PILOT_API_KEY"]
 TOML
 else
   port=${DEMO_PORT:-18081}
@@ -34,9 +37,11 @@ else
 www = "always"
 [integrations.serverpilot]
 enabled = true
-constants = { WU_SERVER_PILOT_CLIENT_ID = "cid_demo", WU_SERVER_PILOT_API_KEY = "demo-api-key", WU_SERVER_PILOT_APP_ID = "demoapp00000001" }
+constants = { WU_SERVER_PILOT_CLIENT_ID = "cid_demo", WU_SERVER_PILOT_APP_ID = "demoapp00000001" }
+env = ["WU_SERVER_PILOT_API_KEY"]
 routes = { "api.serverpilot.io" = "http://127.0.0.1:$port" }
 TOML
+  export WU_SERVER_PILOT_API_KEY=demo-api-key
 fi
 
 set -x

@@ -116,3 +116,29 @@ fn json_mode_reports_command_errors_as_json() {
         "{json}"
     );
 }
+
+#[test]
+fn a_config_error_never_echoes_a_secret() {
+    let case = Case::new("secret-in-error");
+    for text in [
+        // Syntax error on the line that holds the secret.
+        "[integrations.serverpilot]\nconstants = { WU_SERVER_PILOT_API_KEY = \"very-secret-key-9\" \n",
+        // A value of the wrong type: the parser would quote it.
+        "[integrations.serverpilot]\nconstants = { WU_SERVER_PILOT_API_KEY = 987654321987 }\n",
+    ] {
+        std::fs::write(case.config_path(), text).unwrap();
+        for args in [
+            &["add-domain", "example.com", "--site", "1"][..],
+            &["--json", "list"][..],
+        ] {
+            let run = case.run(args);
+            assert_eq!(run.status, 2, "{}", run.all_output());
+            let all = run.all_output();
+            assert!(all.contains("line 2"), "{all}");
+            assert!(
+                !all.contains("very-secret-key-9") && !all.contains("987654321987"),
+                "{all}"
+            );
+        }
+    }
+}

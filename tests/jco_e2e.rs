@@ -3,7 +3,8 @@
 //! imports (constants, logging) and a gate in front of `wasi:http`.
 //!
 //! Runs when `node` and `npm` are on the PATH (npm installs the pinned jco once into
-//! `target/js-host`); otherwise each test says it was skipped.
+//! `target/js-host`); otherwise each test says it was skipped, except in CI (`CI` set),
+//! where a missing Node is a failure: `.ci/run` installs it.
 
 mod support;
 
@@ -26,6 +27,10 @@ fn js_host() -> Option<&'static PathBuf> {
                 .is_ok_and(|o| o.status.success())
         };
         if !have("node") || !have("npm") {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but node and npm are not installed: the jco tests cannot be skipped in CI"
+            );
             return None;
         }
         let dir = Path::new(support::HOST)

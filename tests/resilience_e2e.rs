@@ -227,7 +227,7 @@ fn twenty_processes_at_once_keep_all_forty_names() {
     });
     let children: Vec<_> = (0..20)
         .map(|i| {
-            std::process::Command::new(support::HOST)
+            support::host_command()
                 .arg("--config")
                 .arg(case.config_path())
                 .args([

@@ -1,6 +1,8 @@
 //! The sandbox, proved with a deliberately hostile component (`tests/fixtures/hostile`):
 //! egress, secrets, CPU, memory, response size, timeouts, stdio, crashes, and contract
 //! versions. In every case the host reports the integration as failed and carries on.
+//! The trust boundary (what the operator gave, approvals, request limits, files, logs) has
+//! its own tests in `trust_e2e.rs`.
 
 mod support;
 
@@ -9,26 +11,31 @@ use panel_emulators::{Emulator, Fault, FaultKind, Recorder, Response};
 use std::time::{Duration, Instant};
 use support::{Canary, Case, fixture, strings};
 
-const SECRET: &str = "hostile-held-secret-42424242";
+pub const SECRET: &str = "hostile-held-secret-42424242";
 
-/// A config with the hostile component; `extra` goes into its table, `top` at the top.
+/// A config with the hostile component: `routes` send those hosts to the recorder,
+/// `extra` goes into its table, `top` at the top.
 fn hostile(
     case: &Case,
     mode: &str,
     targets: &[String],
     recorder: &Emulator<Recorder>,
+    routes: &[&str],
     top: &str,
     extra: &str,
 ) {
+    let routes: Vec<String> = routes
+        .iter()
+        .map(|host| format!("{host:?} = {:?}", recorder.base_url()))
+        .collect();
     case.write_config(&format!(
         "{top}\n[retry]\nattempts = 1\n\
          [integrations.hostile]\nenabled = true\ncomponent = {:?}\n\
          constants = {{ HOSTILE_MODE = \"{mode}\", HOSTILE_TARGETS = \"{}\", HOSTILE_SECRET = \"{SECRET}\" }}\n\
-         routes = {{ \"allowed.test\" = \"{}\", \"api.allowed.test\" = \"{}\" }}\n{extra}\n",
+         routes = {{ {} }}\n{extra}\n",
         fixture("hostile"),
         targets.join(","),
-        recorder.base_url(),
-        recorder.base_url(),
+        routes.join(", "),
     ));
 }
 
@@ -53,7 +60,7 @@ fn requests_outside_the_allow_list_are_denied_before_any_connection() {
         "http://allowed.test/other-scheme".to_string(),
         "https://sub.allowed.test/subdomain".to_string(),
     ];
-    hostile(&case, "egress", &targets, &rec, "", "");
+    hostile(&case, "egress", &targets, &rec, &["allowed.test"], "", "");
     let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
     assert_eq!(run.status, 0, "{}", run.all_output());
     let notes = notes(&run);
@@ -85,7 +92,7 @@ fn requests_outside_the_allow_list_are_denied_before_any_connection() {
 
 /// With `allowed_hosts = [entry]`, `allowed_url` gets through (to the recorder) and
 /// `denied_url` is refused.
-fn assert_allow_entry(name: &str, entry: &str, allowed_url: &str, denied_url: &str) {
+fn assert_allow_entry(name: &str, entry: &str, route: &str, allowed_url: &str, denied_url: &str) {
     let case = Case::new(name);
     let rec = recorder();
     let targets = vec![allowed_url.to_string(), denied_url.to_string()];
@@ -94,6 +101,7 @@ fn assert_allow_entry(name: &str, entry: &str, allowed_url: &str, denied_url: &s
         "egress",
         &targets,
         &rec,
+        &[route],
         "",
         &format!("allowed_hosts = [{entry:?}]"),
     );
@@ -116,6 +124,7 @@ fn wildcard_entries_match_subdomains_but_not_the_bare_suffix() {
     assert_allow_entry(
         "egress-wildcard",
         "*.allowed.test",
+        "api.allowed.test",
         "https://api.allowed.test/yes",
         "https://allowed.test/no",
     );
@@ -126,45 +135,9 @@ fn host_port_entries_allow_only_that_port() {
     assert_allow_entry(
         "egress-port",
         "allowed.test:8443",
+        "allowed.test",
         "https://allowed.test:8443/yes",
         "https://allowed.test/no",
-    );
-}
-
-#[test]
-fn a_component_sees_no_secret_no_other_integration_and_no_system() {
-    let case = Case::new("snoop");
-    let rec = recorder();
-    hostile(
-        &case,
-        "snoop",
-        &[],
-        &rec,
-        "",
-        "[integrations.serverpilot]\nenabled = false\nconstants = { WU_SERVER_PILOT_APP_ID = \"sp-app-id\" }\n",
-    );
-    let run = case.run_with_env(
-        &["--json", "add-domain", "example.com", "--site", "1"],
-        &[
-            ("WU_SERVER_PILOT_API_KEY", "sp-env-key-31337"),
-            ("HOME", "/root"),
-        ],
-    );
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    assert_eq!(
-        notes(&run),
-        vec![
-            "get HOSTILE_SECRET = None",
-            "is_set HOSTILE_SECRET = true",
-            "get WU_SERVER_PILOT_APP_ID = None; is_set = false",
-            "get WU_SERVER_PILOT_API_KEY = None; is_set = false",
-            "get WU_SERVER_PILOT_CLIENT_ID = None; is_set = false",
-            "env vars = 0",
-            "args = 0",
-            "read_dir / = false",
-            "read /etc/passwd = false",
-            "tcp connect = false",
-        ]
     );
 }
 
@@ -278,6 +251,7 @@ fn an_oversized_response_is_cut_off_with_a_clear_error() {
         "big",
         &["https://allowed.test/huge".to_string()],
         &rec,
+        &["allowed.test"],
         "[limits]\nmax_response_bytes = 1048576",
         "",
     );
@@ -303,6 +277,7 @@ fn request_timeouts_asked_by_a_component_are_clamped() {
         "slow",
         &["https://allowed.test/slow".to_string()],
         &rec,
+        &["allowed.test"],
         "[limits]\nrequest_timeout_secs = 1",
         "",
     );
@@ -320,7 +295,7 @@ fn request_timeouts_asked_by_a_component_are_clamped() {
 fn what_a_component_prints_goes_to_its_log() {
     let case = Case::new("print");
     let rec = recorder();
-    hostile(&case, "print", &[], &rec, "", "");
+    hostile(&case, "print", &[], &rec, &[], "", "");
     let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
     assert_eq!(run.status, 0);
     let log = run.integration("hostile")["log"].to_string();
@@ -371,7 +346,7 @@ fn a_component_for_another_contract_version_is_refused_before_instantiation() {
 fn wildcards_reach_providers_that_support_them_only() {
     let case = Case::new("wildcard");
     let rec = recorder();
-    hostile(&case, "echo", &[], &rec, "", "");
+    hostile(&case, "echo", &[], &rec, &[], "", "");
     let run = case.run(&["--json", "add-domain", "*.Example.com", "--site", "1"]);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(notes(&run), vec!["got *.example.com www=false"]);

@@ -379,22 +379,46 @@ fn a_missing_constant_is_named_and_nothing_is_sent() {
 }
 
 #[test]
-fn constants_fall_back_to_environment_variables() {
+fn secrets_come_from_the_environment_variables_the_operator_names() {
     let (case, emu) = setup_with(
         "env-constants",
         "",
-        &format!("WU_SERVER_PILOT_APP_ID = \"{APP_ID}\""),
+        &format!(
+            "WU_SERVER_PILOT_CLIENT_ID = \"{CLIENT_ID}\", WU_SERVER_PILOT_APP_ID = \"{APP_ID}\""
+        ),
+        "env = [\"WU_SERVER_PILOT_API_KEY\"]",
+    );
+    let run = case.run_with_env(
+        &["add-domain", "example.com", "--site", "1"],
+        &[("WU_SERVER_PILOT_API_KEY", API_KEY)],
+    );
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(domains(&emu), sorted(&["example.com", "www.example.com"]));
+}
+
+#[test]
+fn an_exported_variable_the_config_does_not_name_is_not_read() {
+    let (case, emu) = setup_with(
+        "env-unnamed",
+        "",
+        &format!(
+            "WU_SERVER_PILOT_CLIENT_ID = \"{CLIENT_ID}\", WU_SERVER_PILOT_APP_ID = \"{APP_ID}\""
+        ),
         "",
     );
     let run = case.run_with_env(
         &["add-domain", "example.com", "--site", "1"],
-        &[
-            ("WU_SERVER_PILOT_CLIENT_ID", CLIENT_ID),
-            ("WU_SERVER_PILOT_API_KEY", API_KEY),
-        ],
+        &[("WU_SERVER_PILOT_API_KEY", API_KEY)],
     );
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    assert_eq!(domains(&emu), sorted(&["example.com", "www.example.com"]));
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    assert!(
+        run.stdout
+            .contains("missing constants: WU_SERVER_PILOT_API_KEY")
+            && run.stdout.contains("env list"),
+        "{}",
+        run.stdout
+    );
+    assert!(emu.requests().is_empty());
 }
 
 #[test]
@@ -418,12 +442,15 @@ fn an_unknown_constant_in_the_config_is_an_error() {
 
 #[test]
 fn requests_to_hosts_outside_the_allow_list_never_leave_the_machine() {
-    let (case, emu) = setup_with(
-        "denied",
-        "",
-        &all_constants(),
-        "allowed_hosts = [\"api.other-panel.example\"]",
-    );
+    let case = Case::new("denied");
+    let emu = emulator();
+    case.write_config(&format!(
+        "[integrations.serverpilot]\nenabled = true\nconstants = {{ {} }}\n\
+         allowed_hosts = [\"api.other-panel.example\"]\n\
+         routes = {{ \"api.other-panel.example\" = \"{}\" }}\n",
+        all_constants(),
+        emu.base_url()
+    ));
     let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
     assert_eq!(run.status, 1, "{}", run.all_output());
     let sp = run.integration("serverpilot");
@@ -521,7 +548,11 @@ fn compiled_components_are_cached_on_disk() {
         "{}",
         first.stdout
     );
-    let cached: Vec<_> = std::fs::read_dir(&cache).unwrap().collect();
+    let cached: Vec<_> = std::fs::read_dir(&cache)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .collect();
     assert_eq!(cached.len(), 1, "one compiled component in the cache");
     let second = case.run(&["--json", "test"]);
     assert_eq!(

@@ -6,9 +6,10 @@
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
+use domain_host::approvals::Approvals;
 use domain_host::config::{IntegrationConfig, Limits};
 use domain_host::contract::DomainEvent;
-use domain_host::engine::{self, Allocation, CacheStatus};
+use domain_host::engine::{self, Allocation, CacheStatus, CompileCache};
 use domain_host::host::{Host, HostSettings, Integration, Operation};
 use domain_host::logs::LogSettings;
 use domain_host::retry::RetryPolicy;
@@ -128,7 +129,11 @@ fn settings(scratch: &Path, cache: &Path) -> HostSettings {
         log: LogSettings {
             echo_level: None,
             dir: None,
+            max_component_lines: 200,
         },
+        secrets: Default::default(),
+        approvals: Approvals::for_config(&scratch.join("bench.toml")),
+        config_dir: scratch.to_path_buf(),
     }
 }
 
@@ -155,7 +160,8 @@ async fn compile_and_cache(
         instances: 64,
         max_memory_bytes: 64 << 20,
     })?;
-    let cache = scratch.join("cache-compile");
+    let cache_dir = scratch.join("cache-compile");
+    let cache = CompileCache::open(&cache_dir);
     let mut all_cached = Vec::new();
     let mut all_compiled = Duration::ZERO;
     for id in COMPONENTS {
@@ -164,7 +170,8 @@ async fn compile_and_cache(
         for i in 0..n.min(5) {
             let dir = scratch.join(format!("cold-{id}-{i}"));
             let started = Instant::now();
-            let (_, status) = engine::load_component(&engine, &wasm, &dir)?;
+            let cache = CompileCache::open(&dir);
+            let status = engine::load_component(&engine, &wasm, &cache)?.cache;
             compile.push(started.elapsed());
             assert_eq!(status, CacheStatus::Compiled);
             let _ = std::fs::remove_dir_all(dir);
@@ -173,7 +180,7 @@ async fn compile_and_cache(
         let mut cached = Vec::new();
         for _ in 0..n {
             let started = Instant::now();
-            let (_, status) = engine::load_component(&engine, &wasm, &cache)?;
+            let status = engine::load_component(&engine, &wasm, &cache)?.cache;
             cached.push(started.elapsed());
             assert_eq!(status, CacheStatus::Hit);
         }
@@ -248,6 +255,7 @@ fn sp_config(emu: &Emulator<ServerPilot>) -> IntegrationConfig {
         routes: [("api.serverpilot.io".to_string(), emu.base_url())]
             .into_iter()
             .collect(),
+        ..Default::default()
     }
 }
 
@@ -596,6 +604,7 @@ async fn throughput(
         routes: [("manage.runcloud.io".to_string(), emu.base_url())]
             .into_iter()
             .collect(),
+        ..Default::default()
     };
     let rc: Arc<Integration> = Arc::new(
         host.load("runcloud", &config, components.join("runcloud.wasm"))

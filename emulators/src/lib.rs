@@ -9,4 +9,4 @@ pub mod runcloud;
 pub mod server;
 pub mod serverpilot;
 
-pub use server::{Emulator, Fault, FaultKind, Recorder, Request, Response};
+pub use server::{EchoAuth, EchoMode, Emulator, Fault, FaultKind, Recorder, Request, Response};

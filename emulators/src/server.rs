@@ -308,6 +308,15 @@ fn to_hyper(response: Response) -> hyper::Response<Full<Bytes>> {
         .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
 }
 
+/// The `Authorization` value of HTTP Basic credentials.
+pub fn basic_header(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
+    )
+}
+
 /// HTTP Basic credentials from an `Authorization` header.
 pub fn basic_credentials(request: &Request) -> Option<(String, String)> {
     use base64::Engine as _;
@@ -350,5 +359,57 @@ impl Panel for Recorder {
 
     fn snapshot(&self) -> serde_json::Value {
         serde_json::json!({ "panel": "recorder" })
+    }
+}
+
+/// How [`EchoAuth`] answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EchoMode {
+    /// `401 {"error": {"message": "... <Authorization> ..."}}`, as a careless panel might.
+    Json401,
+    /// `401` HTML page whose title carries the `Authorization` header.
+    Html401,
+    /// `200` text with the `Authorization` header and `extra`.
+    Text,
+}
+
+/// A panel that echoes the credential it receives back in its answers: the attacker (or
+/// the careless panel) of redaction tests.
+#[derive(Debug, Clone)]
+pub struct EchoAuth {
+    pub mode: EchoMode,
+    /// Also echoed in `Text` mode (another integration's secret, say).
+    pub extra: String,
+}
+
+impl Panel for EchoAuth {
+    fn handle(&mut self, request: &Request) -> Response {
+        let auth = request
+            .header("authorization")
+            .unwrap_or("(none)")
+            .to_string();
+        match self.mode {
+            EchoMode::Json401 => Response::json(
+                401,
+                &serde_json::json!({ "error": { "message": format!("rejected Authorization: {auth}") } }),
+            ),
+            EchoMode::Html401 => Response {
+                status: 401,
+                headers: vec![("content-type".into(), "text/html".into())],
+                body: format!(
+                    "<!DOCTYPE html><html><head><title>Unauthorized: {auth}</title></head><body>{auth}</body></html>"
+                )
+                .into_bytes(),
+            },
+            EchoMode::Text => Response {
+                status: 200,
+                headers: vec![("content-type".into(), "text/plain".into())],
+                body: format!("auth={auth} extra={}", self.extra).into_bytes(),
+            },
+        }
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({ "panel": "echo-auth" })
     }
 }

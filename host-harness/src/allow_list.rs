@@ -59,6 +59,15 @@ fn split_target(entry: &str) -> Result<(bool, String, Option<u16>), PolicyError>
         return Err(fail("expected host or host:port, without a path"));
     }
     let (host, port) = match rest.rsplit_once(':') {
+        // `[v6]:port`
+        Some((host, port)) if host.starts_with('[') && host.ends_with(']') => {
+            let port = port
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| fail("the port must be a number from 1 to 65535"))?;
+            (host, Some(port))
+        }
         Some((host, port)) if !host.contains(':') => {
             let port = port
                 .parse::<u16>()
@@ -107,6 +116,16 @@ impl AllowedHost {
         })
     }
 
+    /// Whether the entry is an IP literal (only an operator can write one: components
+    /// may not declare them), which makes its address explicitly allowed.
+    pub fn is_ip_literal(&self) -> bool {
+        matches!(&self.host, HostPattern::Exact(h) if h.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().is_ok())
+    }
+
+    pub fn is_https(&self) -> bool {
+        self.https
+    }
+
     fn allows(&self, https: bool, host: &str, port: u16) -> bool {
         let host_ok = match &self.host {
             HostPattern::Exact(h) => h == host,
@@ -127,19 +146,53 @@ impl AllowList {
         Ok(AllowList { entries })
     }
 
-    /// Whether a request to `scheme://host[:port]` may leave the machine.
-    pub fn allows(&self, uri: &http::Uri) -> bool {
+    /// What a component may declare as its default hosts: HTTPS names only. An `http://`
+    /// default would send traffic (and credentials) in clear, and an IP literal would
+    /// bypass the address check that names get; both are the operator's call.
+    pub fn parse_component_defaults<S: AsRef<str>>(entries: &[S]) -> Result<Self, PolicyError> {
+        for entry in entries {
+            let entry = entry.as_ref();
+            let (https, host, _) = split_target(entry)?;
+            if !https {
+                return Err(PolicyError(format!(
+                    "{entry:?}: a component may not declare an http:// host"
+                )));
+            }
+            let bare = host.trim_start_matches('[').trim_end_matches(']');
+            if bare.parse::<std::net::IpAddr>().is_ok() {
+                return Err(PolicyError(format!(
+                    "{entry:?}: a component may not declare an IP address as a host"
+                )));
+            }
+        }
+        Self::parse(entries)
+    }
+
+    /// The entry that lets a request to `scheme://host[:port]` leave the machine.
+    pub fn allowing(&self, uri: &http::Uri) -> Option<&AllowedHost> {
         let https = match uri.scheme_str() {
             Some("https") => true,
             Some("http") => false,
-            _ => return false,
+            _ => return None,
         };
-        let Some(host) = uri.host() else {
-            return false;
-        };
-        let host = host.to_ascii_lowercase();
+        let host = uri.host()?.to_ascii_lowercase();
         let port = uri.port_u16().unwrap_or(default_port(https));
-        self.entries.iter().any(|e| e.allows(https, &host, port))
+        self.entries.iter().find(|e| e.allows(https, &host, port))
+    }
+
+    /// Whether a request to `scheme://host[:port]` may leave the machine.
+    pub fn allows(&self, uri: &http::Uri) -> bool {
+        self.allowing(uri).is_some()
+    }
+
+    /// Whether any entry could match this host name (on some scheme and port).
+    fn covers_host(&self, host: &str) -> bool {
+        self.entries.iter().any(|e| match &e.host {
+            HostPattern::Exact(h) => h == host,
+            HostPattern::AnySubdomain(suffix) => {
+                host.len() > suffix.len() && host.ends_with(suffix.as_str())
+            }
+        })
     }
 }
 
@@ -148,8 +201,9 @@ impl AllowList {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Route {
     host: String,
-    to_https: bool,
-    to_authority: String,
+    pub to_https: bool,
+    pub to_host: String,
+    pub to_port: u16,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -174,30 +228,37 @@ impl Routes {
                 )));
             }
             let (to_https, to_host, port) = split_target(target)?;
-            let to_authority = match port {
-                Some(port) => format!("{to_host}:{port}"),
-                None => to_host,
-            };
+            if to_host.contains('*') {
+                return Err(PolicyError(format!(
+                    "route for {host:?}: {target:?} must name one host"
+                )));
+            }
             routes.push(Route {
                 host: host.to_ascii_lowercase(),
                 to_https,
-                to_authority,
+                to_port: port.unwrap_or(default_port(to_https)),
+                to_host,
             });
         }
         Ok(Routes { routes })
     }
 
-    /// The URI to connect to for `uri`: rerouted when its host has a route.
-    pub fn apply(&self, uri: &http::Uri) -> Option<http::Uri> {
+    /// Fails closed: a route whose key no allowed host matches would never be used, which
+    /// almost always means a typo that sends traffic somewhere unintended.
+    pub fn check_keys(&self, allow: &AllowList) -> Result<(), PolicyError> {
+        match self.routes.iter().find(|r| !allow.covers_host(&r.host)) {
+            Some(route) => Err(PolicyError(format!(
+                "route key {:?} matches no allowed host",
+                route.host
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Where requests for `uri`'s host really go, when it has a route.
+    pub fn route_for(&self, uri: &http::Uri) -> Option<&Route> {
         let host = uri.host()?.to_ascii_lowercase();
-        let route = self.routes.iter().find(|r| r.host == host)?;
-        let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        http::Uri::builder()
-            .scheme(if route.to_https { "https" } else { "http" })
-            .authority(route.to_authority.as_str())
-            .path_and_query(path)
-            .build()
-            .ok()
+        self.routes.iter().find(|r| r.host == host)
     }
 }
 
@@ -275,15 +336,78 @@ mod tests {
     }
 
     #[test]
-    fn routes_keep_path_and_query() {
+    fn routes_name_where_a_host_really_goes() {
         let target = "http://127.0.0.1:18081".to_string();
         let key = "api.serverpilot.io".to_string();
         let routes = Routes::parse([(&key, &target)]).unwrap();
-        let routed = routes
-            .apply(&uri("https://api.serverpilot.io/v1/apps/a?x=1"))
+        let route = routes
+            .route_for(&uri("https://api.serverpilot.io/v1/apps/a?x=1"))
             .unwrap();
-        assert_eq!(routed.to_string(), "http://127.0.0.1:18081/v1/apps/a?x=1");
-        assert!(routes.apply(&uri("https://other.example/")).is_none());
+        assert_eq!(
+            (route.to_https, route.to_host.as_str(), route.to_port),
+            (false, "127.0.0.1", 18081)
+        );
+        assert!(routes.route_for(&uri("https://other.example/")).is_none());
+    }
+
+    #[test]
+    fn route_keys_must_match_an_allowed_host() {
+        let target = "http://127.0.0.1:1".to_string();
+        let allow = list(&["api.serverpilot.io", "*.runcloud.io"]);
+        for ok in ["api.serverpilot.io", "manage.runcloud.io"] {
+            let key = ok.to_string();
+            Routes::parse([(&key, &target)])
+                .unwrap()
+                .check_keys(&allow)
+                .unwrap();
+        }
+        let typo = "api.serverpilot.com".to_string();
+        let err = Routes::parse([(&typo, &target)])
+            .unwrap()
+            .check_keys(&allow)
+            .unwrap_err();
+        assert!(
+            err.0.contains("api.serverpilot.com") && err.0.contains("matches no allowed host"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn components_may_declare_https_names_only() {
+        assert!(
+            AllowList::parse_component_defaults(&[
+                "api.serverpilot.io",
+                "*.runcloud.io",
+                "panel.example:2083"
+            ])
+            .is_ok()
+        );
+        for bad in [
+            "http://api.example.com",
+            "203.0.113.5",
+            "https://[2001:db8::1]:443",
+            "127.0.0.1:8080",
+        ] {
+            assert!(
+                AllowList::parse_component_defaults(&[bad]).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn ip_literal_entries_are_known() {
+        let l = list(&["203.0.113.5:8443", "panel.example.com"]);
+        assert!(
+            l.allowing(&uri("https://203.0.113.5:8443/"))
+                .unwrap()
+                .is_ip_literal()
+        );
+        assert!(
+            !l.allowing(&uri("https://panel.example.com/"))
+                .unwrap()
+                .is_ip_literal()
+        );
     }
 
     #[test]

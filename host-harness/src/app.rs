@@ -1,8 +1,9 @@
 //! The commands of `domain-host`, independent of argument parsing.
 
+use crate::approvals::{self, Verdict};
 use crate::config::LoadedConfig;
 use crate::contract::{Capabilities, DomainEvent};
-use crate::credentials::Source;
+use crate::credentials::{Secrets, Source};
 use crate::domain::{self, wants_www};
 use crate::host::{Host, HostSettings, Integration, Operation};
 use crate::logs::Level;
@@ -21,11 +22,29 @@ pub const EXIT_USAGE: i32 = 2;
 #[derive(Debug, Clone)]
 pub enum Command {
     List,
-    Test { id: Option<String> },
-    AddDomain { domain: String, site: u64 },
-    RemoveDomain { domain: String, site: u64 },
-    AddSubdomain { host: String, site: u64 },
-    RemoveSubdomain { host: String, site: u64 },
+    /// Pin what the integrations' components ask for now (all, or one).
+    Approve {
+        id: Option<String>,
+    },
+    Test {
+        id: Option<String>,
+    },
+    AddDomain {
+        domain: String,
+        site: u64,
+    },
+    RemoveDomain {
+        domain: String,
+        site: u64,
+    },
+    AddSubdomain {
+        host: String,
+        site: u64,
+    },
+    RemoveSubdomain {
+        host: String,
+        site: u64,
+    },
 }
 
 pub struct Options {
@@ -36,48 +55,79 @@ pub struct Options {
 
 /// Runs a command and prints its report. Returns the process exit status.
 pub async fn run(options: &Options, command: Command) -> i32 {
-    match execute(options, command).await {
+    // Every text printed passes through the secrets of every integration, whatever path
+    // produced it.
+    let secrets = Secrets::default();
+    match execute(options, command, &secrets).await {
         Ok(Output::Event(report)) => {
-            print_out(options.json, &report, || report.render_text());
+            print_out(options.json, &secrets, &report, || report.render_text());
             if report.ok { 0 } else { EXIT_FAILED }
         }
         Ok(Output::List(list)) => {
-            print_out(options.json, &list, || render_list(&list));
+            print_out(options.json, &secrets, &list, || render_list(&list));
             0
         }
+        Ok(Output::Approved(list)) => {
+            let ok = list.iter().all(|a| a.error.is_none());
+            print_out(options.json, &secrets, &list, || render_approved(&list));
+            if ok { 0 } else { EXIT_FAILED }
+        }
         Err(e) => {
+            let message = secrets.redact(&format!("{e:#}"));
             if options.json {
-                let body = serde_json::json!({ "ok": false, "error": format!("{e:#}") });
+                let body = serde_json::json!({ "ok": false, "error": message });
                 println!("{body}");
             } else {
-                eprintln!("domain-host: {e:#}");
+                eprintln!("domain-host: {message}");
             }
             EXIT_USAGE
         }
     }
 }
 
-fn print_out<T: Serialize>(json: bool, value: &T, text: impl FnOnce() -> String) {
-    if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(value).unwrap_or_default()
-        );
+fn print_out<T: Serialize>(
+    json: bool,
+    secrets: &Secrets,
+    value: &T,
+    text: impl FnOnce() -> String,
+) {
+    let out = if json {
+        serde_json::to_string_pretty(value).unwrap_or_default() + "\n"
     } else {
-        print!("{}", text());
-    }
+        text()
+    };
+    print!("{}", secrets.redact(&out));
 }
 
 enum Output {
     Event(EventReport),
     List(Vec<ListEntry>),
+    Approved(Vec<ApprovalEntry>),
 }
 
-async fn execute(options: &Options, command: Command) -> Result<Output> {
+/// Registers the values the operator's config makes secret before anything is loaded:
+/// the named environment variables and the constants marked secret.
+fn register_operator_secrets(config: &LoadedConfig, secrets: &Secrets) {
+    for integration in config.config.integrations.values() {
+        for name in &integration.env {
+            if let Ok(value) = std::env::var(name) {
+                secrets.add(&value);
+            }
+        }
+        for name in &integration.secrets {
+            if let Some(value) = integration.constants.get(name) {
+                secrets.add(value);
+            }
+        }
+    }
+}
+
+async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Result<Output> {
     let config = LoadedConfig::load(&options.config)?;
+    register_operator_secrets(&config, secrets);
     // Bad input changes nothing: the name is checked before any component is loaded.
     let event = match &command {
-        Command::List | Command::Test { .. } => None,
+        Command::List | Command::Approve { .. } | Command::Test { .. } => None,
         Command::AddDomain { domain, site } | Command::RemoveDomain { domain, site } => {
             let name = domain::normalize(domain, true)?;
             let www = wants_www(config.config.www, &name);
@@ -98,8 +148,10 @@ async fn execute(options: &Options, command: Command) -> Result<Output> {
     };
 
     let ids: Vec<String> = match &command {
-        Command::List => config.config.integrations.keys().cloned().collect(),
-        Command::Test { id: Some(id) } => {
+        Command::List | Command::Approve { id: None } => {
+            config.config.integrations.keys().cloned().collect()
+        }
+        Command::Test { id: Some(id) } | Command::Approve { id: Some(id) } => {
             if !config.config.integrations.contains_key(id) {
                 bail!("no integration {id:?} in {}", config.path.display());
             }
@@ -127,13 +179,50 @@ async fn execute(options: &Options, command: Command) -> Result<Output> {
     let host = Arc::new(Host::new(HostSettings::from_config(
         &config,
         options.log_level,
-    ))?);
+        secrets.clone(),
+    )?)?);
+    let mode = match command {
+        Command::List => approvals::Mode::Inspect,
+        Command::Approve { .. } => approvals::Mode::Approve,
+        _ => approvals::Mode::Enforce,
+    };
     let mut loaded = Vec::new();
     for (id, path) in paths {
-        match host.load(id, &config.config.integrations[id], path).await {
+        match host
+            .load_with(id, &config.config.integrations[id], path, mode)
+            .await
+        {
             Ok(integration) => loaded.push(Arc::new(integration)),
-            Err(e) => failed.push(IntegrationReport::failed(id, "component", format!("{e:#}"))),
+            Err(e) => {
+                let kind = if e.to_string().contains("asks for more than was approved") {
+                    "not_approved"
+                } else {
+                    "component"
+                };
+                failed.push(IntegrationReport::failed(id, kind, format!("{e:#}")))
+            }
         }
+    }
+
+    if matches!(command, Command::Approve { .. }) {
+        let mut list: Vec<ApprovalEntry> = loaded
+            .iter()
+            .map(|i| ApprovalEntry {
+                id: i.id.clone(),
+                changes: match &i.approval {
+                    Verdict::Pinned(changes) => changes.clone(),
+                    _ => vec![],
+                },
+                error: None,
+            })
+            .collect();
+        list.extend(failed.into_iter().map(|f| ApprovalEntry {
+            id: f.id,
+            changes: vec![],
+            error: f.error.map(|e| e.message),
+        }));
+        list.sort_by(|a, b| a.id.cmp(&b.id));
+        return Ok(Output::Approved(list));
     }
 
     if matches!(command, Command::List) {
@@ -161,6 +250,7 @@ async fn execute(options: &Options, command: Command) -> Result<Output> {
 
     let operation = match (command, event) {
         (Command::Test { .. }, _) => Operation::TestConnection,
+        (Command::Approve { .. } | Command::List, _) => unreachable!("handled above"),
         (Command::AddDomain { .. }, Some(e)) => Operation::AddDomain(e),
         (Command::RemoveDomain { .. }, Some(e)) => Operation::RemoveDomain(e),
         (Command::AddSubdomain { .. }, Some(e)) => Operation::AddSubdomain(e),
@@ -218,9 +308,41 @@ struct ListEntry {
     allowed_hosts: Vec<String>,
     /// Constant name → where its value comes from; values are never shown.
     constants: BTreeMap<String, Source>,
+    /// Constants the host holds (secret: never shown to the component or printed).
+    secrets: Vec<String>,
     missing: Vec<String>,
+    /// `approved`, or what the component asks for beyond its pin.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    approval: Option<Vec<String>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+/// What `approve` pinned for one integration.
+#[derive(Debug, Serialize)]
+struct ApprovalEntry {
+    id: String,
+    /// Empty when the pin was already current.
+    changes: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+fn render_approved(list: &[ApprovalEntry]) -> String {
+    let mut out = String::new();
+    for entry in list {
+        match (&entry.error, entry.changes.is_empty()) {
+            (Some(error), _) => out.push_str(&format!("{}: FAILED {error}\n", entry.id)),
+            (None, true) => out.push_str(&format!("{}: already approved\n", entry.id)),
+            (None, false) => {
+                out.push_str(&format!("{}: approved\n", entry.id));
+                for change in &entry.changes {
+                    out.push_str(&format!("  {change}\n"));
+                }
+            }
+        }
+    }
+    out
 }
 
 impl ListEntry {
@@ -251,7 +373,15 @@ impl ListEntry {
             ssl_verification_attempts: Some(i.metadata.ssl_verification_attempts),
             allowed_hosts: i.allowed_hosts.clone(),
             constants: i.sources.clone(),
+            secrets: i.secret_names(),
             missing: i.missing.clone(),
+            approval: Some(match &i.approval {
+                Verdict::Unpinned => vec![
+                    "not approved yet (pinned on first use, or run `domain-host approve`)".into(),
+                ],
+                Verdict::Refused(wanted) => wanted.clone(),
+                _ => vec!["approved".into()],
+            }),
             error: None,
         }
     }
@@ -270,7 +400,9 @@ impl ListEntry {
             ssl_verification_attempts: None,
             allowed_hosts: vec![],
             constants: BTreeMap::new(),
+            secrets: vec![],
             missing: vec![],
+            approval: None,
             error: report.error.map(|e| e.message),
         }
     }
@@ -312,12 +444,20 @@ fn render_list(list: &[ListEntry]) -> String {
                     Source::Environment => "environment",
                     Source::Missing => "not set",
                 };
-                format!("{name} ({source})")
+                let secret = if entry.secrets.contains(name) {
+                    ", secret"
+                } else {
+                    ""
+                };
+                format!("{name} ({source}{secret})")
             })
             .collect();
         out.push_str(&format!("  constants: {}\n", constants.join(", ")));
         if !entry.missing.is_empty() {
             out.push_str(&format!("  missing: {}\n", entry.missing.join(", ")));
+        }
+        if let Some(approval) = &entry.approval {
+            out.push_str(&format!("  approval: {}\n", approval.join("; ")));
         }
     }
     out

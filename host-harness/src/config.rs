@@ -51,6 +51,20 @@ pub struct IntegrationConfig {
     pub allowed_hosts: Option<Vec<String>>,
     #[serde(default)]
     pub routes: BTreeMap<String, String>,
+    /// Environment variables this integration may read, by the constant they hold
+    /// (`WU_SERVER_PILOT_API_KEY`). Their values are always secret.
+    #[serde(default)]
+    pub env: Vec<String>,
+    /// Constants the operator marks secret, whatever the component says.
+    #[serde(default)]
+    pub secrets: Vec<String>,
+    /// Private, loopback or link-local networks (CIDR) an allowed host name may resolve
+    /// to, for panels on a LAN (`["10.0.0.0/24"]`). Without it such names are refused.
+    #[serde(default)]
+    pub allow_private: Vec<String>,
+    /// PEM file of certificates to trust for this panel's HTTPS besides the public roots
+    /// (a self-hosted panel's own certificate or CA).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The sandbox around every component call.
@@ -69,6 +83,12 @@ pub struct Limits {
     pub max_response_bytes: u64,
     /// How long an event waits for another process working on the same account.
     pub lock_wait_secs: u64,
+    /// Requests one call may make in all; beyond it they are denied.
+    pub max_requests_per_call: u32,
+    /// Requests one call may have in flight at once; beyond it they are denied.
+    pub max_requests_in_flight: u32,
+    /// Lines a component may log per event (the host's own lines are always kept).
+    pub max_log_lines: u32,
 }
 
 impl Default for Limits {
@@ -80,6 +100,9 @@ impl Default for Limits {
             request_timeout_secs: 30,
             max_response_bytes: 4 * 1024 * 1024,
             lock_wait_secs: 300,
+            max_requests_per_call: 256,
+            max_requests_in_flight: 8,
+            max_log_lines: 200,
         }
     }
 }
@@ -100,8 +123,13 @@ impl LoadedConfig {
     }
 
     pub fn parse(text: &str, path: &Path) -> Result<Self> {
-        let config: HostConfig = toml::from_str(text)
-            .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+        let config: HostConfig = toml::from_str(text).map_err(|e| {
+            anyhow::anyhow!("config file {}: {}", path.display(), safe_error(&e, text))
+        })?;
+        for (id, integration) in &config.integrations {
+            check_names(id, integration)
+                .with_context(|| format!("config file {}", path.display()))?;
+        }
         for (id, integration) in &config.integrations {
             validate_integration(id, integration)
                 .with_context(|| format!("config file {}", path.display()))?;
@@ -127,17 +155,21 @@ impl LoadedConfig {
         }
     }
 
-    pub fn state_dir(&self) -> PathBuf {
+    /// Lock files and logs: `state_dir`, else `$XDG_STATE_HOME/domain-host`,
+    /// else `~/.local/state/domain-host`. Never a shared temporary directory.
+    pub fn state_dir(&self) -> Result<PathBuf> {
         match &self.config.state_dir {
-            Some(dir) => self.resolve(dir),
-            None => xdg_dir("XDG_STATE_HOME", ".local/state"),
+            Some(dir) => Ok(self.resolve(dir)),
+            None => xdg_dir("XDG_STATE_HOME", ".local/state", "state_dir"),
         }
     }
 
-    pub fn cache_dir(&self) -> PathBuf {
+    /// Compiled components: `cache_dir`, else `$XDG_CACHE_HOME/domain-host`, else
+    /// `~/.cache/domain-host`.
+    pub fn cache_dir(&self) -> Result<PathBuf> {
         match &self.config.cache_dir {
-            Some(dir) => self.resolve(dir),
-            None => xdg_dir("XDG_CACHE_HOME", ".cache"),
+            Some(dir) => Ok(self.resolve(dir)),
+            None => xdg_dir("XDG_CACHE_HOME", ".cache", "cache_dir"),
         }
     }
 
@@ -232,6 +264,14 @@ fn check_limits(limits: &Limits) -> Result<()> {
         ("call_timeout_secs", limits.call_timeout_secs),
         ("request_timeout_secs", limits.request_timeout_secs),
         ("max_response_bytes", limits.max_response_bytes),
+        (
+            "max_requests_per_call",
+            u64::from(limits.max_requests_per_call),
+        ),
+        (
+            "max_requests_in_flight",
+            u64::from(limits.max_requests_in_flight),
+        ),
     ]
     .into_iter()
     .find(|(_, v)| *v == 0);
@@ -241,13 +281,110 @@ fn check_limits(limits: &Limits) -> Result<()> {
     Ok(())
 }
 
-fn xdg_dir(var: &str, fallback: &str) -> PathBuf {
+/// A per-user directory from the XDG variable or `HOME`. Without either (PHP-FPM and cron
+/// often clear them) the operator must say where: falling back to a shared temporary
+/// directory would let other local users plant files there.
+fn xdg_dir(var: &str, fallback: &str, key: &str) -> Result<PathBuf> {
     let base = std::env::var_os(var)
         .map(PathBuf::from)
         .filter(|p| p.is_absolute())
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(fallback)))
-        .unwrap_or_else(std::env::temp_dir);
-    base.join("domain-host")
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .map(PathBuf::from)
+                .filter(|p| p.is_absolute())
+                .map(|h| h.join(fallback))
+        });
+    match base {
+        Some(base) => Ok(base.join("domain-host")),
+        None => bail!(
+            "neither {var} nor HOME is set, so there is no per-user directory for domain-host's \
+             files: set `{key}` in the config file"
+        ),
+    }
+}
+
+/// Environment and secret names are constant names: refused early when they cannot be.
+fn check_names(id: &str, integration: &IntegrationConfig) -> Result<()> {
+    for (key, names) in [("env", &integration.env), ("secrets", &integration.secrets)] {
+        if let Some(bad) = names.iter().find(|n| !is_constant_name(n)) {
+            bail!(
+                "integrations.{id}.{key}: {bad:?} is not a constant name (letters, digits and '_')"
+            );
+        }
+    }
+    for cidr in &integration.allow_private {
+        cidr.parse::<ipnet::IpNet>()
+            .or_else(|_| cidr.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+            .map_err(|_| {
+                anyhow::anyhow!(
+                    "integrations.{id}.allow_private: {cidr:?} is not an address or network (10.0.0.0/24)"
+                )
+            })?;
+    }
+    Ok(())
+}
+
+pub fn is_constant_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The parse error, without the offending line: the line may hold a secret, and values the
+/// message quotes from the constants tables are replaced too.
+fn safe_error(error: &toml::de::Error, text: &str) -> String {
+    let mut message = error.message().trim().to_string();
+    for value in sensitive_values(text) {
+        message = message.replace(&value, crate::credentials::REDACTED);
+    }
+    let message = message.lines().collect::<Vec<_>>().join("; ");
+    match error.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+            let column = before.len() - line_start + 1;
+            // The key is safe to show; the value after `=` is not.
+            let key = text[line_start..]
+                .lines()
+                .next()
+                .and_then(|l| l.split_once('='))
+                .map(|(k, _)| k.trim())
+                .filter(|k| !k.is_empty() && !k.starts_with('['))
+                .map(|k| format!(" (key `{k}`)"))
+                .unwrap_or_default();
+            format!("line {line}, column {column}{key}: {message}")
+        }
+        None => message,
+    }
+}
+
+/// Values under `constants` tables and secret-like keys, as the parser may quote them.
+fn sensitive_values(text: &str) -> Vec<String> {
+    fn walk(value: &toml::Value, sensitive: bool, out: &mut Vec<String>) {
+        match value {
+            toml::Value::Table(table) => {
+                for (key, v) in table {
+                    let key_is_secret = key == "constants"
+                        || key.contains("token")
+                        || key.contains("secret")
+                        || key.contains("password");
+                    walk(v, sensitive || key_is_secret, out);
+                }
+            }
+            toml::Value::Array(items) => items.iter().for_each(|v| walk(v, sensitive, out)),
+            toml::Value::String(s) if sensitive => out.push(s.clone()),
+            other if sensitive => out.push(other.to_string()),
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    if let Ok(table) = text.parse::<toml::Table>() {
+        walk(&toml::Value::Table(table), false, &mut out);
+    }
+    out.retain(|v| v.len() >= 4);
+    out.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    out
 }
 
 #[cfg(test)]
@@ -291,6 +428,33 @@ mod tests {
     fn integrations_are_disabled_unless_enabled() {
         let c = parse("[integrations.serverpilot]\n").unwrap();
         assert!(!c.config.integrations["serverpilot"].enabled);
+    }
+
+    #[test]
+    fn parse_errors_never_echo_a_secret() {
+        let e = error("[integrations.x]\nconstants = { KEY = \"s3cret-value-1\" \n");
+        assert!(e.contains("line 2"), "{e}");
+        assert!(!e.contains("s3cret-value-1"), "{e}");
+        let e = error("[integrations.x]\nconstants = { KEY = 424242424242 }\n");
+        assert!(!e.contains("424242424242"), "{e}");
+        let e = error(
+            "[integrations.x]\nenabled = \"s3cret-in-the-wrong-place\"\nconstants = { K = \"s3cret-in-the-wrong-place\" }\n",
+        );
+        assert!(!e.contains("s3cret-in-the-wrong-place"), "{e}");
+    }
+
+    #[test]
+    fn env_and_secret_names_must_be_constant_names() {
+        let e = error("[integrations.x]\nenv = [\"PATH;rm\"]\n");
+        assert!(e.contains("integrations.x.env"), "{e}");
+        let e = error("[integrations.x]\nallow_private = [\"10.0.0.0/33\"]\n");
+        assert!(e.contains("integrations.x.allow_private"), "{e}");
+        assert!(
+            parse(
+                "[integrations.x]\nenv = [\"WU_X\"]\nallow_private = [\"10.0.0.5\", \"fd00::/8\"]\n"
+            )
+            .is_ok()
+        );
     }
 
     #[test]

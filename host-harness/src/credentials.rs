@@ -1,13 +1,22 @@
 //! An integration's constants, the credential header built from them, and redaction.
 //!
-//! Secret constants never enter a component: `config.get` reads them as none, and the
-//! outbound hook attaches the header built here to requests for allowed hosts only. Every
-//! text that leaves the host (logs, notes, errors) passes through [`Redactor`] as well, in
-//! case a panel echoes a credential back.
+//! The operator decides, not the component:
+//! - which values an integration gets: only those of its own `constants` table and of the
+//!   environment variables its `env` list names; a name the component declares but the
+//!   operator did not give it reads as unset;
+//! - which values are secret: every value from the environment, every value an auth scheme
+//!   uses, and every value the component or the operator (`secrets`) marks secret.
+//!
+//! Secret values never enter a component: `config.get` reads them as none, and the
+//! outbound hook attaches the header built here to HTTPS requests for allowed hosts only.
+//! Every text that leaves the host (report, notes, errors, logs, stderr, JSON) passes
+//! through [`Secrets`], which knows the secrets of every integration, in case a panel
+//! echoes a credential back.
 
 use crate::contract::{AuthScheme, ConstantSpec, ProviderMetadata};
 use base64::Engine as _;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, RwLock};
 
 /// The resolved constants of one integration.
 #[derive(Debug, Clone, Default)]
@@ -25,34 +34,68 @@ pub enum Source {
     Missing,
 }
 
+/// What the operator configured for one integration.
+#[derive(Debug, Clone, Copy)]
+pub struct OperatorInput<'a> {
+    /// The integration's `constants` table.
+    pub configured: &'a BTreeMap<String, String>,
+    /// The environment variables it may read (`env`).
+    pub env: &'a [String],
+    /// Constants the operator marks secret (`secrets`).
+    pub secrets: &'a [String],
+}
+
+/// The constant names an auth scheme reads.
+pub fn auth_constants(scheme: &AuthScheme) -> Vec<&str> {
+    match scheme {
+        AuthScheme::Basic(b) => vec![b.username_constant.as_str(), b.password_constant.as_str()],
+        AuthScheme::Bearer(token) => vec![token.as_str()],
+        AuthScheme::Header(h) => vec![h.value_constant.as_str()],
+    }
+}
+
 impl Constants {
-    /// Values from the config file, then the environment variable of the same name, for
-    /// every constant the provider declares. Constants the provider does not declare are
+    /// The values the operator gave this integration, for the constants its component
+    /// declares. A name the operator configures that the component does not declare is
     /// an error, so a typo cannot silently leave a setting unused.
     pub fn resolve(
         specs: &[ConstantSpec],
-        configured: &BTreeMap<String, String>,
+        auth: &[AuthScheme],
+        input: OperatorInput<'_>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<(Self, BTreeMap<String, Source>), String> {
-        if let Some(unknown) = configured
-            .keys()
-            .find(|k| !specs.iter().any(|s| &s.name == *k))
-        {
-            let known: Vec<&str> = specs.iter().map(|s| s.name.as_str()).collect();
-            return Err(format!(
-                "unknown constant {unknown} (this integration reads: {})",
-                known.join(", ")
-            ));
+        let declared = |name: &str| specs.iter().any(|s| s.name == name);
+        let known = || {
+            specs
+                .iter()
+                .map(|s| s.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        for (key, names) in [
+            (
+                "constants",
+                input.configured.keys().cloned().collect::<Vec<_>>(),
+            ),
+            ("env", input.env.to_vec()),
+            ("secrets", input.secrets.to_vec()),
+        ] {
+            if let Some(unknown) = names.iter().find(|n| !declared(n)) {
+                return Err(format!(
+                    "{key}: unknown constant {unknown} (this integration reads: {})",
+                    known()
+                ));
+            }
         }
+        let used_by_auth: BTreeSet<&str> = auth.iter().flat_map(auth_constants).collect();
         let mut constants = Constants::default();
         let mut sources = BTreeMap::new();
         for spec in specs {
-            let (value, source) = match configured.get(&spec.name) {
+            let name = spec.name.as_str();
+            let (value, source) = match input.configured.get(name) {
                 Some(v) => (Some(v.clone()), Source::Config),
-                None => match env(&spec.name) {
-                    Some(v) => (Some(v), Source::Environment),
-                    None => (None, Source::Missing),
-                },
+                None if input.env.iter().any(|e| e == name) => (env(name), Source::Environment),
+                None => (None, Source::Missing),
             };
             let value = value.filter(|v| !v.trim().is_empty());
             let source = if value.is_some() {
@@ -60,10 +103,14 @@ impl Constants {
             } else {
                 Source::Missing
             };
+            let secret = spec.secret
+                || used_by_auth.contains(name)
+                || input.secrets.iter().any(|s| s == name)
+                || source == Source::Environment;
             if let Some(value) = value {
                 constants.values.insert(spec.name.clone(), value);
             }
-            if spec.secret {
+            if secret {
                 constants.secret.insert(spec.name.clone());
             }
             sources.insert(spec.name.clone(), source);
@@ -83,7 +130,16 @@ impl Constants {
         self.values.contains_key(name)
     }
 
-    fn value(&self, name: &str) -> Option<&str> {
+    pub fn is_secret(&self, name: &str) -> bool {
+        self.secret.contains(name)
+    }
+
+    /// The constants the host holds and never shows the component.
+    pub fn secret_names(&self) -> Vec<String> {
+        self.secret.iter().cloned().collect()
+    }
+
+    pub(crate) fn value(&self, name: &str) -> Option<&str> {
         self.values.get(name).map(String::as_str)
     }
 
@@ -119,12 +175,11 @@ impl Constants {
             .join("\n")
     }
 
-    /// Every secret value, for redaction.
-    fn secret_values(&self) -> Vec<String> {
+    /// Every secret value.
+    pub fn secret_values(&self) -> impl Iterator<Item = &str> {
         self.secret
             .iter()
-            .filter_map(|name| self.values.get(name).cloned())
-            .collect()
+            .filter_map(|name| self.values.get(name).map(String::as_str))
     }
 }
 
@@ -141,11 +196,48 @@ impl std::fmt::Debug for Credential {
     }
 }
 
-/// The header for the first scheme whose constants are all set.
+/// Header names a credential may never take: framing and hop-by-hop headers would let a
+/// component (or its update) smuggle requests, and `host`/`cookie` are not credentials.
+const FORBIDDEN_AUTH_HEADERS: &[&str] = &[
+    "host",
+    "cookie",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "proxy-authorization",
+    "proxy-authenticate",
+    "te",
+    "trailer",
+    "upgrade",
+    "expect",
+];
+
+/// Checks an auth header name a component declares.
+pub fn check_auth_header_name(name: &str) -> Result<http::HeaderName, String> {
+    let header = http::HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| format!("invalid auth header name {name:?}"))?;
+    if FORBIDDEN_AUTH_HEADERS.contains(&header.as_str()) {
+        return Err(format!(
+            "auth header name {name:?} is refused: a credential cannot be a framing, \
+             hop-by-hop, host or cookie header"
+        ));
+    }
+    Ok(header)
+}
+
+/// The header for the first scheme whose constants are all set. Every header name is
+/// checked, used or not, so a component cannot hide a forbidden one behind another.
 pub fn credential_for(
     schemes: &[AuthScheme],
     constants: &Constants,
 ) -> Result<Option<Credential>, String> {
+    for scheme in schemes {
+        if let AuthScheme::Header(header) = scheme {
+            check_auth_header_name(&header.header_name)?;
+        }
+    }
     for scheme in schemes {
         let built = match scheme {
             AuthScheme::Basic(basic) => {
@@ -153,27 +245,25 @@ pub fn credential_for(
                     constants.value(&basic.username_constant),
                     constants.value(&basic.password_constant),
                 ) {
-                    (Some(user), Some(password)) => {
-                        let token = base64::engine::general_purpose::STANDARD
-                            .encode(format!("{user}:{password}"));
-                        Some((http::header::AUTHORIZATION, format!("Basic {token}")))
-                    }
+                    (Some(user), Some(password)) => Some((
+                        http::header::AUTHORIZATION,
+                        format!("Basic {}", basic_token(user, password)),
+                    )),
                     _ => None,
                 }
             }
             AuthScheme::Bearer(token_constant) => constants
                 .value(token_constant)
                 .map(|token| (http::header::AUTHORIZATION, format!("Bearer {token}"))),
-            AuthScheme::Header(header) => match constants.value(&header.value_constant) {
-                Some(value) => {
-                    let name = http::HeaderName::from_bytes(header.header_name.as_bytes())
-                        .map_err(|_| {
-                            format!("invalid auth header name {:?}", header.header_name)
-                        })?;
-                    Some((name, value.to_string()))
-                }
-                None => None,
-            },
+            AuthScheme::Header(header) => constants
+                .value(&header.value_constant)
+                .map(|value| {
+                    (
+                        check_auth_header_name(&header.header_name),
+                        value.to_string(),
+                    )
+                })
+                .map(|(name, value)| (name.expect("checked above"), value)),
         };
         if let Some((name, value)) = built {
             let mut value = http::HeaderValue::from_str(&value).map_err(|_| {
@@ -186,36 +276,62 @@ pub fn credential_for(
     Ok(None)
 }
 
-/// Replaces secret values (and their Basic-auth encoding) in text leaving the host.
-#[derive(Debug, Clone, Default)]
-pub struct Redactor {
-    needles: Vec<String>,
+pub fn basic_token(user: &str, password: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"))
 }
 
 pub const REDACTED: &str = "[redacted]";
 
-impl Redactor {
-    pub fn new(constants: &Constants, credential: Option<&Credential>) -> Self {
-        let mut needles = constants.secret_values();
+/// The secrets of every integration of a config, shared by everything that prints or
+/// writes text, so one integration's credential echoed in another's output is redacted
+/// too.
+#[derive(Debug, Clone, Default)]
+pub struct Secrets {
+    needles: Arc<RwLock<Vec<String>>>,
+}
+
+impl Secrets {
+    /// Registers a secret value, with the forms it takes in JSON, in URLs and form
+    /// bodies, so a panel that echoes it in any of them is caught.
+    pub fn add(&self, value: &str) {
+        // Very short values would redact ordinary words; secrets are never that short.
+        if value.len() < 4 {
+            return;
+        }
+        let mut forms = vec![value.to_string()];
+        if let Ok(json) = serde_json::to_string(value) {
+            forms.push(json[1..json.len() - 1].to_string());
+        }
+        forms.push(percent_encode(value));
+        let mut needles = self.needles.write().unwrap_or_else(|e| e.into_inner());
+        for form in forms {
+            if !needles.contains(&form) {
+                needles.push(form);
+            }
+        }
+        // Longest first, so a value containing another is replaced whole.
+        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+    }
+
+    /// Registers an integration's secret values and its credential header.
+    pub fn add_integration(&self, constants: &Constants, credential: Option<&Credential>) {
+        for value in constants.secret_values() {
+            self.add(value);
+        }
         if let Some(credential) = credential
             && let Ok(value) = credential.value.to_str()
         {
-            needles.push(value.to_string());
+            self.add(value);
             if let Some((_, token)) = value.split_once(' ') {
-                needles.push(token.to_string());
+                self.add(token);
             }
         }
-        // Very short values would redact ordinary words; secrets are never that short.
-        needles.retain(|n| n.len() >= 4);
-        // Longest first, so a value containing another is replaced whole.
-        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
-        needles.dedup();
-        Redactor { needles }
     }
 
     pub fn redact(&self, text: &str) -> String {
+        let needles = self.needles.read().unwrap_or_else(|e| e.into_inner());
         let mut out = text.to_string();
-        for needle in &self.needles {
+        for needle in needles.iter() {
             if out.contains(needle.as_str()) {
                 out = out.replace(needle.as_str(), REDACTED);
             }
@@ -224,10 +340,23 @@ impl Redactor {
     }
 }
 
+/// `application/x-www-form-urlencoded` / query encoding.
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::contract::{AnyOfGroup, BasicAuth, Capabilities};
+    use crate::contract::{AnyOfGroup, BasicAuth, Capabilities, HeaderAuth};
 
     fn spec(name: &str, secret: bool, required: bool) -> ConstantSpec {
         ConstantSpec {
@@ -254,38 +383,113 @@ mod tests {
             .collect()
     }
 
+    fn names(list: &[&str]) -> Vec<String> {
+        list.iter().map(|s| s.to_string()).collect()
+    }
+
+    /// Resolves with the given table, `env` list and environment.
+    fn resolve(
+        specs: &[ConstantSpec],
+        auth: &[AuthScheme],
+        table: &[(&str, &str)],
+        env_names: &[&str],
+        secrets: &[&str],
+        environment: &[(&str, &str)],
+    ) -> Result<(Constants, BTreeMap<String, Source>), String> {
+        let table = configured(table);
+        let env_names = names(env_names);
+        let secrets = names(secrets);
+        let environment = configured(environment);
+        Constants::resolve(
+            specs,
+            auth,
+            OperatorInput {
+                configured: &table,
+                env: &env_names,
+                secrets: &secrets,
+            },
+            |n| environment.get(n).cloned(),
+        )
+    }
+
     #[test]
-    fn config_wins_then_environment() {
-        let (c, sources) = Constants::resolve(&specs(), &configured(&[("CID", "cid_x")]), |name| {
-            (name == "CID" || name == "KEY").then(|| format!("env-{name}"))
-        })
+    fn config_wins_then_the_environment_variables_the_operator_names() {
+        let env = [("CID", "env-cid"), ("KEY", "env-key"), ("APP", "env-app")];
+        let (c, sources) = resolve(
+            &specs(),
+            &[],
+            &[("CID", "cid_x")],
+            &["CID", "KEY"],
+            &[],
+            &env,
+        )
         .unwrap();
         assert_eq!(c.visible("CID"), Some("cid_x"));
         assert_eq!(sources["CID"], Source::Config);
         assert_eq!(sources["KEY"], Source::Environment);
-        assert_eq!(sources["APP"], Source::Missing);
+        assert_eq!(
+            sources["APP"],
+            Source::Missing,
+            "APP is not in the env list"
+        );
+        assert!(!c.is_set("APP"));
     }
 
     #[test]
-    fn secrets_are_never_visible() {
-        let (c, _) =
-            Constants::resolve(&specs(), &configured(&[("KEY", "s3cret-key")]), |_| None).unwrap();
-        assert!(c.is_set("KEY"));
-        assert_eq!(c.visible("KEY"), None);
-        assert!(!c.account_key().contains("s3cret"));
+    fn a_declared_name_the_operator_did_not_give_reads_as_unset() {
+        // The component declares another panel's constant; the environment has it.
+        let specs = vec![spec("WU_SERVER_PILOT_API_KEY", false, false)];
+        let env = [("WU_SERVER_PILOT_API_KEY", "sp-key")];
+        let (c, sources) = resolve(&specs, &[], &[], &[], &[], &env).unwrap();
+        assert!(!c.is_set("WU_SERVER_PILOT_API_KEY"));
+        assert_eq!(c.visible("WU_SERVER_PILOT_API_KEY"), None);
+        assert_eq!(sources["WU_SERVER_PILOT_API_KEY"], Source::Missing);
     }
 
     #[test]
-    fn unknown_constants_are_refused() {
-        let err =
-            Constants::resolve(&specs(), &configured(&[("WU_TYPO", "x")]), |_| None).unwrap_err();
-        assert!(err.contains("WU_TYPO") && err.contains("CID"));
+    fn the_host_decides_what_is_secret() {
+        let specs = vec![
+            spec("FROM_ENV", false, false),
+            spec("IN_AUTH", false, false),
+            spec("MARKED", true, false),
+            spec("OPERATOR", false, false),
+            spec("PLAIN", false, false),
+        ];
+        let auth = vec![AuthScheme::Bearer("IN_AUTH".into())];
+        let table = [
+            ("IN_AUTH", "auth-value"),
+            ("MARKED", "marked-value"),
+            ("OPERATOR", "op-value"),
+            ("PLAIN", "plain-value"),
+        ];
+        let env = [("FROM_ENV", "env-value")];
+        let (c, _) = resolve(&specs, &auth, &table, &["FROM_ENV"], &["OPERATOR"], &env).unwrap();
+        for secret in ["FROM_ENV", "IN_AUTH", "MARKED", "OPERATOR"] {
+            assert!(c.is_set(secret), "{secret}");
+            assert_eq!(c.visible(secret), None, "{secret} is secret");
+        }
+        assert_eq!(c.visible("PLAIN"), Some("plain-value"));
+        assert!(!c.account_key().contains("value\n") && !c.account_key().contains("env-value"));
+    }
+
+    #[test]
+    fn unknown_names_in_constants_env_or_secrets_are_refused() {
+        for (table, env, secrets, key) in [
+            (&[("WU_TYPO", "x")][..], &[][..], &[][..], "constants"),
+            (&[][..], &["WU_TYPO"][..], &[][..], "env"),
+            (&[][..], &[][..], &["WU_TYPO"][..], "secrets"),
+        ] {
+            let err = resolve(&specs(), &[], table, env, secrets, &[]).unwrap_err();
+            assert!(
+                err.starts_with(key) && err.contains("WU_TYPO") && err.contains("CID"),
+                "{err}"
+            );
+        }
     }
 
     #[test]
     fn blank_values_count_as_missing() {
-        let (c, sources) =
-            Constants::resolve(&specs(), &configured(&[("CID", "  ")]), |_| None).unwrap();
+        let (c, sources) = resolve(&specs(), &[], &[("CID", "  ")], &[], &[], &[]).unwrap();
         assert!(!c.is_set("CID"));
         assert_eq!(sources["CID"], Source::Missing);
     }
@@ -318,7 +522,7 @@ mod tests {
             options: vec![vec!["TOKEN".into()], vec!["KEY".into(), "SECRET".into()]],
         };
         let meta = metadata(vec![group], specs.clone());
-        let (c, _) = Constants::resolve(&specs, &configured(&[("KEY", "k")]), |_| None).unwrap();
+        let (c, _) = resolve(&specs, &[], &[("KEY", "k")], &[], &[], &[]).unwrap();
         assert_eq!(
             c.missing(&meta),
             vec![
@@ -326,63 +530,81 @@ mod tests {
                 "one of: TOKEN or KEY + SECRET".to_string()
             ]
         );
-        let (c, _) =
-            Constants::resolve(&specs, &configured(&[("TOKEN", "t"), ("APP", "1")]), |_| {
-                None
-            })
-            .unwrap();
+        let (c, _) = resolve(&specs, &[], &[("TOKEN", "t"), ("APP", "1")], &[], &[], &[]).unwrap();
         assert!(c.missing(&meta).is_empty());
     }
 
     #[test]
     fn basic_credential_and_its_redaction() {
-        let (c, _) = Constants::resolve(
-            &specs(),
-            &configured(&[("CID", "cid_x"), ("KEY", "k3y-value")]),
-            |_| None,
-        )
-        .unwrap();
         let schemes = vec![AuthScheme::Basic(BasicAuth {
             username_constant: "CID".into(),
             password_constant: "KEY".into(),
         })];
+        let (c, _) = resolve(
+            &specs(),
+            &schemes,
+            &[("CID", "cid_x"), ("KEY", "k3y-value")],
+            &[],
+            &[],
+            &[],
+        )
+        .unwrap();
         let cred = credential_for(&schemes, &c).unwrap().unwrap();
         assert_eq!(cred.value.to_str().unwrap(), "Basic Y2lkX3g6azN5LXZhbHVl");
         assert!(cred.value.is_sensitive());
         assert!(!format!("{cred:?}").contains("Y2lk"));
-        let r = Redactor::new(&c, Some(&cred));
+        let secrets = Secrets::default();
+        secrets.add_integration(&c, Some(&cred));
         assert_eq!(
-            r.redact("key k3y-value, header Y2lkX3g6azN5LXZhbHVl"),
+            secrets.redact("key k3y-value, header Y2lkX3g6azN5LXZhbHVl"),
             "key [redacted], header [redacted]"
         );
+        // CID is used by the auth scheme, so it is secret too.
+        assert_eq!(c.visible("CID"), None);
     }
 
     #[test]
-    fn api_key_header_scheme() {
+    fn redaction_covers_json_and_url_forms() {
+        let secrets = Secrets::default();
+        secrets.add("p\"a&ss/w0rd");
+        assert_eq!(
+            secrets.redact(r#"{"pw":"p\"a&ss/w0rd"}"#),
+            r#"{"pw":"[redacted]"}"#
+        );
+        assert_eq!(
+            secrets.redact("pass=p%22a%26ss%2Fw0rd&x=1"),
+            "pass=[redacted]&x=1"
+        );
+        secrets.add("abc");
+        assert_eq!(secrets.redact("abc"), "abc", "too short to redact safely");
+    }
+
+    #[test]
+    fn api_key_header_scheme_and_forbidden_names() {
         let specs = vec![spec("KEY", true, true)];
-        let schemes = vec![AuthScheme::Header(crate::contract::HeaderAuth {
+        let schemes = vec![AuthScheme::Header(HeaderAuth {
             header_name: "X-API-Key".into(),
             value_constant: "KEY".into(),
         })];
-        let (c, _) =
-            Constants::resolve(&specs, &configured(&[("KEY", "hdr-secret-1")]), |_| None).unwrap();
+        let (c, _) = resolve(&specs, &schemes, &[("KEY", "hdr-secret-1")], &[], &[], &[]).unwrap();
         let cred = credential_for(&schemes, &c).unwrap().unwrap();
         assert_eq!(cred.name.as_str(), "x-api-key");
         assert_eq!(cred.value.to_str().unwrap(), "hdr-secret-1");
-        assert!(cred.value.is_sensitive());
-        assert_eq!(
-            Redactor::new(&c, Some(&cred)).redact("key=hdr-secret-1"),
-            "key=[redacted]"
-        );
-        let bad = vec![AuthScheme::Header(crate::contract::HeaderAuth {
-            header_name: "bad header".into(),
-            value_constant: "KEY".into(),
-        })];
-        assert!(
-            credential_for(&bad, &c)
-                .unwrap_err()
-                .contains("invalid auth header name")
-        );
+        for bad in [
+            "bad header",
+            "Host",
+            "Cookie",
+            "Content-Length",
+            "Transfer-Encoding",
+            "Connection",
+            "Upgrade",
+        ] {
+            let bad = vec![AuthScheme::Header(HeaderAuth {
+                header_name: bad.into(),
+                value_constant: "KEY".into(),
+            })];
+            assert!(credential_for(&bad, &c).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
@@ -399,16 +621,18 @@ mod tests {
                 password_constant: "SECRET".into(),
             }),
         ];
-        let (c, _) = Constants::resolve(
+        let (c, _) = resolve(
             &specs,
-            &configured(&[("KEY", "k"), ("SECRET", "s")]),
-            |_| None,
+            &schemes,
+            &[("KEY", "k"), ("SECRET", "s")],
+            &[],
+            &[],
+            &[],
         )
         .unwrap();
         let cred = credential_for(&schemes, &c).unwrap().unwrap();
         assert!(cred.value.to_str().unwrap().starts_with("Basic "));
-        let (c, _) =
-            Constants::resolve(&specs, &configured(&[("TOKEN", "tok")]), |_| None).unwrap();
+        let (c, _) = resolve(&specs, &schemes, &[("TOKEN", "tok")], &[], &[], &[]).unwrap();
         assert_eq!(
             credential_for(&schemes, &c)
                 .unwrap()
@@ -418,7 +642,7 @@ mod tests {
                 .unwrap(),
             "Bearer tok"
         );
-        let (c, _) = Constants::resolve(&specs, &configured(&[]), |_| None).unwrap();
+        let (c, _) = resolve(&specs, &schemes, &[], &[], &[], &[]).unwrap();
         assert!(credential_for(&schemes, &c).unwrap().is_none());
     }
 }

@@ -90,6 +90,110 @@ pub enum CacheStatus {
     Hit,
     /// Compiled now, and stored for next time.
     Compiled,
+    /// Compiled now; the cache is not usable (see the warning on stderr).
+    Uncached,
+}
+
+/// The on-disk cache of compiled components, and the per-install key that authenticates
+/// what is in it.
+#[derive(Clone)]
+pub struct CompileCache {
+    dir: PathBuf,
+    /// `None` when the directory or the key is not private to this user: then nothing is
+    /// read from or written to the cache.
+    key: Option<[u8; 32]>,
+}
+
+/// A compiled artifact on disk: this magic, an HMAC-SHA256 tag, then wasmtime's bytes.
+const MAGIC: &[u8; 8] = b"DHCWASM1";
+const TAG_LEN: usize = 32;
+
+impl CompileCache {
+    /// Opens the cache in `dir`, with its key in `dir/cache.key` (created on first use,
+    /// 0600). A cache that is not private to this user is not used, with one warning.
+    pub fn open(dir: &Path) -> Self {
+        let key = crate::files::private_dir(dir)
+            .and_then(|()| crate::files::key_file(&dir.join("cache.key")))
+            .map_err(|e| {
+                eprintln!(
+                    "domain-host: warning: not using the compile cache: {e:#}; \
+                     components are compiled on every run"
+                )
+            })
+            .ok();
+        CompileCache {
+            dir: dir.to_path_buf(),
+            key,
+        }
+    }
+
+    fn tag(key: &[u8; 32], cache_key: &str, payload: &[u8]) -> [u8; TAG_LEN] {
+        use hmac::Mac;
+        let mut mac = hmac::Hmac::<Sha256>::new_from_slice(key).expect("any key length works");
+        mac.update(cache_key.as_bytes());
+        mac.update(payload);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// The artifact for `cache_key`, when the file is there, private to this user and
+    /// carries a valid tag. Anything else is refused (and later replaced).
+    fn read(&self, cache_key: &str) -> Result<Option<Vec<u8>>> {
+        let Some(key) = &self.key else {
+            return Ok(None);
+        };
+        let path = self.dir.join(format!("{cache_key}.cwasm"));
+        if std::fs::symlink_metadata(&path).is_err() {
+            return Ok(None);
+        }
+        crate::files::check_private_file(&path)?;
+        let mut bytes = std::fs::read(&path)?;
+        let header = MAGIC.len() + TAG_LEN;
+        if bytes.len() < header || &bytes[..MAGIC.len()] != MAGIC {
+            anyhow::bail!("{} is not a domain-host artifact", path.display());
+        }
+        let expected = Self::tag(key, cache_key, &bytes[header..]);
+        // Constant-time comparison, so the tag cannot be guessed byte by byte.
+        let given = &bytes[MAGIC.len()..header];
+        if given
+            .iter()
+            .zip(expected.iter())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            != 0
+        {
+            anyhow::bail!(
+                "{} failed authentication (altered or not ours)",
+                path.display()
+            );
+        }
+        bytes.drain(..header);
+        Ok(Some(bytes))
+    }
+
+    fn write(&self, cache_key: &str, payload: &[u8]) -> Result<bool> {
+        let Some(key) = &self.key else {
+            return Ok(false);
+        };
+        let mut bytes = Vec::with_capacity(MAGIC.len() + TAG_LEN + payload.len());
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&Self::tag(key, cache_key, payload));
+        bytes.extend_from_slice(payload);
+        crate::files::write_atomically(
+            &self.dir.join(format!("{cache_key}.cwasm")),
+            &bytes,
+            0o600,
+        )?;
+        Ok(true)
+    }
+}
+
+/// A component ready to instantiate, and what is known about its file.
+pub struct LoadedComponent {
+    pub component: Component,
+    pub cache: CacheStatus,
+    /// `sha256:` of the file.
+    pub digest: String,
+    /// The contract version it was built for.
+    pub contract: String,
 }
 
 /// Loads a component, compiling it only when the cache has no usable copy, and refuses it
@@ -97,21 +201,34 @@ pub enum CacheStatus {
 pub fn load_component(
     engine: &Engine,
     wasm_path: &Path,
-    cache_dir: &Path,
-) -> Result<(Component, CacheStatus)> {
+    cache: &CompileCache,
+) -> Result<LoadedComponent> {
     let bytes = std::fs::read(wasm_path)
         .with_context(|| format!("cannot read component {}", wasm_path.display()))?;
-    let cached = cache_dir.join(format!("{}.cwasm", cache_key(engine, &bytes)));
+    let key = cache_key(engine, &bytes);
+    let digest = component_digest(&bytes);
 
-    if cached.is_file() {
-        // SAFETY: the cache directory is written only by this program, from components it
-        // compiled itself, and the key covers both the component bytes and the engine's
-        // compatibility hash.
-        if let Ok(component) = unsafe { Component::deserialize_file(engine, &cached) } {
-            check_contract(engine, &component, wasm_path)?;
-            return Ok((component, CacheStatus::Hit));
+    match cache.read(&key) {
+        Ok(Some(artifact)) => {
+            // SAFETY: `deserialize` trusts its input to be native code this engine
+            // produced. What is checked: the artifact's directory and file are owned by
+            // this user and not writable by group or others, and the file carries an
+            // HMAC-SHA256 tag, under a per-install key kept 0600 by this user, over the
+            // cache key (component bytes + engine compatibility hash + host version) and
+            // the artifact. Only this program, holding the key, writes such tags, and only
+            // for code it compiled itself.
+            if let Ok(component) = unsafe { Component::deserialize(engine, &artifact) } {
+                let contract = check_contract(engine, &component, wasm_path)?;
+                return Ok(LoadedComponent {
+                    component,
+                    cache: CacheStatus::Hit,
+                    digest,
+                    contract,
+                });
+            }
         }
-        // A truncated or stale file: fall through and replace it.
+        Ok(None) => {}
+        Err(e) => eprintln!("domain-host: warning: cached component refused, recompiling: {e:#}"),
     }
 
     let compiled = engine
@@ -120,19 +237,29 @@ pub fn load_component(
         .with_context(|| format!("{} is not a valid component", wasm_path.display()))?;
     // SAFETY: `compiled` was produced just now by this engine.
     let component = unsafe { Component::deserialize(engine, &compiled)? };
-    check_contract(engine, &component, wasm_path)?;
-    if let Err(e) = write_atomically(&cached, &compiled) {
-        // A read-only cache only costs speed.
-        eprintln!("domain-host: warning: cannot cache compiled component: {e:#}");
-    }
-    Ok((component, CacheStatus::Compiled))
+    let contract = check_contract(engine, &component, wasm_path)?;
+    let status = match cache.write(&key, &compiled) {
+        Ok(true) => CacheStatus::Compiled,
+        Ok(false) => CacheStatus::Uncached,
+        Err(e) => {
+            // A read-only cache only costs speed.
+            eprintln!("domain-host: warning: cannot cache compiled component: {e:#}");
+            CacheStatus::Uncached
+        }
+    };
+    Ok(LoadedComponent {
+        component,
+        cache: status,
+        digest,
+        contract,
+    })
 }
 
-fn check_contract(engine: &Engine, component: &Component, path: &Path) -> Result<()> {
+/// The contract version the component was built for, if this host runs it.
+fn check_contract(engine: &Engine, component: &Component, path: &Path) -> Result<String> {
     let ty = component.component_type();
     let names: Vec<&str> = ty.exports(engine).map(|(name, _)| name).collect();
     contract::check_exports(names.iter().copied())
-        .map(drop)
         .map_err(|why| anyhow::anyhow!("component {} refused: {why}", path.display()))
 }
 
@@ -145,20 +272,10 @@ fn cache_key(engine: &Engine, bytes: &[u8]) -> String {
     digest.update(bytes);
     digest.update(engine_hash.finish().to_le_bytes());
     digest.update(env!("CARGO_PKG_VERSION").as_bytes());
-    digest
-        .finalize()
-        .iter()
-        .take(20)
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::files::hex(&digest.finalize()[..20])
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().context("cache path has no parent")?;
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create cache directory {}", dir.display()))?;
-    let tmp: PathBuf = dir.join(format!(".{}.tmp", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path)?;
-    Ok(())
+/// `sha256:<hex>` of a component's bytes, as approvals pin it.
+pub fn component_digest(bytes: &[u8]) -> String {
+    format!("sha256:{}", crate::files::hex(&Sha256::digest(bytes)))
 }

@@ -6,21 +6,23 @@
 //! memory cap, guest-CPU budget, wall-time limit, and the outbound hook.
 
 use crate::allow_list::{AllowList, Routes};
+use crate::approvals::{self, Approvals, Pin, Verdict};
 use crate::config::{IntegrationConfig, Limits, LoadedConfig};
 use crate::contract::{
     Capabilities, DomainEvent, DomainProviderPre, Outcome, ProviderError, ProviderMetadata,
 };
-use crate::credentials::{Constants, Redactor, Source, credential_for};
-use crate::engine;
+use crate::credentials::{Constants, OperatorInput, Secrets, Source, credential_for};
+use crate::egress::{self, AddressPolicy};
+use crate::engine::{self, CompileCache};
 use crate::lock;
 use crate::logs::{IntegrationLog, Level, LogSettings};
-use crate::outbound::OutboundPolicy;
+use crate::outbound::{OutboundPolicy, RequestBudget};
 use crate::report::{ComponentReport, ErrorReport, IntegrationReport};
 use crate::retry::{self, RetryPolicy};
 use crate::store::HostState;
 use anyhow::{Context, Result, anyhow};
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use wasmtime::component::Linker;
@@ -74,27 +76,42 @@ pub struct HostSettings {
     pub cache_dir: PathBuf,
     pub state_dir: PathBuf,
     pub log: LogSettings,
+    /// The secrets of every integration, for redaction everywhere.
+    pub secrets: Secrets,
+    /// The lock file of the config.
+    pub approvals: Approvals,
+    /// Where relative `ca_file` paths start (the config's folder).
+    pub config_dir: PathBuf,
 }
 
 impl HostSettings {
-    pub fn from_config(config: &LoadedConfig, echo_level: Option<Level>) -> Self {
-        let state_dir = config.state_dir();
-        HostSettings {
+    pub fn from_config(
+        config: &LoadedConfig,
+        echo_level: Option<Level>,
+        secrets: Secrets,
+    ) -> Result<Self> {
+        let state_dir = config.state_dir()?;
+        Ok(HostSettings {
             limits: config.config.limits,
             retry: config.config.retry,
-            cache_dir: config.cache_dir(),
+            cache_dir: config.cache_dir()?,
             log: LogSettings {
                 echo_level,
                 dir: Some(state_dir.join("logs")),
+                max_component_lines: config.config.limits.max_log_lines,
             },
             state_dir,
-        }
+            secrets,
+            approvals: Approvals::for_config(&config.path),
+            config_dir: config.resolve(Path::new(".")),
+        })
     }
 }
 
 pub struct Host {
     engine: Engine,
     linker: Linker<HostState>,
+    cache: CompileCache,
     pub settings: HostSettings,
 }
 
@@ -106,6 +123,8 @@ pub struct Integration {
     pub sources: BTreeMap<String, Source>,
     pub allowed_hosts: Vec<String>,
     pub missing: Vec<String>,
+    /// How the component compares with its approval (for `list` and `approve`).
+    pub approval: Verdict,
     pre: DomainProviderPre<HostState>,
     constants: Arc<Constants>,
     outbound: OutboundPolicy,
@@ -117,6 +136,13 @@ enum Attempt {
     Done(Outcome),
     Provider(ProviderError),
     Host(ErrorReport),
+}
+
+impl Integration {
+    /// The constants the host holds for it (secret, never shown to the component).
+    pub fn secret_names(&self) -> Vec<String> {
+        self.constants.secret_names()
+    }
 }
 
 impl Host {
@@ -135,25 +161,39 @@ impl Host {
         });
         let engine = engine::new_engine(allocation)?;
         let linker = engine::new_linker(&engine)?;
+        let cache = CompileCache::open(&settings.cache_dir);
         Ok(Host {
             engine,
             linker,
+            cache,
             settings,
         })
     }
 
-    /// Compiles (or loads from cache) and configures one integration.
+    /// Compiles (or loads from cache) and configures one integration, enforcing its
+    /// approval.
     pub async fn load(
         &self,
         id: &str,
         config: &IntegrationConfig,
         component_path: PathBuf,
     ) -> Result<Integration> {
-        let (component, cache) =
-            engine::load_component(&self.engine, &component_path, &self.settings.cache_dir)?;
+        self.load_with(id, config, component_path, approvals::Mode::Enforce)
+            .await
+    }
+
+    /// [`Host::load`], with the approval handled as `mode` says.
+    pub async fn load_with(
+        &self,
+        id: &str,
+        config: &IntegrationConfig,
+        component_path: PathBuf,
+        mode: approvals::Mode,
+    ) -> Result<Integration> {
+        let loaded = engine::load_component(&self.engine, &component_path, &self.cache)?;
         let instance_pre = self
             .linker
-            .instantiate_pre(&component)
+            .instantiate_pre(&loaded.component)
             .map_err(anyhow::Error::from)
             .with_context(|| {
                 format!(
@@ -165,10 +205,11 @@ impl Host {
 
         let quiet_log = IntegrationLog::new(
             id,
-            Redactor::default(),
+            self.settings.secrets.clone(),
             LogSettings {
                 echo_level: None,
                 dir: None,
+                max_component_lines: 0,
             },
         );
         let metadata = self
@@ -183,19 +224,51 @@ impl Host {
                 metadata.id
             );
         }
+        check_metadata(&metadata).map_err(|e| {
+            anyhow!(
+                "integrations.{id}: component {} refused: {e}",
+                component_path.display()
+            )
+        })?;
 
+        let log = IntegrationLog::new(id, self.settings.secrets.clone(), self.settings.log.clone());
+        let pin = Pin::new(&metadata, &loaded.digest, &loaded.contract);
+        let approval = self.settings.approvals.check(id, pin, mode)?;
+        match &approval {
+            Verdict::Refused(wanted) if mode == approvals::Mode::Enforce => anyhow::bail!(
+                "{id}: the component {} asks for more than was approved in {}:\n  {}\n\
+                 Review it, then run `domain-host approve {id}`",
+                component_path.display(),
+                self.settings.approvals.path().display(),
+                wanted.join("\n  ")
+            ),
+            Verdict::Pinned(changes) if mode == approvals::Mode::Enforce => log.host(
+                Level::Warn,
+                &format!(
+                    "approved and pinned in {}: {}",
+                    self.settings.approvals.path().display(),
+                    changes.join("; ")
+                ),
+            ),
+            _ => {}
+        }
+
+        let input = OperatorInput {
+            configured: &config.constants,
+            env: &config.env,
+            secrets: &config.secrets,
+        };
         let (constants, sources) =
-            Constants::resolve(&metadata.constants, &config.constants, |n| {
+            Constants::resolve(&metadata.constants, &metadata.auth, input, |n| {
                 std::env::var(n).ok()
             })
-            .map_err(|e| anyhow!("integrations.{id}.constants: {e}"))?;
+            .map_err(|e| anyhow!("integrations.{id}.{e}"))?;
         let credential = credential_for(&metadata.auth, &constants)
             .map_err(|e| anyhow!("integrations.{id}: {e}"))?;
-        let log = IntegrationLog::new(
-            id,
-            Redactor::new(&constants, credential.as_ref()),
-            self.settings.log.clone(),
-        );
+        self.settings
+            .secrets
+            .add_integration(&constants, credential.as_ref());
+
         let allowed_hosts = config
             .allowed_hosts
             .clone()
@@ -204,25 +277,46 @@ impl Host {
             .map_err(|e| anyhow!("integrations.{id}: allowed hosts: {e}"))?;
         let routes =
             Routes::parse(&config.routes).map_err(|e| anyhow!("integrations.{id}.routes: {e}"))?;
+        routes
+            .check_keys(&allow)
+            .map_err(|e| anyhow!("integrations.{id}.routes: {e}"))?;
+        let addresses = AddressPolicy::parse(&config.allow_private)
+            .map_err(|e| anyhow!("integrations.{id}.allow_private: {e}"))?;
+        let extra_roots = match &config.ca_file {
+            Some(file) => {
+                let path = self.settings.config_dir.join(file);
+                Some(std::fs::read(&path).with_context(|| {
+                    format!("integrations.{id}.ca_file: cannot read {}", path.display())
+                })?)
+            }
+            None => None,
+        };
+        let tls = egress::tls_config(extra_roots.as_deref())
+            .map_err(|e| anyhow!("integrations.{id}.ca_file: {e}"))?;
         let missing = constants.missing(&metadata);
+        let limits = self.settings.limits;
         let outbound = OutboundPolicy {
             allow,
             routes,
+            addresses,
+            tls,
             credential,
-            max_timeout: Duration::from_secs(self.settings.limits.request_timeout_secs),
-            max_response_bytes: self.settings.limits.max_response_bytes,
+            max_timeout: Duration::from_secs(limits.request_timeout_secs),
+            max_response_bytes: limits.max_response_bytes,
+            budget: RequestBudget::new(limits.max_requests_per_call, limits.max_requests_in_flight),
             log: log.clone(),
         };
         Ok(Integration {
             id: id.to_string(),
             component: ComponentReport {
                 path: component_path.display().to_string(),
-                cache,
+                cache: loaded.cache,
             },
             metadata,
             sources,
             allowed_hosts,
             missing,
+            approval,
             pre,
             constants: Arc::new(constants),
             outbound,
@@ -239,9 +333,12 @@ impl Host {
         let outbound = OutboundPolicy {
             allow: AllowList::default(),
             routes: Routes::default(),
+            addresses: AddressPolicy::default(),
+            tls: egress::tls_config(None).map_err(|e| anyhow!(e))?,
             credential: None,
             max_timeout: Duration::from_secs(1),
             max_response_bytes: 0,
+            budget: RequestBudget::new(0, 0),
             log: log.clone(),
         };
         let mut store = self.new_store(HostState::new(
@@ -296,8 +393,22 @@ impl Host {
     /// Runs one operation through one integration: serialised per account, retried on
     /// transient faults, reported with everything redacted.
     pub async fn run(&self, integration: &Integration, operation: &Operation) -> IntegrationReport {
-        let started = Instant::now();
         let log = integration.log.for_event();
+        let report = self.run_logged(integration, operation, &log).await;
+        log.finish_event();
+        IntegrationReport {
+            log: log.lines(),
+            ..report
+        }
+    }
+
+    async fn run_logged(
+        &self,
+        integration: &Integration,
+        operation: &Operation,
+        log: &IntegrationLog,
+    ) -> IntegrationReport {
+        let started = Instant::now();
         // Failures before the component runs.
         let refused = |kind: &str, message: String| IntegrationReport {
             component: Some(integration.component.clone()),
@@ -308,7 +419,8 @@ impl Host {
             return refused(
                 "configuration",
                 format!(
-                    "{}: missing constants: {} (set them in the config's constants or as environment variables)",
+                    "{}: missing constants: {} (set them in the integration's constants, or name \
+                     their environment variables in its env list)",
                     integration.id,
                     integration.missing.join(", ")
                 ),
@@ -346,7 +458,7 @@ impl Host {
         let mut attempt = 0;
         let result = loop {
             attempt += 1;
-            let result = self.attempt(integration, operation, &log).await;
+            let result = self.attempt(integration, operation, log).await;
             let Attempt::Provider(error) = &result else {
                 break result;
             };
@@ -357,7 +469,7 @@ impl Host {
             if !policy.may_retry(attempt + 1, retries_started.elapsed(), delay) {
                 break result;
             }
-            log.emit(
+            log.host(
                 Level::Info,
                 &format!(
                     "attempt {attempt} failed ({}); retrying in {} ms",
@@ -368,7 +480,7 @@ impl Host {
             tokio::time::sleep(delay).await;
         };
 
-        let redactor = log.redactor();
+        let secrets = log.secrets();
         let (outcome, error) = match result {
             Attempt::Done(outcome) => (Some(outcome), None),
             Attempt::Provider(error) => {
@@ -387,16 +499,16 @@ impl Host {
             ok: error.is_none(),
             changed: outcome.as_ref().is_some_and(|o| o.changed),
             notes: outcome
-                .map(|o| o.notes.iter().map(|n| redactor.redact(n)).collect())
+                .map(|o| o.notes.iter().map(|n| secrets.redact(n)).collect())
                 .unwrap_or_default(),
             error: error.map(|e| ErrorReport {
-                message: redactor.redact(&format!("{}: {}", integration.id, e.message)),
+                message: secrets.redact(&format!("{}: {}", integration.id, e.message)),
                 ..e
             }),
             attempts: attempt,
             duration_ms: started.elapsed().as_millis() as u64,
             component: Some(integration.component.clone()),
-            log: log.lines(),
+            log: vec![],
         }
     }
 
@@ -420,8 +532,12 @@ impl Host {
         operation: &Operation,
         log: &IntegrationLog,
     ) -> Attempt {
+        let limits = self.settings.limits;
+        let budget =
+            RequestBudget::new(limits.max_requests_per_call, limits.max_requests_in_flight);
         let outbound = OutboundPolicy {
             log: log.clone(),
+            budget: budget.clone(),
             ..integration.outbound.clone()
         };
         let state = HostState::new(
@@ -431,7 +547,6 @@ impl Host {
             self.store_limits(),
         );
         let mut store = self.new_store(state);
-        let limits = self.settings.limits;
         let call = async {
             let instance = integration.pre.instantiate_async(&mut store).await?;
             let provider = instance.multisite_domain_provider_provider();
@@ -448,6 +563,7 @@ impl Host {
         let result =
             tokio::time::timeout(Duration::from_secs(limits.call_timeout_secs), call).await;
         store.data().flush_stdio();
+        budget.finish(log);
         match result {
             Err(_) => Attempt::Host(host_error(
                 "timeout",
@@ -548,4 +664,18 @@ fn provider_error(error: &ProviderError) -> ErrorReport {
         message,
         status,
     }
+}
+
+/// What the host refuses in a component's metadata, whatever the operator configures:
+/// `http://` or IP-literal default hosts, and credentials in framing, hop-by-hop, host or
+/// cookie headers.
+fn check_metadata(metadata: &ProviderMetadata) -> Result<(), String> {
+    AllowList::parse_component_defaults(&metadata.default_allowed_hosts)
+        .map_err(|e| format!("default allowed hosts: {e}"))?;
+    for scheme in &metadata.auth {
+        if let crate::contract::AuthScheme::Header(h) = scheme {
+            crate::credentials::check_auth_header_name(&h.header_name)?;
+        }
+    }
+    Ok(())
 }

@@ -6,17 +6,23 @@
 //! - [`host`]: loading integrations and running events; [`store`]: the per-event store and
 //!   the contract's host imports;
 //! - [`allow_list`] and [`outbound`]: where a component may send requests, and the hook
-//!   that enforces it; [`credentials`]: constants, host-held secrets, redaction;
+//!   that enforces it; [`egress`]: the address check after DNS and the sender;
+//!   [`credentials`]: constants, host-held secrets, redaction; [`approvals`]: the lock
+//!   file pinning what each component was approved with;
+//! - [`files`]: the host's own files, private to its user;
 //! - [`retry`], [`lock`]: retrying transient faults, serialising events per account;
 //! - [`report`], [`logs`], [`app`]: what the user sees.
 
 pub mod allow_list;
 pub mod app;
+pub mod approvals;
 pub mod config;
 pub mod contract;
 pub mod credentials;
 pub mod domain;
+pub mod egress;
 pub mod engine;
+pub mod files;
 pub mod host;
 pub mod lock;
 pub mod logs;

@@ -38,14 +38,9 @@ pub fn lock_path(
 /// Waits up to `wait` for the lock.
 pub async fn acquire(path: PathBuf, wait: Duration) -> Result<AccountLock> {
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create lock directory {}", dir.display()))?;
+        crate::files::private_dir(dir)?;
     }
-    let file = File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
+    let file = crate::files::open_lock_file(&path)
         .with_context(|| format!("cannot open lock file {}", path.display()))?;
     let started = Instant::now();
     let mut pause = Duration::from_millis(2);

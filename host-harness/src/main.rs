@@ -26,8 +26,11 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// List configured integrations, their components, constants and sandbox.
+    /// List configured integrations, their components, constants, sandbox and approval.
     List,
+    /// Approve what the integrations' components ask for now (hosts, constants, auth),
+    /// pinning it in the lock file next to the config.
+    Approve { id: Option<String> },
     /// Test the connection of every enabled integration, or of one.
     Test { id: Option<String> },
     /// A custom domain was mapped to a site.
@@ -78,6 +81,7 @@ fn main() {
     };
     let command = match cli.command {
         Cmd::List => Command::List,
+        Cmd::Approve { id } => Command::Approve { id },
         Cmd::Test { id } => Command::Test { id },
         Cmd::AddDomain { domain, site } => Command::AddDomain { domain, site },
         Cmd::RemoveDomain { domain, site } => Command::RemoveDomain { domain, site },

@@ -69,7 +69,7 @@ impl HostState {
                 .lines()
                 .filter(|l| !l.trim().is_empty())
             {
-                self.log.emit(level, &format!("(stdio) {line}"));
+                self.log.component(level, &format!("(stdio) {line}"));
             }
         }
     }
@@ -115,6 +115,6 @@ impl log::Host for HostState {
             log::Level::Warn => Level::Warn,
             log::Level::Error => Level::Error,
         };
-        self.log.emit(level, &message);
+        self.log.component(level, &message);
     }
 }

@@ -24,6 +24,18 @@ pub fn components_dir() -> PathBuf {
     dir
 }
 
+/// `domain-host`, with no `WU_*` variable of the test process leaking into it: a test
+/// passes the environment it means explicitly.
+pub fn host_command() -> Command {
+    let mut command = Command::new(HOST);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("WU_") || name == "AWS_SECRET_ACCESS_KEY" {
+            command.env_remove(name);
+        }
+    }
+    command
+}
+
 /// A scratch folder with a config file, removed at the end of the test.
 pub struct Case {
     pub dir: PathBuf,
@@ -66,17 +78,30 @@ impl Case {
     }
 
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
-        let mut command = Command::new(HOST);
+        let mut command = host_command();
         command.arg("--config").arg(self.config_path()).args(args);
-        for var in [
-            "WU_SERVER_PILOT_CLIENT_ID",
-            "WU_SERVER_PILOT_API_KEY",
-            "WU_SERVER_PILOT_APP_ID",
-        ] {
-            command.env_remove(var);
-        }
         command.envs(env.iter().copied());
         Run::from(command.output().expect("run domain-host"))
+    }
+
+    /// The `.cwasm` files of this case's own compile cache (see [`Case::write_config_with_cache`]).
+    pub fn cached_artifacts(&self) -> Vec<PathBuf> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(self.dir.join("cache"))
+            .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.retain(|p| p.extension().is_some_and(|e| e == "cwasm"));
+        files
+    }
+
+    /// Like [`Case::write_config`], with a compile cache of the case's own.
+    pub fn write_config_with_cache(&self, body: &str) {
+        let text = format!(
+            "components = {:?}\nstate_dir = {:?}\ncache_dir = {:?}\n{body}",
+            components_dir(),
+            self.dir.join("state"),
+            self.dir.join("cache"),
+        );
+        std::fs::write(self.config_path(), text).unwrap();
     }
 }
 
@@ -176,4 +201,13 @@ impl Canary {
     pub fn connections(&self) -> usize {
         self.connections.load(Ordering::SeqCst)
     }
+}
+
+/// Whether the tests run as root (some set-ups, such as a file owned by another user,
+/// need it; CI runs as root).
+pub fn is_root() -> bool {
+    std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
