@@ -39,6 +39,8 @@ fn header_from(
             header.header_name.to_ascii_lowercase(),
             get(&header.value_constant)?,
         )),
+        // A login is the host's job; a host that hands secrets over does not log in.
+        AuthScheme::Session(_) => None,
     })
 }
 

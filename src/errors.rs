@@ -136,6 +136,7 @@ impl ProviderError {
             InvalidInput(m) => InvalidInput(p(m)),
             LimitReached(m) => LimitReached(p(m)),
             Denied(m) => Denied(p(m)),
+            Unsupported(m) => Unsupported(p(m)),
             RateLimited(mut r) => {
                 r.message = p(r.message);
                 RateLimited(r)

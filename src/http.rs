@@ -35,6 +35,11 @@ pub enum Method {
 }
 
 impl Method {
+    /// POST, PUT and PATCH carry content, even an empty one.
+    pub fn expects_content(self) -> bool {
+        matches!(self, Method::Post | Method::Put | Method::Patch)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",
@@ -97,6 +102,22 @@ impl Request {
         self.header("content-type", "application/json")
     }
 
+    /// An `application/x-www-form-urlencoded` body (as PHP panels read `$_POST`).
+    pub fn form<K: AsRef<str>, V: AsRef<str>>(mut self, fields: &[(K, V)]) -> Self {
+        self.body = Some(form_encode(fields).into_bytes());
+        self.header("content-type", "application/x-www-form-urlencoded")
+    }
+
+    /// Appends query parameters to the URL, percent-encoded.
+    pub fn query<K: AsRef<str>, V: AsRef<str>>(mut self, params: &[(K, V)]) -> Self {
+        if params.is_empty() {
+            return self;
+        }
+        let separator = if self.url.contains('?') { '&' } else { '?' };
+        self.url = format!("{}{separator}{}", self.url, form_encode(params));
+        self
+    }
+
     /// The headers sent: a body goes with its length, so it is not chunked (proxies in
     /// front of some panels refuse chunked requests).
     fn wire_headers(&self) -> Vec<(String, String)> {
@@ -107,8 +128,14 @@ impl Request {
         {
             headers.push((name, value));
         }
-        if let Some(body) = &self.body {
-            headers.push(("content-length".into(), body.len().to_string()));
+        match &self.body {
+            Some(body) => headers.push(("content-length".into(), body.len().to_string())),
+            // RFC 9110 §8.6: a request whose method defines content says when there is
+            // none; some servers answer 411 otherwise.
+            None if self.method.expects_content() => {
+                headers.push(("content-length".into(), "0".into()))
+            }
+            None => {}
         }
         headers
     }
@@ -205,6 +232,35 @@ pub fn parse_json<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, Pr
     })
 }
 
+/// `k=v&k2=v2`, each part percent-encoded (unreserved characters kept, so secret
+/// placeholders pass through unchanged).
+pub fn form_encode<K: AsRef<str>, V: AsRef<str>>(fields: &[(K, V)]) -> String {
+    fields
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                percent_encode(k.as_ref()),
+                percent_encode(v.as_ref())
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Percent-encoding of everything but RFC 3986's unreserved characters.
+pub fn percent_encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 pub(crate) fn base64_encode(input: &[u8]) -> String {
     const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
@@ -280,7 +336,13 @@ mod transport {
 
         // A body is only opened when there is one: with none, a host denial reaches us
         // deterministically as `HttpRequestDenied` on the response future.
-        let body = match &request.body {
+        const EMPTY: &Vec<u8> = &Vec::new();
+        let content = match &request.body {
+            Some(bytes) => Some(bytes),
+            None if request.method.expects_content() => Some(EMPTY),
+            None => None,
+        };
+        let body = match content {
             Some(bytes) => {
                 let body = outgoing.body().map_err(|()| invalid("body"))?;
                 Some((body, bytes))
@@ -426,6 +488,9 @@ mod transport {
         match code {
             ErrorCode::ConnectionRefused => "connection refused".into(),
             ErrorCode::ConnectionTerminated => "connection reset".into(),
+            ErrorCode::HttpProtocolError | ErrorCode::HttpResponseIncomplete => {
+                "the connection broke before the panel's answer was complete".into()
+            }
             ErrorCode::ConnectionTimeout => "connect timed out".into(),
             ErrorCode::ConnectionReadTimeout | ErrorCode::HttpResponseTimeout => {
                 "the panel did not answer in time".into()
@@ -494,6 +559,44 @@ mod tests {
             !get.wire_headers()
                 .iter()
                 .any(|(k, _)| k == "content-length")
+        );
+        let put = Request::put("https://x/ssl/52");
+        assert!(
+            put.wire_headers()
+                .contains(&("content-length".into(), "0".into()))
+        );
+    }
+
+    #[test]
+    fn form_bodies_and_queries_are_percent_encoded() {
+        let req = Request::post("https://x/api").form(&[
+            ("cmd", "v-add-web-domain-alias"),
+            ("arg3", "shop.example.com"),
+            ("q", "a b&c=d"),
+        ]);
+        assert_eq!(
+            req.body.as_deref(),
+            Some(&b"cmd=v-add-web-domain-alias&arg3=shop.example.com&q=a%20b%26c%3Dd"[..])
+        );
+        assert!(
+            req.headers
+                .iter()
+                .any(|(k, v)| k == "content-type" && v == "application/x-www-form-urlencoded")
+        );
+        let placeholder = "~dhs~0123456789abcdef0123456789abcdef~WU_X~u~";
+        assert_eq!(
+            form_encode(&[("hash", placeholder)]),
+            format!("hash={placeholder}")
+        );
+        let req = Request::get("https://x/json-api/cpanel?cpanel_jsonapi_version=2")
+            .query(&[("domain", "a.com")]);
+        assert_eq!(
+            req.url,
+            "https://x/json-api/cpanel?cpanel_jsonapi_version=2&domain=a.com"
+        );
+        assert_eq!(
+            Request::get("https://x/y").query(&[("p", "1")]).url,
+            "https://x/y?p=1"
         );
     }
 

@@ -5,10 +5,14 @@
 //! [`export_provider!`]. The SDK gives it:
 //!
 //! - the contract's types ([`ProviderMetadata`], [`DomainEvent`], [`ProviderError`], ...),
-//!   generated from `wit/since_v0.1.0` and re-exported under friendlier paths;
-//! - [`http`]: a small blocking HTTP client over `wasi:http` with JSON bodies, a response
-//!   size cap and status-to-error mapping, so a provider reads like its API documentation;
-//! - [`config`] and [`log`]: this integration's settings and levelled logging on the host.
+//!   generated from `wit/since_v0.2.0` and re-exported under friendlier paths, with
+//!   constructors that keep metadata short ([`ConstantSpec::required`], ...);
+//! - [`http`]: a small blocking HTTP client over `wasi:http` with JSON and form bodies,
+//!   query strings, a response size cap and status-to-error mapping, so a provider reads
+//!   like its API documentation;
+//! - [`config`]: this integration's settings, and [`config::secret`] placeholders that put
+//!   a host-held secret anywhere in a request without the component ever seeing it;
+//! - [`journal`]: what the event did in earlier attempts; [`log`]: levelled logging.
 //!
 //! Everything that does not touch the network (building bodies, parsing responses, mapping
 //! statuses) is plain Rust that runs under `cargo test` on the host target.
@@ -17,17 +21,19 @@ mod auth;
 pub mod config;
 pub mod errors;
 pub mod http;
+pub mod journal;
 pub mod log;
+mod metadata;
 pub mod url;
 
 /// The contract version this SDK implements (the WIT package version).
-pub const CONTRACT_VERSION: &str = "0.1.0";
+pub const CONTRACT_VERSION: &str = "0.2.0";
 
 /// Generated bindings. Public for the export macro; provider code uses the re-exports.
 #[doc(hidden)]
 pub mod bindings {
     wit_bindgen::generate!({
-        path: "wit/since_v0.1.0",
+        path: "wit/since_v0.2.0",
         world: "multisite:domain-provider/domain-provider",
         with: {
             "wasi:http/types@0.2.12": wasip2::http::types,
@@ -45,16 +51,22 @@ pub mod bindings {
 
 use bindings::exports::multisite::domain_provider::provider::Guest;
 pub use bindings::multisite::domain_provider::types::{
-    AnyOfGroup, ApiError, AuthScheme, BasicAuth, Capabilities, ConstantSpec, DomainEvent,
-    HeaderAuth, Outcome, ProviderError, ProviderMetadata, RateLimit,
+    AnyOfGroup, ApiError, AuthScheme, BasicAuth, BodyFormat, Capabilities, CertificateReport,
+    CertificateState, ConstantSpec, DnsRecord, DomainEvent, HeaderAuth, LoginField, LoginValue,
+    Operations, Outcome, PanelDomain, ProviderError, ProviderMetadata, RateLimit, SessionLogin,
 };
 
 /// What a provider component implements. Every operation must be idempotent: adding a
-/// present domain or removing an absent one succeeds with [`Outcome::unchanged`].
+/// present domain or removing an absent one succeeds with [`Outcome::unchanged`], and a
+/// provider writes to the panel only when the panel needs the change.
+///
+/// The four events and `test_connection` are required; the newer operations default to
+/// [`ProviderError::Unsupported`] and are only called when [`ProviderMetadata::operations`]
+/// announces them.
 pub trait DomainProvider {
     /// Static facts about the provider; must not make requests.
     fn metadata() -> ProviderMetadata;
-    /// A cheap authenticated read proving the credentials and ids work.
+    /// A cheap authenticated read proving the credentials and ids work. Never writes.
     fn test_connection() -> Result<Outcome, ProviderError>;
     /// A custom domain was mapped to a site.
     fn add_domain(event: DomainEvent) -> Result<Outcome, ProviderError>;
@@ -75,6 +87,31 @@ pub trait DomainProvider {
             "this panel does not manage subdomain sites",
         ))
     }
+    /// The names the panel serves for this network, every page read
+    /// ([`Operations::LIST_DOMAINS`]).
+    fn list_domains() -> Result<Vec<PanelDomain>, ProviderError> {
+        Err(unsupported("list-domains"))
+    }
+    /// DNS for the name now points at the server: ask for a certificate
+    /// ([`Operations::REQUEST_CERTIFICATE`]).
+    fn request_certificate(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        let _ = event;
+        Err(unsupported("request-certificate"))
+    }
+    /// The panel's own view of the name's certificate ([`Operations::CERTIFICATE_STATUS`]).
+    fn certificate_status(event: DomainEvent) -> Result<CertificateReport, ProviderError> {
+        let _ = event;
+        Err(unsupported("certificate-status"))
+    }
+    /// Records the customer must create for this panel ([`Operations::DNS_REQUIREMENTS`]).
+    fn dns_requirements(event: DomainEvent) -> Result<Vec<DnsRecord>, ProviderError> {
+        let _ = event;
+        Err(unsupported("dns-requirements"))
+    }
+}
+
+fn unsupported(operation: &str) -> ProviderError {
+    ProviderError::Unsupported(format!("this provider does not offer {operation}"))
 }
 
 impl Outcome {
@@ -128,6 +165,22 @@ impl<P: DomainProvider> Guest for Export<P> {
     fn remove_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
         auth::register(|| P::metadata().auth);
         P::remove_subdomain(event)
+    }
+    fn list_domains() -> Result<Vec<PanelDomain>, ProviderError> {
+        auth::register(|| P::metadata().auth);
+        P::list_domains()
+    }
+    fn request_certificate(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        auth::register(|| P::metadata().auth);
+        P::request_certificate(event)
+    }
+    fn certificate_status(event: DomainEvent) -> Result<CertificateReport, ProviderError> {
+        auth::register(|| P::metadata().auth);
+        P::certificate_status(event)
+    }
+    fn dns_requirements(event: DomainEvent) -> Result<Vec<DnsRecord>, ProviderError> {
+        auth::register(|| P::metadata().auth);
+        P::dns_requirements(event)
     }
 }
 

@@ -73,6 +73,10 @@ fn js_host() -> Option<&'static PathBuf> {
                 ])
                 .args([
                     "--map",
+                    "multisite:domain-provider/journal=../host-imports.mjs#journal",
+                ])
+                .args([
+                    "--map",
                     "wasi:http/outgoing-handler=../host-imports.mjs#outgoingHandler",
                 ])
                 .current_dir(&dir)

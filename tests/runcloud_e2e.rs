@@ -5,7 +5,7 @@ mod support;
 
 use panel_emulators::runcloud::{Domain, RunCloud};
 use panel_emulators::serverpilot::ServerPilot;
-use panel_emulators::{Emulator, Fault, Response};
+use panel_emulators::{Emulator, Fault, FaultKind, Response};
 use support::{Case, strings};
 
 const TOKEN: &str = "rc-v3-token-abcdef123456";
@@ -121,8 +121,8 @@ fn add_domain_with_www_creates_a_redirecting_alias_and_redeploys_ssl_v3() {
     assert!(
         requests
             .iter()
-            .any(|r| r.method == "PATCH" && r.path.ends_with("/ssl/advanced/52/redeploy")),
-        "v3 redeploy path"
+            .any(|r| r.method == "PUT" && r.path.ends_with("/ssl/52")),
+        "the official SDK's basic redeploy"
     );
     assert!(!run.all_output().contains(TOKEN));
 }
@@ -141,8 +141,8 @@ fn add_domain_without_www_sends_no_redirect() {
 }
 
 #[test]
-fn adding_an_existing_domain_is_success_not_failure() {
-    let (case, emu) = setup("add-existing", "");
+fn adding_an_existing_domain_is_success_and_redeploys_nothing() {
+    let (case, emu) = setup("add-existing", "www = \"never\"");
     emu.lock()
         .panel
         .seed(SERVER, APP, &["shop.example.com".to_string()]);
@@ -150,11 +150,14 @@ fn adding_an_existing_domain_is_success_not_failure() {
     assert_eq!(run.status, 0, "{}", run.all_output());
     let rc = run.integration("runcloud");
     assert_eq!(rc["changed"], false);
-    assert!(
-        strings(&rc["notes"])[0].contains("already on the web application"),
-        "{rc}"
+    let notes = strings(&rc["notes"]);
+    assert!(notes[0].contains("already on the web application"), "{rc}");
+    assert!(notes[1].contains("not redeployed"), "{rc}");
+    assert_eq!(
+        redeploys(&emu),
+        0,
+        "a no-op add spends no certificate issuance"
     );
-    assert_eq!(redeploys(&emu), 1, "the certificate is still redeployed");
     assert_eq!(
         names(&emu)
             .iter()
@@ -406,26 +409,310 @@ fn rate_limits_are_waited_out_and_the_event_completes() {
     let (case, emu) = setup("rate-limit", "[retry]\nattempts = 4\nbudget_secs = 20");
     {
         let mut shared = emu.lock();
-        // Three requests a second, two of them already spent by another client: the first
-        // attempt is cut off by a 429, the retry after the window fits.
-        shared.panel.rate_limit = Some(3);
-        shared.panel.rate_used = 2;
-        shared.panel.rate_window = std::time::Duration::from_secs(1);
+        // Five requests a second, four already spent by another client, the window
+        // starting now: the first attempt is cut off by a 429, the retry fits.
+        shared
+            .panel
+            .limit_rate(5, std::time::Duration::from_secs(1));
+        shared.panel.rate_used = 4;
     }
-    let started = std::time::Instant::now();
     let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
     assert_eq!(run.status, 0, "{}", run.all_output());
-    assert!(
-        started.elapsed() >= std::time::Duration::from_secs(1),
-        "Retry-After was honoured"
-    );
     let rc = run.integration("runcloud");
     assert_eq!(rc["attempts"], 2, "{rc}");
+    assert_eq!(rc["changed"], true, "{rc}");
     assert!(domain(&emu, "shop.example.com").is_some());
-    assert!(redeploys(&emu) >= 1);
-    let limited = emu.requests().len();
-    assert!(
-        limited >= 4,
-        "the 429 answers were received too ({limited} requests)"
+    assert_eq!(redeploys(&emu), 1, "{rc}");
+    // Retry-After was honoured: measured between the panel's own request timestamps.
+    let requests = emu.requests();
+    let limited = requests
+        .iter()
+        .position(|r| r.path.ends_with("/ssl/advanced"))
+        .expect("the request the 429 answered");
+    let gap = requests[limited + 1].received - requests[limited].received;
+    assert!(gap >= std::time::Duration::from_secs(1), "waited {gap:?}");
+}
+
+/// Requests of `method` whose path ends with `suffix`.
+fn count(emu: &Emulator<RunCloud>, method: &str, suffix: &str) -> usize {
+    emu.requests()
+        .iter()
+        .filter(|r| r.method == method && r.path.ends_with(suffix))
+        .count()
+}
+
+#[test]
+fn a_create_applied_before_a_503_is_reported_and_redeployed_once() {
+    let (case, emu) = setup("apply-503", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
+    emu.inject(Fault::apply_then_status(503, 1).on(
+        "POST",
+        &format!("/api/v3/servers/{SERVER}/webapps/{APP}/domains"),
+    ));
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let rc = run.integration("runcloud");
+    assert_eq!(rc["attempts"], 2, "{rc}");
+    assert_eq!(rc["changed"], true, "the first attempt created it: {rc}");
+    assert_eq!(strings(&rc["notes"])[0], "added shop.example.com", "{rc}");
+    assert_eq!(
+        names(&emu)
+            .iter()
+            .filter(|n| *n == "shop.example.com")
+            .count(),
+        1
     );
+    assert_eq!(
+        redeploys(&emu),
+        1,
+        "the changed list is redeployed once: {rc}"
+    );
+}
+
+#[test]
+fn a_failed_redeploy_is_retried_without_reporting_a_no_op() {
+    let (case, emu) = setup(
+        "redeploy-503",
+        "www = \"never\"\n[retry]\nbase_delay_ms = 10",
+    );
+    emu.inject(Fault::status(503, 1).on(
+        "PUT",
+        &format!("/api/v3/servers/{SERVER}/webapps/{APP}/ssl/52"),
+    ));
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let rc = run.integration("runcloud");
+    assert_eq!(rc["changed"], true, "{rc}");
+    assert_eq!(rc["attempts"], 2, "{rc}");
+    let notes = strings(&rc["notes"]);
+    assert_eq!(notes[0], "added shop.example.com", "{rc}");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("attempt 1 failed") && n.contains("SSL redeploy failed")),
+        "{rc}"
+    );
+    assert_eq!(redeploys(&emu), 1);
+    assert_eq!(
+        count(&emu, "POST", "/domains"),
+        2,
+        "the retry asked again and found it"
+    );
+}
+
+#[test]
+fn a_delete_applied_before_the_connection_dropped_is_reported() {
+    let (case, emu) = setup("apply-drop", "[retry]\nbase_delay_ms = 10");
+    emu.lock()
+        .panel
+        .seed(SERVER, APP, &["old.example.com".to_string()]);
+    let id = domain(&emu, "old.example.com").unwrap().id;
+    emu.inject(Fault::apply_then_drop(1).on(
+        "DELETE",
+        &format!("/api/v3/servers/{SERVER}/webapps/{APP}/domains/{id}"),
+    ));
+    let run = case.run(&["--json", "remove-domain", "old.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let rc = run.integration("runcloud");
+    assert_eq!(rc["changed"], true, "{rc}");
+    assert_eq!(strings(&rc["notes"])[0], "removed old.example.com", "{rc}");
+    assert!(domain(&emu, "old.example.com").is_none());
+}
+
+#[test]
+fn a_name_held_by_another_web_application_is_a_conflict() {
+    let (case, emu) = setup("taken-elsewhere", "");
+    emu.lock()
+        .panel
+        .add_webapp(SERVER, 303, &["shop.example.com"]);
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let rc = run.integration("runcloud");
+    assert_eq!(rc["error"]["kind"], "conflict", "{rc}");
+    assert!(
+        rc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another web application on this server"),
+        "{rc}"
+    );
+    assert_eq!(redeploys(&emu), 0);
+}
+
+#[test]
+fn an_existing_record_gets_www_when_the_policy_wants_it() {
+    let (case, emu) = setup("www-update", "www = \"always\"");
+    emu.lock()
+        .panel
+        .seed(SERVER, APP, &["shop.example.com".to_string()]);
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let rc = run.integration("runcloud");
+    assert_eq!(rc["changed"], true, "{rc}");
+    let d = domain(&emu, "shop.example.com").unwrap();
+    assert!(d.www && d.redirection == "non-www", "{d:?}");
+    assert_eq!(count(&emu, "PATCH", "/meta"), 1);
+    assert_eq!(redeploys(&emu), 1, "the certificate now covers www. too");
+    assert!(covered(&emu).contains(&"www.shop.example.com".to_string()));
+}
+
+#[test]
+fn paging_continues_while_pages_are_full_when_meta_is_missing() {
+    let (case, emu) = setup("no-meta", "");
+    let filler: Vec<String> = (0..45).map(|i| format!("f{i:02}.example.com")).collect();
+    {
+        let mut shared = emu.lock();
+        shared.panel.seed(SERVER, APP, &filler);
+        shared
+            .panel
+            .seed(SERVER, APP, &["target.example.com".to_string()]);
+        shared.panel.omit_meta = true;
+    }
+    let run = case.run(&[
+        "--json",
+        "remove-domain",
+        "target.example.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(run.integration("runcloud")["changed"], true);
+    assert!(
+        domain(&emu, "target.example.com").is_none(),
+        "found on page 2 without meta"
+    );
+}
+
+#[test]
+fn the_primary_domain_is_never_removed() {
+    let (case, emu) = setup("primary", "");
+    let run = case.run(&["--json", "remove-domain", "network.example", "--site", "1"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let rc = run.integration("runcloud");
+    assert_eq!(rc["error"]["kind"], "conflict", "{rc}");
+    assert!(
+        rc["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("primary domain"),
+        "{rc}"
+    );
+    assert!(domain(&emu, "network.example").is_some());
+    assert_eq!(count(&emu, "DELETE", ""), 0);
+}
+
+#[test]
+fn two_concurrent_removals_on_different_pages_both_happen() {
+    let (case, emu) = setup("concurrent-removals", "");
+    {
+        let mut shared = emu.lock();
+        let mut names: Vec<String> = (0..38).map(|i| format!("f{i:02}.example.com")).collect();
+        names.insert(5, "first-page.example.com".into());
+        // Index 40 (with the primary at 0): the first record of page 2.
+        names.push("second-page.example.com".into());
+        names.extend((0..10).map(|i| format!("g{i:02}.example.com")));
+        shared.panel.seed(SERVER, APP, &names);
+    }
+    // Slow list reads widen the window in which one removal shifts the other's record
+    // onto the page it already read.
+    emu.inject(Fault {
+        method: Some("GET".into()),
+        path_prefix: None,
+        times: 1000,
+        kind: FaultKind::Delay(std::time::Duration::from_millis(200)),
+    });
+    let spawn = |name: &str| {
+        support::host_command()
+            .arg("--config")
+            .arg(case.config_path())
+            .args(["--json", "remove-domain", name, "--site", "1"])
+            .output()
+            .unwrap()
+    };
+    // The second starts while the first is reading its pages, so (without the fix) the
+    // first deletes its record between the second's reads of page 1 and page 2.
+    let (a, b) = std::thread::scope(|s| {
+        let a = s.spawn(|| spawn("first-page.example.com"));
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        let b = s.spawn(|| spawn("second-page.example.com"));
+        (a.join().unwrap(), b.join().unwrap())
+    });
+    for out in [&a, &b] {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("\"changed\": true"),
+            "{}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+    }
+    assert!(domain(&emu, "first-page.example.com").is_none());
+    assert!(domain(&emu, "second-page.example.com").is_none());
+}
+
+#[test]
+fn advanced_ssl_installs_the_domains_own_certificate() {
+    let (case, emu) = setup("advanced-ssl", "www = \"always\"");
+    emu.lock().panel.webapp_mut(SERVER, APP).advanced = true;
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let id = domain(&emu, "shop.example.com").unwrap().id;
+    let cert = emu
+        .lock()
+        .panel
+        .webapp(SERVER, APP)
+        .domain_certificates
+        .get(&id)
+        .cloned()
+        .expect("installed");
+    assert_eq!(
+        cert.covered,
+        vec!["shop.example.com", "www.shop.example.com"]
+    );
+    assert_eq!(
+        redeploys(&emu),
+        0,
+        "the app certificate is not touched in advanced mode"
+    );
+    // Once DNS points here, request-certificate redeploys it.
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "shop.example.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let cert = emu.lock().panel.webapp(SERVER, APP).domain_certificates[&id].clone();
+    assert_eq!(cert.redeploys, 1);
+}
+
+#[test]
+fn the_plugins_unverified_redeploy_route_is_a_fallback() {
+    let (case, emu) = setup("plugin-route", "www = \"never\"");
+    emu.lock().panel.basic_redeploy_route = false;
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(count(&emu, "PUT", "/ssl/52"), 1);
+    assert_eq!(count(&emu, "PATCH", "/ssl/advanced/52/redeploy"), 1);
+    assert_eq!(redeploys(&emu), 1);
+}
+
+#[test]
+fn list_domains_reads_every_page_with_www_and_primary() {
+    let (case, emu) = setup("list-domains", "");
+    let filler: Vec<String> = (0..45).map(|i| format!("f{i:02}.example.com")).collect();
+    emu.lock().panel.seed(SERVER, APP, &filler);
+    let run = case.run(&["--json", "list-domains"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let domains = run.integration("runcloud")["domains"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(domains.len(), 46);
+    assert_eq!(domains[0]["name"], "network.example");
+    assert_eq!(domains[0]["primary"], true);
+    assert_eq!(domains[45]["www"], false);
 }

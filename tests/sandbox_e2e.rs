@@ -335,8 +335,9 @@ fn a_component_for_another_contract_version_is_refused_before_instantiation() {
     let f = run.integration("future");
     let message = f["error"]["message"].as_str().unwrap();
     assert!(
-        message
-            .contains("built for contract multisite:domain-provider@0.2.0; this host runs 0.1.x"),
+        message.contains(
+            "built for contract multisite:domain-provider@0.3.0; this host runs 0.1.x and 0.2.x"
+        ),
         "{message}"
     );
     assert_eq!(run.integration("serverpilot")["ok"], true);

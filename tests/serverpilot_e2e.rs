@@ -4,7 +4,7 @@
 mod support;
 
 use panel_emulators::serverpilot::{ServerPilot, Ssl};
-use panel_emulators::{Emulator, Response};
+use panel_emulators::{Emulator, Fault, Response};
 use support::{Case, strings};
 
 const CLIENT_ID: &str = "cid_e2eClient";
@@ -281,21 +281,141 @@ fn an_html_page_instead_of_json_is_a_clear_error() {
 }
 
 #[test]
-fn autossl_refusal_is_an_error_with_serverpilots_message() {
+fn before_dns_points_here_autossl_waits_and_the_domains_are_written() {
     let (case, emu) = setup("autossl-unavailable", "");
     emu.lock().panel.app_mut(APP_ID).autossl_available = false;
     let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
-    assert_eq!(run.status, 1, "{}", run.all_output());
-    let message = run.integration("serverpilot")["error"]["message"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let sp = run.integration("serverpilot");
+    assert_eq!(sp["changed"], true);
+    let notes = strings(&sp["notes"]);
     assert!(
-        message.contains("added example.com, www.example.com but enabling AutoSSL failed"),
+        notes[1].contains("will be enabled once the domains point at the server"),
+        "{notes:?}"
+    );
+    assert_eq!(domains(&emu), sorted(&["example.com", "www.example.com"]));
+    assert_eq!(
+        count(&emu, "POST", "/ssl"),
+        0,
+        "no AutoSSL request ServerPilot must refuse"
+    );
+
+    // DNS now points here: the lifecycle (or an operator) asks for the certificate.
+    emu.lock().panel.app_mut(APP_ID).autossl_available = true;
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "example.com",
+        "--site",
+        "1",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(
+        strings(&run.integration("serverpilot")["notes"]),
+        vec!["AutoSSL enabled"]
+    );
+    assert_eq!(emu.lock().panel.app(APP_ID).ssl, Ssl::Auto { force: false });
+}
+
+#[test]
+fn autossl_refused_when_available_is_an_error_with_serverpilots_message() {
+    let (case, emu) = setup("autossl-refused", "");
+    emu.inject(
+        Fault::respond(
+            Response::json(
+                400,
+                &serde_json::json!({"error": {"message": "Your plan does not include AutoSSL."}}),
+            ),
+            1,
+        )
+        .on("POST", &format!("/v1/apps/{APP_ID}/ssl")),
+    );
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let sp = run.integration("serverpilot");
+    let message = sp["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("added example.com, www.example.com, but enabling AutoSSL failed"),
         "{message}"
     );
-    assert!(message.contains("AutoSSL is not available"), "{message}");
+    assert!(
+        message.contains("Your plan does not include AutoSSL."),
+        "{message}"
+    );
+    assert_eq!(sp["changed"], true, "the domains were written: {sp}");
     assert_eq!(domains(&emu), sorted(&["example.com", "www.example.com"]));
+}
+
+#[test]
+fn a_list_written_before_a_503_is_reported_as_added() {
+    let (case, emu) = setup("apply-503", "[retry]\nbase_delay_ms = 10");
+    emu.inject(Fault::apply_then_status(503, 1).on("POST", &format!("/v1/apps/{APP_ID}")));
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let sp = run.integration("serverpilot");
+    assert_eq!(sp["attempts"], 2, "{sp}");
+    assert_eq!(sp["changed"], true, "{sp}");
+    let notes = strings(&sp["notes"]);
+    assert_eq!(notes[0], "added example.com, www.example.com", "{sp}");
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.starts_with("attempt 1 failed: HTTP 503")),
+        "{sp}"
+    );
+    assert_eq!(domains(&emu), sorted(&["example.com", "www.example.com"]));
+    assert_eq!(
+        count(&emu, "POST", &format!("/v1/apps/{APP_ID}")),
+        1,
+        "written once"
+    );
+}
+
+#[test]
+fn a_removal_whose_connection_dropped_after_writing_is_reported() {
+    let (case, emu) = setup("apply-drop", "[retry]\nbase_delay_ms = 10");
+    seed(&emu, &["example.com", "www.example.com", "other.com"]);
+    emu.inject(Fault::apply_then_drop(1).on("POST", &format!("/v1/apps/{APP_ID}")));
+    let run = case.run(&["--json", "remove-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let sp = run.integration("serverpilot");
+    assert_eq!(sp["changed"], true, "{sp}");
+    assert_eq!(
+        strings(&sp["notes"])[0],
+        "removed example.com, www.example.com",
+        "{sp}"
+    );
+    assert_eq!(domains(&emu), sorted(&["other.com"]));
+}
+
+#[test]
+fn list_domains_and_certificate_status_read_the_app() {
+    let (case, emu) = setup("list", "");
+    seed(&emu, &["a.example.com", "b.example.com"]);
+    {
+        let mut shared = emu.lock();
+        let app = shared.panel.app_mut(APP_ID);
+        app.ssl = Ssl::Auto { force: false };
+        app.autossl_covers = Some(vec!["a.example.com".into()]);
+    }
+    let run = case.run(&["--json", "list-domains"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let listed = run.integration("serverpilot")["domains"].clone();
+    let state = |name: &str| {
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == name)
+            .unwrap()["certificate"]
+            .clone()
+    };
+    assert_eq!(state("a.example.com"), "active");
+    assert_eq!(state("b.example.com"), "pending");
+    assert!(
+        emu.requests().iter().all(|r| r.method == "GET"),
+        "reads only"
+    );
 }
 
 #[test]

@@ -10,8 +10,9 @@ use domain_host::approvals::Approvals;
 use domain_host::config::{IntegrationConfig, Limits};
 use domain_host::contract::DomainEvent;
 use domain_host::engine::{self, Allocation, CacheStatus, CompileCache};
-use domain_host::host::{Host, HostSettings, Integration, Operation};
+use domain_host::host::{Host, HostSettings, Integration};
 use domain_host::logs::LogSettings;
+use domain_host::operation::Operation;
 use domain_host::retry::RetryPolicy;
 use http_body_util::{BodyExt, Full};
 use panel_emulators::Emulator;
@@ -133,6 +134,7 @@ fn settings(scratch: &Path, cache: &Path) -> HostSettings {
         },
         secrets: Default::default(),
         approvals: Approvals::for_config(&scratch.join("bench.toml")),
+        lock_dir: scratch.join("locks"),
         config_dir: scratch.to_path_buf(),
     }
 }
@@ -310,6 +312,7 @@ fn add_event() -> Operation {
         domain: "example.com".into(),
         site_id: 1,
         www: true,
+        attempt: 1,
     })
 }
 
@@ -622,6 +625,7 @@ async fn throughput(
                 domain: format!("t{i}.example.com"),
                 site_id: i as u64,
                 www: true,
+                attempt: 1,
             };
             host.run(&rc, &Operation::AddDomain(event)).await.ok
         });

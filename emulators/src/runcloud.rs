@@ -10,9 +10,17 @@
 //!   JSON and form bodies are both accepted.
 //! - `X-RateLimit-Limit` / `X-RateLimit-Remaining` on every answer; over budget → 429 with
 //!   `Retry-After`.
-//! - SSL: v2 `GET ssl` (404 `{"message":"SSL not installed!"}` when none) and `PUT ssl/{id}`
-//!   to redeploy; v3 `GET ssl/advanced` (`sslCertificate`) and
-//!   `PATCH ssl/advanced/{id}/redeploy`. A redeploy freezes the names the certificate covers.
+//! - SSL, basic mode (one certificate per web app): `GET ssl` (404 `{"message":"SSL not
+//!   installed!"}` when none) and `PUT ssl/{id}` to redeploy, on v2 and v3 (the official v3
+//!   SDK's routes). `GET ssl/advanced` tells the mode (`advancedSSL`, `autoSSL`) and, as the
+//!   PHP plugin reads it, `sslCertificate`; the plugin's `PATCH ssl/advanced/{id}/redeploy`
+//!   is unverified, so each redeploy route can be switched off (`basic_redeploy_route`,
+//!   `plugin_redeploy_route`). A redeploy freezes the names the certificate covers.
+//! - SSL, advanced mode (one certificate per domain): `GET/POST domains/{id}/ssl`,
+//!   `PUT domains/{id}/ssl/{sslId}` to redeploy.
+//! - Domain names are unique per server: a name another web application holds is a 422
+//!   "already taken" too. v3 `PATCH domains/{id}/meta` changes `www`, `redirection`, `type`.
+//! - `omit_meta` answers lists without `meta`, as leaner v2 answers do.
 
 use crate::server::{Panel, Request, Response, basic_credentials};
 use serde_json::{Value, json};
@@ -39,6 +47,9 @@ pub struct Certificate {
 pub struct WebApp {
     pub domains: Vec<Domain>,
     pub certificate: Option<Certificate>,
+    /// Advanced SSL: one certificate per domain (by domain id).
+    pub advanced: bool,
+    pub domain_certificates: BTreeMap<u64, Certificate>,
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +66,12 @@ pub struct RunCloud {
     pub rate_used: u32,
     window_started: std::time::Instant,
     next_id: u64,
+    /// `PUT ssl/{id}` exists (the official SDK's basic redeploy).
+    pub basic_redeploy_route: bool,
+    /// `PATCH ssl/advanced/{id}/redeploy` exists (what the PHP plugin sends; unverified).
+    pub plugin_redeploy_route: bool,
+    /// Lists come without `meta` (leaner v2 answers).
+    pub omit_meta: bool,
 }
 
 impl RunCloud {
@@ -71,6 +88,9 @@ impl RunCloud {
             rate_used: 0,
             window_started: std::time::Instant::now(),
             next_id: 700,
+            basic_redeploy_route: true,
+            plugin_redeploy_route: true,
+            omit_meta: false,
         };
         let primary = rc.domain(primary, false, "none", "primary");
         rc.webapps.insert(
@@ -82,9 +102,36 @@ impl RunCloud {
                     covered: vec![primary.name],
                     redeploys: 0,
                 }),
+                advanced: false,
+                domain_certificates: BTreeMap::new(),
             },
         );
         rc
+    }
+
+    /// Adds another web application on a server (it may hold names too).
+    pub fn add_webapp(&mut self, server: u64, app: u64, names: &[&str]) {
+        let domains = names
+            .iter()
+            .map(|n| self.domain(n, false, "none", "alias"))
+            .collect();
+        self.webapps.insert(
+            (server, app),
+            WebApp {
+                domains,
+                certificate: None,
+                advanced: false,
+                domain_certificates: BTreeMap::new(),
+            },
+        );
+    }
+
+    /// Allows `limit` requests per `window`, the window starting now.
+    pub fn limit_rate(&mut self, limit: u32, window: std::time::Duration) {
+        self.rate_limit = Some(limit);
+        self.rate_window = window;
+        self.rate_used = 0;
+        self.window_started = std::time::Instant::now();
     }
 
     fn domain(&mut self, name: &str, www: bool, redirection: &str, kind: &str) -> Domain {
@@ -172,6 +219,50 @@ impl RunCloud {
         match (method, tail) {
             ("GET", ["domains"]) => self.list_domains(version, key, request),
             ("POST", ["domains"]) => self.create_domain(key, request),
+            ("PATCH", ["domains", id, "meta"]) if version == "v3" => {
+                self.update_meta(key, id, request)
+            }
+            ("GET", ["domains", id, "ssl"]) => match self.find_domain_id(key, id) {
+                Some(domain_id) => match self.webapps[&key].domain_certificates.get(&domain_id) {
+                    Some(cert) => Response::json(200, &certificate_json(cert)),
+                    None => message(404, "SSL not installed!"),
+                },
+                None => message(404, "Not found."),
+            },
+            ("POST", ["domains", id, "ssl"]) => match self.find_domain_id(key, id) {
+                Some(domain_id) => {
+                    let name = self.domain_names_of(key, domain_id);
+                    self.next_id += 1;
+                    let cert = Certificate {
+                        id: self.next_id,
+                        covered: name,
+                        redeploys: 0,
+                    };
+                    self.webapp_mut(key.0, key.1)
+                        .domain_certificates
+                        .insert(domain_id, cert);
+                    Response::json(200, &json!({}))
+                }
+                None => message(404, "Not found."),
+            },
+            ("PUT", ["domains", id, "ssl", ssl_id]) => match self.find_domain_id(key, id) {
+                Some(domain_id) => {
+                    let names = self.domain_names_of(key, domain_id);
+                    match self
+                        .webapp_mut(key.0, key.1)
+                        .domain_certificates
+                        .get_mut(&domain_id)
+                    {
+                        Some(cert) if ssl_id.parse::<u64>().ok() == Some(cert.id) => {
+                            cert.covered = names;
+                            cert.redeploys += 1;
+                            Response::json(200, &json!({}))
+                        }
+                        _ => message(404, "Not found."),
+                    }
+                }
+                None => message(404, "Not found."),
+            },
             ("GET", ["domains", id]) => match self.find(key, id) {
                 Some(i) => Response::json(200, &domain_json(&self.webapps[&key].domains[i])),
                 None => message(404, "Not found."),
@@ -187,20 +278,72 @@ impl RunCloud {
                 Some(cert) => Response::json(200, &certificate_json(cert)),
                 None => message(404, "SSL not installed!"),
             },
-            ("PUT", ["ssl", id]) => self.redeploy(key, id),
+            ("PUT", ["ssl", id]) if self.basic_redeploy_route => self.redeploy(key, id),
             ("GET", ["ssl", "advanced"]) => {
-                let cert = self.webapps[&key]
-                    .certificate
-                    .as_ref()
-                    .map(certificate_json);
+                let app = &self.webapps[&key];
+                let cert = app.certificate.as_ref().map(certificate_json);
                 Response::json(
                     200,
-                    &json!({ "advancedSSL": false, "autoSSL": false, "sslCertificate": cert }),
+                    &json!({ "advancedSSL": app.advanced, "autoSSL": false, "sslCertificate": cert }),
                 )
             }
-            ("PATCH", ["ssl", "advanced", id, "redeploy"]) => self.redeploy(key, id),
+            ("PATCH", ["ssl", "advanced", id, "redeploy"]) if self.plugin_redeploy_route => {
+                self.redeploy(key, id)
+            }
             _ => message(404, "Not found."),
         }
+    }
+
+    fn find_domain_id(&self, key: (u64, u64), id: &str) -> Option<u64> {
+        self.find(key, id).map(|i| self.webapps[&key].domains[i].id)
+    }
+
+    /// The names a certificate for one domain record covers.
+    fn domain_names_of(&self, key: (u64, u64), domain_id: u64) -> Vec<String> {
+        self.webapps[&key]
+            .domains
+            .iter()
+            .filter(|d| d.id == domain_id)
+            .flat_map(|d| {
+                let mut names = vec![d.name.clone()];
+                if d.www {
+                    names.push(format!("www.{}", d.name));
+                }
+                names
+            })
+            .collect()
+    }
+
+    fn update_meta(&mut self, key: (u64, u64), id: &str, request: &Request) -> Response {
+        let fields = match body_fields(request) {
+            Ok(fields) => fields,
+            Err(response) => return response,
+        };
+        let Some(index) = self.find(key, id) else {
+            return message(404, "Not found.");
+        };
+        let www = match fields.get("www") {
+            None => None,
+            Some(Value::Bool(b)) => Some(*b),
+            Some(_) => return invalid("www", "The www field must be true or false."),
+        };
+        let redirection = fields
+            .get("redirection")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        if let Some(r) = &redirection
+            && !["none", "www", "non-www"].contains(&r.as_str())
+        {
+            return invalid("redirection", "The selected redirection is invalid.");
+        }
+        let domain = &mut self.webapp_mut(key.0, key.1).domains[index];
+        if let Some(www) = www {
+            domain.www = www;
+        }
+        if let Some(r) = redirection {
+            domain.redirection = r;
+        }
+        message(200, "Domain settings have been successfully updated.")
     }
 
     fn find(&self, key: (u64, u64), id: &str) -> Option<usize> {
@@ -253,6 +396,9 @@ impl RunCloud {
                 )),
             );
         }
+        if self.omit_meta {
+            return Response::json(200, &json!({ "data": items }));
+        }
         Response::json(
             200,
             &json!({ "data": items, "meta": { "pagination": {
@@ -278,7 +424,13 @@ impl RunCloud {
         if !crate::serverpilot::valid_hostname(&name) {
             return invalid("name", "The name format is invalid.");
         }
-        if self.webapps[&key].domains.iter().any(|d| d.name == name) {
+        // Names are unique per server: nginx serves each from one web application.
+        let taken = self
+            .webapps
+            .iter()
+            .filter(|((server, _), _)| *server == key.0)
+            .any(|(_, app)| app.domains.iter().any(|d| d.name == name));
+        if taken {
             return invalid("name", "The name has already been taken.");
         }
         let www = match fields.get("www") {
@@ -372,6 +524,7 @@ impl Panel for RunCloud {
                     "server": server, "webapp": app,
                     "domains": w.domains.iter().map(domain_json).collect::<Vec<_>>(),
                     "certificate": w.certificate.as_ref().map(|c| json!({ "id": c.id, "covers": c.covered, "redeploys": c.redeploys })),
+                    "advanced": w.advanced,
                 })
             })
             .collect();

@@ -21,6 +21,10 @@ pub struct Request {
     /// Header names lower-cased.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// When the emulator received it, for timing assertions that do not depend on how
+    /// long the client process took to start.
+    #[serde(skip)]
+    pub received: std::time::Instant,
 }
 
 impl Request {
@@ -81,6 +85,11 @@ pub enum FaultKind {
     Drop,
     /// Wait, then let the panel answer (for timeouts).
     Delay(Duration),
+    /// Let the panel apply the request, then answer this instead of its answer (a write
+    /// that succeeded but whose answer was a 503).
+    ApplyThenRespond(Response),
+    /// Let the panel apply the request, then close the connection without answering.
+    ApplyThenDrop,
 }
 
 /// A fault for the next `times` requests matching `method` and `path_prefix`.
@@ -109,6 +118,27 @@ impl Fault {
             path_prefix: None,
             times,
             kind: FaultKind::Respond(response),
+        }
+    }
+
+    /// Apply the request, then answer `status` (the panel's change stays).
+    pub fn apply_then_status(status: u16, times: u32) -> Self {
+        let body = serde_json::json!({ "message": format!("injected {status} after applying") });
+        Fault {
+            method: None,
+            path_prefix: None,
+            times,
+            kind: FaultKind::ApplyThenRespond(Response::json(status, &body)),
+        }
+    }
+
+    /// Apply the request, then drop the connection.
+    pub fn apply_then_drop(times: u32) -> Self {
+        Fault {
+            method: None,
+            path_prefix: None,
+            times,
+            kind: FaultKind::ApplyThenDrop,
         }
     }
 
@@ -256,6 +286,7 @@ async fn handle<P: Panel>(
             })
             .collect(),
         body,
+        received: std::time::Instant::now(),
     };
 
     if request.path == "/_emulator/state" {
@@ -279,23 +310,30 @@ async fn handle<P: Panel>(
                 f.kind.clone()
             })
     };
-    match fault {
-        Some(FaultKind::Respond(response)) => return Ok(to_hyper(response)),
+    match &fault {
+        Some(FaultKind::Respond(response)) => return Ok(to_hyper(response.clone())),
         Some(FaultKind::Drop) => {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::ConnectionReset,
                 "injected drop",
             ));
         }
-        Some(FaultKind::Delay(delay)) => tokio::time::sleep(delay).await,
-        None => {}
+        Some(FaultKind::Delay(delay)) => tokio::time::sleep(*delay).await,
+        Some(FaultKind::ApplyThenRespond(_) | FaultKind::ApplyThenDrop) | None => {}
     }
     let response = shared
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .panel
         .handle(&request);
-    Ok(to_hyper(response))
+    match fault {
+        Some(FaultKind::ApplyThenRespond(instead)) => Ok(to_hyper(instead)),
+        Some(FaultKind::ApplyThenDrop) => Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionReset,
+            "injected drop after applying",
+        )),
+        _ => Ok(to_hyper(response)),
+    }
 }
 
 fn to_hyper(response: Response) -> hyper::Response<Full<Bytes>> {

@@ -29,6 +29,9 @@ pub struct App {
     pub ssl: Ssl,
     /// Whether an AutoSSL certificate can be issued (DNS points here, in real life).
     pub autossl_available: bool,
+    /// The names the available AutoSSL certificate covers (`autossl.domains`, a subset of
+    /// the app's domains); `None`: all of them.
+    pub autossl_covers: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -54,6 +57,7 @@ impl ServerPilot {
                 domains: vec![],
                 ssl: Ssl::None,
                 autossl_available: true,
+                autossl_covers: None,
             },
         );
         ServerPilot {
@@ -106,7 +110,11 @@ impl ServerPilot {
         });
         if details {
             value["autossl"] = if app.autossl_available {
-                json!({ "available": true, "domains": domains })
+                let covered: Vec<&String> = match &app.autossl_covers {
+                    Some(names) => names.iter().collect(),
+                    None => domains.clone(),
+                };
+                json!({ "available": true, "domains": covered })
             } else {
                 json!({ "available": false })
             };

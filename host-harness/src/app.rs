@@ -5,10 +5,12 @@ use crate::config::LoadedConfig;
 use crate::contract::{Capabilities, DomainEvent};
 use crate::credentials::{Secrets, Source};
 use crate::domain::{self, wants_www};
-use crate::host::{Host, HostSettings, Integration, Operation};
+use crate::host::{Host, HostSettings, Integration};
 use crate::logs::Level;
+use crate::operation::Operation;
+use crate::reconcile;
 use crate::report::{EventReport, IntegrationReport};
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -45,6 +47,18 @@ pub enum Command {
         host: String,
         site: u64,
     },
+    ListDomains {
+        id: Option<String>,
+    },
+    RequestCertificate {
+        domain: String,
+        site: u64,
+    },
+    Reconcile {
+        wanted: std::path::PathBuf,
+        apply: bool,
+        prune: bool,
+    },
 }
 
 pub struct Options {
@@ -71,6 +85,12 @@ pub async fn run(options: &Options, command: Command) -> i32 {
             let ok = list.iter().all(|a| a.error.is_none());
             print_out(options.json, &secrets, &list, || render_approved(&list));
             if ok { 0 } else { EXIT_FAILED }
+        }
+        Ok(Output::Reconciled(report)) => {
+            print_out(options.json, &secrets, &report, || {
+                reconcile::render(&report)
+            });
+            if report.in_sync { 0 } else { EXIT_FAILED }
         }
         Err(e) => {
             let message = secrets.redact(&format!("{e:#}"));
@@ -103,6 +123,7 @@ enum Output {
     Event(EventReport),
     List(Vec<ListEntry>),
     Approved(Vec<ApprovalEntry>),
+    Reconciled(reconcile::ReconcileReport),
 }
 
 /// Registers the values the operator's config makes secret before anything is loaded:
@@ -126,8 +147,34 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
     let config = LoadedConfig::load(&options.config)?;
     register_operator_secrets(&config, secrets);
     // Bad input changes nothing: the name is checked before any component is loaded.
+    // Bad input changes nothing: the wanted list is read before anything is loaded too.
+    let wanted = match &command {
+        Command::Reconcile { wanted, .. } => {
+            let text = std::fs::read_to_string(wanted)
+                .with_context(|| format!("cannot read the wanted list {}", wanted.display()))?;
+            let list = reconcile::parse_wanted(&text)
+                .with_context(|| format!("wanted list {}", wanted.display()))?;
+            reconcile::check_wanted(&list)?;
+            Some(list)
+        }
+        _ => None,
+    };
     let event = match &command {
-        Command::List | Command::Approve { .. } | Command::Test { .. } => None,
+        Command::List
+        | Command::Approve { .. }
+        | Command::Test { .. }
+        | Command::ListDomains { .. }
+        | Command::Reconcile { .. } => None,
+        Command::RequestCertificate { domain, site } => {
+            let name = domain::normalize(domain, true)?;
+            let www = wants_www(config.config.www, &name);
+            Some(DomainEvent {
+                domain: name,
+                site_id: *site,
+                www,
+                attempt: 1,
+            })
+        }
         Command::AddDomain { domain, site } | Command::RemoveDomain { domain, site } => {
             let name = domain::normalize(domain, true)?;
             let www = wants_www(config.config.www, &name);
@@ -135,6 +182,7 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
                 domain: name,
                 site_id: *site,
                 www,
+                attempt: 1,
             })
         }
         Command::AddSubdomain { host, site } | Command::RemoveSubdomain { host, site } => {
@@ -143,6 +191,7 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
                 domain: name,
                 site_id: *site,
                 www: false,
+                attempt: 1,
             })
         }
     };
@@ -151,7 +200,9 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
         Command::List | Command::Approve { id: None } => {
             config.config.integrations.keys().cloned().collect()
         }
-        Command::Test { id: Some(id) } | Command::Approve { id: Some(id) } => {
+        Command::Test { id: Some(id) }
+        | Command::Approve { id: Some(id) }
+        | Command::ListDomains { id: Some(id) } => {
             if !config.config.integrations.contains_key(id) {
                 bail!("no integration {id:?} in {}", config.path.display());
             }
@@ -248,8 +299,27 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
         );
     }
 
+    if let (Command::Reconcile { apply, prune, .. }, Some(wanted)) = (&command, &wanted) {
+        let mode = reconcile::Mode {
+            apply: *apply,
+            prune: *prune,
+        };
+        let report = reconcile::reconcile(
+            &host,
+            &loaded,
+            wanted,
+            config.config.www,
+            config.config.network_domain.as_deref(),
+            mode,
+        )
+        .await;
+        return Ok(Output::Reconciled(report));
+    }
+
     let operation = match (command, event) {
         (Command::Test { .. }, _) => Operation::TestConnection,
+        (Command::ListDomains { .. }, _) => Operation::ListDomains,
+        (Command::RequestCertificate { .. }, Some(e)) => Operation::RequestCertificate(e),
         (Command::Approve { .. } | Command::List, _) => unreachable!("handled above"),
         (Command::AddDomain { .. }, Some(e)) => Operation::AddDomain(e),
         (Command::RemoveDomain { .. }, Some(e)) => Operation::RemoveDomain(e),
@@ -273,11 +343,7 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
     integrations.sort_by(|a, b| a.id.cmp(&b.id));
 
     let mut report = EventReport::new(operation.name(), integrations);
-    if let Operation::AddDomain(e)
-    | Operation::RemoveDomain(e)
-    | Operation::AddSubdomain(e)
-    | Operation::RemoveSubdomain(e) = &operation
-    {
+    if let Some(e) = operation.event() {
         report.domain = Some(e.domain.clone());
         report.site = Some(e.site_id);
         report.www = Some(e.www);

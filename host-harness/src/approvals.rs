@@ -128,6 +128,26 @@ fn describe_auth(scheme: &AuthScheme) -> String {
             h.header_name.to_ascii_lowercase(),
             h.value_constant
         ),
+        AuthScheme::Session(login) => {
+            let fields: Vec<String> = login
+                .fields
+                .iter()
+                .map(|f| match &f.value {
+                    crate::contract::LoginValue::Constant(c) => format!("{}={c}", f.name),
+                    crate::contract::LoginValue::Literal(v) => format!("{}={v:?}", f.name),
+                })
+                .collect();
+            format!(
+                "{}: session from POST {} ({})",
+                login
+                    .token_header
+                    .as_deref()
+                    .unwrap_or("authorization")
+                    .to_ascii_lowercase(),
+                login.url,
+                fields.join(", ")
+            )
+        }
     }
 }
 
@@ -296,6 +316,8 @@ mod tests {
             constants,
             any_of: vec![],
             capabilities: Capabilities::empty(),
+            operations: crate::contract::Operations::empty(),
+            account_constants: vec![],
             ssl_verification_attempts: 5,
             default_allowed_hosts: hosts.iter().map(|h| h.to_string()).collect(),
             auth,

@@ -32,6 +32,11 @@ pub struct HostConfig {
     pub state_dir: Option<PathBuf>,
     /// Compiled components. Default: `$XDG_CACHE_HOME/domain-host`.
     pub cache_dir: Option<PathBuf>,
+    /// Account locks. Default: `domain-host.locks` beside the config file, shared by every
+    /// user (and every config in that folder) so their events exclude each other.
+    pub lock_dir: Option<PathBuf>,
+    /// The network's own domain: never pruned by `reconcile`.
+    pub network_domain: Option<String>,
     #[serde(default)]
     pub limits: Limits,
     #[serde(default)]
@@ -89,6 +94,8 @@ pub struct Limits {
     pub max_requests_in_flight: u32,
     /// Lines a component may log per event (the host's own lines are always kept).
     pub max_log_lines: u32,
+    /// Largest request body the host holds to substitute secret placeholders.
+    pub max_request_bytes: u64,
 }
 
 impl Default for Limits {
@@ -103,6 +110,7 @@ impl Default for Limits {
             max_requests_per_call: 256,
             max_requests_in_flight: 8,
             max_log_lines: 200,
+            max_request_bytes: 1024 * 1024,
         }
     }
 }
@@ -170,6 +178,14 @@ impl LoadedConfig {
         match &self.config.cache_dir {
             Some(dir) => Ok(self.resolve(dir)),
             None => xdg_dir("XDG_CACHE_HOME", ".cache", "cache_dir"),
+        }
+    }
+
+    /// Account locks: `lock_dir`, else `domain-host.locks` beside the config file.
+    pub fn lock_dir(&self) -> PathBuf {
+        match &self.config.lock_dir {
+            Some(dir) => self.resolve(dir),
+            None => self.base.join("domain-host.locks"),
         }
     }
 

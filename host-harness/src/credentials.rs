@@ -14,6 +14,7 @@
 //! echoes a credential back.
 
 use crate::contract::{AuthScheme, ConstantSpec, ProviderMetadata};
+use crate::session::Session;
 use base64::Engine as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
@@ -51,6 +52,14 @@ pub fn auth_constants(scheme: &AuthScheme) -> Vec<&str> {
         AuthScheme::Basic(b) => vec![b.username_constant.as_str(), b.password_constant.as_str()],
         AuthScheme::Bearer(token) => vec![token.as_str()],
         AuthScheme::Header(h) => vec![h.value_constant.as_str()],
+        AuthScheme::Session(login) => login
+            .fields
+            .iter()
+            .filter_map(|f| match &f.value {
+                crate::contract::LoginValue::Constant(name) => Some(name.as_str()),
+                crate::contract::LoginValue::Literal(_) => None,
+            })
+            .collect(),
     }
 }
 
@@ -183,16 +192,24 @@ impl Constants {
     }
 }
 
-/// A header the host attaches to a component's requests.
+/// What the host attaches to a component's requests.
 #[derive(Clone)]
-pub struct Credential {
-    pub name: http::HeaderName,
-    pub value: http::HeaderValue,
+pub enum Credential {
+    /// A header built from constants (Basic, Bearer, API key).
+    Header {
+        name: http::HeaderName,
+        value: http::HeaderValue,
+    },
+    /// A token from a login the host performs (contract 0.2.0).
+    Session(Arc<Session>),
 }
 
 impl std::fmt::Debug for Credential {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "Credential({}: [redacted])", self.name)
+        match self {
+            Credential::Header { name, .. } => write!(f, "Credential({name}: [redacted])"),
+            Credential::Session(s) => write!(f, "Credential({s:?})"),
+        }
     }
 }
 
@@ -227,19 +244,34 @@ pub fn check_auth_header_name(name: &str) -> Result<http::HeaderName, String> {
     Ok(header)
 }
 
-/// The header for the first scheme whose constants are all set. Every header name is
+/// The credential for the first scheme whose constants are all set. Every header name is
 /// checked, used or not, so a component cannot hide a forbidden one behind another.
 pub fn credential_for(
     schemes: &[AuthScheme],
     constants: &Constants,
+    secrets: &Secrets,
 ) -> Result<Option<Credential>, String> {
     for scheme in schemes {
-        if let AuthScheme::Header(header) = scheme {
-            check_auth_header_name(&header.header_name)?;
+        match scheme {
+            AuthScheme::Header(header) => {
+                check_auth_header_name(&header.header_name)?;
+            }
+            AuthScheme::Session(login) => {
+                if let Some(name) = &login.token_header {
+                    check_auth_header_name(name)?;
+                }
+            }
+            _ => {}
         }
     }
     for scheme in schemes {
         let built = match scheme {
+            AuthScheme::Session(login) => {
+                if let Some(session) = Session::new(login, constants, secrets.clone())? {
+                    return Ok(Some(Credential::Session(Arc::new(session))));
+                }
+                None
+            }
             AuthScheme::Basic(basic) => {
                 match (
                     constants.value(&basic.username_constant),
@@ -270,7 +302,7 @@ pub fn credential_for(
                 "a credential contains characters not allowed in a header".to_string()
             })?;
             value.set_sensitive(true);
-            return Ok(Some(Credential { name, value }));
+            return Ok(Some(Credential::Header { name, value }));
         }
     }
     Ok(None)
@@ -318,8 +350,8 @@ impl Secrets {
         for value in constants.secret_values() {
             self.add(value);
         }
-        if let Some(credential) = credential
-            && let Ok(value) = credential.value.to_str()
+        if let Some(Credential::Header { value, .. }) = credential
+            && let Ok(value) = value.to_str()
         {
             self.add(value);
             if let Some((_, token)) = value.split_once(' ') {
@@ -356,6 +388,14 @@ pub fn percent_encode(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The header of a header credential.
+    fn header(c: &Credential) -> (&str, &str) {
+        match c {
+            Credential::Header { name, value } => (name.as_str(), value.to_str().unwrap()),
+            Credential::Session(_) => panic!("not a header"),
+        }
+    }
     use crate::contract::{AnyOfGroup, BasicAuth, Capabilities, HeaderAuth};
 
     fn spec(name: &str, secret: bool, required: bool) -> ConstantSpec {
@@ -503,6 +543,8 @@ mod tests {
             constants,
             any_of,
             capabilities: Capabilities::empty(),
+            operations: crate::contract::Operations::empty(),
+            account_constants: vec![],
             ssl_verification_attempts: 5,
             default_allowed_hosts: vec![],
             auth: vec![],
@@ -549,9 +591,11 @@ mod tests {
             &[],
         )
         .unwrap();
-        let cred = credential_for(&schemes, &c).unwrap().unwrap();
-        assert_eq!(cred.value.to_str().unwrap(), "Basic Y2lkX3g6azN5LXZhbHVl");
-        assert!(cred.value.is_sensitive());
+        let cred = credential_for(&schemes, &c, &Secrets::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(header(&cred).1, "Basic Y2lkX3g6azN5LXZhbHVl");
+        assert!(matches!(&cred, Credential::Header { value, .. } if value.is_sensitive()));
         assert!(!format!("{cred:?}").contains("Y2lk"));
         let secrets = Secrets::default();
         secrets.add_integration(&c, Some(&cred));
@@ -587,9 +631,10 @@ mod tests {
             value_constant: "KEY".into(),
         })];
         let (c, _) = resolve(&specs, &schemes, &[("KEY", "hdr-secret-1")], &[], &[], &[]).unwrap();
-        let cred = credential_for(&schemes, &c).unwrap().unwrap();
-        assert_eq!(cred.name.as_str(), "x-api-key");
-        assert_eq!(cred.value.to_str().unwrap(), "hdr-secret-1");
+        let cred = credential_for(&schemes, &c, &Secrets::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(header(&cred), ("x-api-key", "hdr-secret-1"));
         for bad in [
             "bad header",
             "Host",
@@ -603,7 +648,10 @@ mod tests {
                 header_name: bad.into(),
                 value_constant: "KEY".into(),
             })];
-            assert!(credential_for(&bad, &c).is_err(), "{bad:?}");
+            assert!(
+                credential_for(&bad, &c, &Secrets::default()).is_err(),
+                "{bad:?}"
+            );
         }
     }
 
@@ -630,19 +678,20 @@ mod tests {
             &[],
         )
         .unwrap();
-        let cred = credential_for(&schemes, &c).unwrap().unwrap();
-        assert!(cred.value.to_str().unwrap().starts_with("Basic "));
+        let cred = credential_for(&schemes, &c, &Secrets::default())
+            .unwrap()
+            .unwrap();
+        assert!(header(&cred).1.starts_with("Basic "));
         let (c, _) = resolve(&specs, &schemes, &[("TOKEN", "tok")], &[], &[], &[]).unwrap();
-        assert_eq!(
-            credential_for(&schemes, &c)
-                .unwrap()
-                .unwrap()
-                .value
-                .to_str()
-                .unwrap(),
-            "Bearer tok"
-        );
+        let cred = credential_for(&schemes, &c, &Secrets::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(header(&cred).1, "Bearer tok");
         let (c, _) = resolve(&specs, &schemes, &[], &[], &[], &[]).unwrap();
-        assert!(credential_for(&schemes, &c).unwrap().is_none());
+        assert!(
+            credential_for(&schemes, &c, &Secrets::default())
+                .unwrap()
+                .is_none()
+        );
     }
 }

@@ -76,10 +76,19 @@ pub fn new_linker(engine: &Engine) -> Result<Linker<HostState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_async(&mut linker)?;
     wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut linker)?;
-    use contract::latest::multisite::domain_provider::{config, log, types};
-    types::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
-    config::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
-    log::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+    {
+        use contract::since_v0_1_0::multisite::domain_provider::{config, log, types};
+        types::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+        config::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+        log::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+    }
+    {
+        use contract::since_v0_2_0::multisite::domain_provider::{config, journal, log, types};
+        types::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+        config::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+        log::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+        journal::add_to_linker::<_, HasSelf<HostState>>(&mut linker, |s| s)?;
+    }
     Ok(linker)
 }
 
@@ -192,8 +201,9 @@ pub struct LoadedComponent {
     pub cache: CacheStatus,
     /// `sha256:` of the file.
     pub digest: String,
-    /// The contract version it was built for.
+    /// The contract version it was built for, and which binding runs it.
     pub contract: String,
+    pub version: contract::Version,
 }
 
 /// Loads a component, compiling it only when the cache has no usable copy, and refuses it
@@ -218,12 +228,13 @@ pub fn load_component(
             // the artifact. Only this program, holding the key, writes such tags, and only
             // for code it compiled itself.
             if let Ok(component) = unsafe { Component::deserialize(engine, &artifact) } {
-                let contract = check_contract(engine, &component, wasm_path)?;
+                let (contract, version) = check_contract(engine, &component, wasm_path)?;
                 return Ok(LoadedComponent {
                     component,
                     cache: CacheStatus::Hit,
                     digest,
                     contract,
+                    version,
                 });
             }
         }
@@ -237,7 +248,7 @@ pub fn load_component(
         .with_context(|| format!("{} is not a valid component", wasm_path.display()))?;
     // SAFETY: `compiled` was produced just now by this engine.
     let component = unsafe { Component::deserialize(engine, &compiled)? };
-    let contract = check_contract(engine, &component, wasm_path)?;
+    let (contract, version) = check_contract(engine, &component, wasm_path)?;
     let status = match cache.write(&key, &compiled) {
         Ok(true) => CacheStatus::Compiled,
         Ok(false) => CacheStatus::Uncached,
@@ -252,11 +263,16 @@ pub fn load_component(
         cache: status,
         digest,
         contract,
+        version,
     })
 }
 
 /// The contract version the component was built for, if this host runs it.
-fn check_contract(engine: &Engine, component: &Component, path: &Path) -> Result<String> {
+fn check_contract(
+    engine: &Engine,
+    component: &Component,
+    path: &Path,
+) -> Result<(String, contract::Version)> {
     let ty = component.component_type();
     let names: Vec<&str> = ty.exports(engine).map(|(name, _)| name).collect();
     contract::check_exports(names.iter().copied())

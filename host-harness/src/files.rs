@@ -75,6 +75,35 @@ pub fn private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// A directory several users of one config share (account locks): created 0770 when
+/// missing; a symlink in its place, or a directory anyone may write to, is refused. Give
+/// the users that run `domain-host` a common group to share it.
+pub fn shared_dir(dir: &Path) -> Result<()> {
+    if !dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o770)
+            .create(dir)
+            .with_context(|| format!("cannot create directory {}", dir.display()))?;
+    }
+    let meta = std::fs::symlink_metadata(dir)
+        .with_context(|| format!("cannot read directory {}", dir.display()))?;
+    if !meta.is_dir() {
+        bail!(
+            "{} is not a directory (a symlink or a file is in its place); refusing to use it",
+            dir.display()
+        );
+    }
+    if meta.mode() & 0o002 != 0 {
+        bail!(
+            "refusing to use {}: anyone may write to it (mode {:o})",
+            dir.display(),
+            meta.mode() & 0o7777
+        );
+    }
+    Ok(())
+}
+
 /// Checks that an existing file is a regular file, owned by this user and not writable by
 /// group or others.
 pub fn check_private_file(path: &Path) -> Result<()> {
@@ -106,7 +135,7 @@ pub fn open_lock_file(path: &Path) -> std::io::Result<File> {
         .create(true)
         .truncate(false)
         .write(true)
-        .mode(0o600)
+        .mode(0o660)
         .custom_flags(libc::O_NOFOLLOW)
         .open(path)
 }

@@ -7,19 +7,19 @@
 
 use crate::allow_list::{AllowList, Routes};
 use crate::approvals::{self, Approvals, Pin, Verdict};
+use crate::component::{ProviderPre, Reply};
 use crate::config::{IntegrationConfig, Limits, LoadedConfig};
-use crate::contract::{
-    Capabilities, DomainEvent, DomainProviderPre, Outcome, ProviderError, ProviderMetadata,
-};
+use crate::contract::{Capabilities, ProviderError, ProviderMetadata};
 use crate::credentials::{Constants, OperatorInput, Secrets, Source, credential_for};
 use crate::egress::{self, AddressPolicy};
 use crate::engine::{self, CompileCache};
 use crate::lock;
 use crate::logs::{IntegrationLog, Level, LogSettings};
-use crate::outbound::{OutboundPolicy, RequestBudget};
+use crate::operation::{Answer, Operation};
+use crate::outbound::{OutboundPolicy, RequestBudget, WriteLog};
 use crate::report::{ComponentReport, ErrorReport, IntegrationReport};
 use crate::retry::{self, RetryPolicy};
-use crate::store::HostState;
+use crate::store::{HostState, Journal};
 use anyhow::{Context, Result, anyhow};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -30,43 +30,6 @@ use wasmtime::{Engine, Store, StoreLimitsBuilder, UpdateDeadline};
 
 /// Stores that may be alive at once in one process (integrations × concurrent events).
 const POOL_INSTANCES: u32 = 64;
-
-/// One operation of the contract.
-#[derive(Debug, Clone)]
-pub enum Operation {
-    TestConnection,
-    AddDomain(DomainEvent),
-    RemoveDomain(DomainEvent),
-    AddSubdomain(DomainEvent),
-    RemoveSubdomain(DomainEvent),
-}
-
-impl Operation {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Operation::TestConnection => "test",
-            Operation::AddDomain(_) => "add-domain",
-            Operation::RemoveDomain(_) => "remove-domain",
-            Operation::AddSubdomain(_) => "add-subdomain",
-            Operation::RemoveSubdomain(_) => "remove-subdomain",
-        }
-    }
-
-    /// The domain an event is about.
-    pub fn domain(&self) -> Option<&str> {
-        match self {
-            Operation::TestConnection => None,
-            Operation::AddDomain(e)
-            | Operation::RemoveDomain(e)
-            | Operation::AddSubdomain(e)
-            | Operation::RemoveSubdomain(e) => Some(&e.domain),
-        }
-    }
-
-    fn changes_panel(&self) -> bool {
-        !matches!(self, Operation::TestConnection)
-    }
-}
 
 /// Process-wide settings every integration shares.
 #[derive(Debug, Clone)]
@@ -80,6 +43,8 @@ pub struct HostSettings {
     pub secrets: Secrets,
     /// The lock file of the config.
     pub approvals: Approvals,
+    /// Where account locks are: one place per config, shared by every user of it.
+    pub lock_dir: PathBuf,
     /// Where relative `ca_file` paths start (the config's folder).
     pub config_dir: PathBuf,
 }
@@ -103,6 +68,7 @@ impl HostSettings {
             state_dir,
             secrets,
             approvals: Approvals::for_config(&config.path),
+            lock_dir: config.lock_dir(),
             config_dir: config.resolve(Path::new(".")),
         })
     }
@@ -125,15 +91,17 @@ pub struct Integration {
     pub missing: Vec<String>,
     /// How the component compares with its approval (for `list` and `approve`).
     pub approval: Verdict,
-    pre: DomainProviderPre<HostState>,
+    pre: ProviderPre,
     constants: Arc<Constants>,
+    /// Identifies the panel resource events lock (see `account-constants`).
+    account_key: String,
     outbound: OutboundPolicy,
     log: IntegrationLog,
 }
 
 /// How one attempt ended.
 enum Attempt {
-    Done(Outcome),
+    Done(Reply),
     Provider(ProviderError),
     Host(ErrorReport),
 }
@@ -201,7 +169,7 @@ impl Host {
                     component_path.display()
                 )
             })?;
-        let pre = DomainProviderPre::new(instance_pre)?;
+        let pre = ProviderPre::new(loaded.version, instance_pre)?;
 
         let quiet_log = IntegrationLog::new(
             id,
@@ -263,7 +231,7 @@ impl Host {
                 std::env::var(n).ok()
             })
             .map_err(|e| anyhow!("integrations.{id}.{e}"))?;
-        let credential = credential_for(&metadata.auth, &constants)
+        let credential = credential_for(&metadata.auth, &constants, &self.settings.secrets)
             .map_err(|e| anyhow!("integrations.{id}: {e}"))?;
         self.settings
             .secrets
@@ -293,6 +261,15 @@ impl Host {
         };
         let tls = egress::tls_config(extra_roots.as_deref())
             .map_err(|e| anyhow!("integrations.{id}.ca_file: {e}"))?;
+        if let Some(crate::credentials::Credential::Session(session)) = &credential {
+            let login = allow.allowing(&session.url).filter(|e| e.is_https());
+            if login.is_none() {
+                anyhow::bail!(
+                    "integrations.{id}: the session login {} is not on the integration's HTTPS allowed hosts",
+                    session.url
+                );
+            }
+        }
         let missing = constants.missing(&metadata);
         let limits = self.settings.limits;
         let outbound = OutboundPolicy {
@@ -303,11 +280,16 @@ impl Host {
             credential,
             max_timeout: Duration::from_secs(limits.request_timeout_secs),
             max_response_bytes: limits.max_response_bytes,
+            max_request_bytes: limits.max_request_bytes,
             budget: RequestBudget::new(limits.max_requests_per_call, limits.max_requests_in_flight),
+            placeholders: None,
+            writes: Arc::default(),
             log: log.clone(),
         };
+        let account_key = account_key(&metadata.account_constants, &constants);
         Ok(Integration {
             id: id.to_string(),
+            account_key,
             component: ComponentReport {
                 path: component_path.display().to_string(),
                 cache: loaded.cache,
@@ -325,11 +307,7 @@ impl Host {
     }
 
     /// The metadata call runs with nothing granted: no hosts, no constants.
-    async fn metadata(
-        &self,
-        pre: &DomainProviderPre<HostState>,
-        log: IntegrationLog,
-    ) -> Result<ProviderMetadata> {
+    async fn metadata(&self, pre: &ProviderPre, log: IntegrationLog) -> Result<ProviderMetadata> {
         let outbound = OutboundPolicy {
             allow: AllowList::default(),
             routes: Routes::default(),
@@ -338,21 +316,22 @@ impl Host {
             credential: None,
             max_timeout: Duration::from_secs(1),
             max_response_bytes: 0,
+            max_request_bytes: 0,
             budget: RequestBudget::new(0, 0),
+            placeholders: None,
+            writes: Arc::default(),
             log: log.clone(),
         };
         let mut store = self.new_store(HostState::new(
             outbound,
             Arc::default(),
+            Arc::default(),
             log,
             self.store_limits(),
         ));
-        let instance = pre.instantiate_async(&mut store).await?;
-        let provider = instance.multisite_domain_provider_provider();
-        let call = provider.call_metadata(&mut store);
         let metadata = tokio::time::timeout(
             Duration::from_secs(self.settings.limits.call_timeout_secs),
-            call,
+            pre.metadata(&mut store),
         )
         .await
         .map_err(|_| anyhow!("metadata() did not return in time"))??;
@@ -427,15 +406,33 @@ impl Host {
             );
         }
 
+        if let Some(needed) = operation.needs()
+            && !integration.metadata.operations.contains(needed)
+        {
+            return IntegrationReport {
+                error: Some(ErrorReport {
+                    kind: "unsupported".into(),
+                    message: format!(
+                        "{}: the {} component does not offer {}",
+                        integration.id,
+                        integration.metadata.title,
+                        operation.name()
+                    ),
+                    status: None,
+                }),
+                ..refused("unsupported", String::new())
+            };
+        }
+
         let _lock = if operation.changes_panel() {
             let independent = integration
                 .metadata
                 .capabilities
                 .contains(Capabilities::INDEPENDENT_DOMAINS);
             let path = lock::lock_path(
-                &self.settings.state_dir,
+                &self.settings.lock_dir,
                 &integration.id,
-                &integration.constants.account_key(),
+                &integration.account_key,
                 operation.domain().filter(|_| independent),
             );
             match lock::acquire(
@@ -451,14 +448,28 @@ impl Host {
             None
         };
 
+        // What the event did so far, across its attempts: the component's journal and the
+        // writes the host saw reach the panel.
+        let journal = Arc::new(Journal::default());
+        let writes = Arc::new(WriteLog::default());
         // The retry budget starts once the lock is held: waiting behind other events for the
         // same account is not the panel's fault.
         let retries_started = Instant::now();
         let policy = self.settings.retry;
         let mut attempt = 0;
+        let mut earlier: Vec<String> = Vec::new();
+        let mut landed_earlier = 0;
         let result = loop {
             attempt += 1;
-            let result = self.attempt(integration, operation, log).await;
+            let result = self
+                .attempt(
+                    integration,
+                    &operation.for_attempt(attempt),
+                    log,
+                    &journal,
+                    &writes,
+                )
+                .await;
             let Attempt::Provider(error) = &result else {
                 break result;
             };
@@ -477,12 +488,28 @@ impl Host {
                     delay.as_millis()
                 ),
             );
+            earlier.push(format!("attempt {attempt} failed: {}", describe(error)));
+            landed_earlier = writes.landed().len();
             tokio::time::sleep(delay).await;
         };
 
         let secrets = log.secrets();
-        let (outcome, error) = match result {
-            Attempt::Done(outcome) => (Some(outcome), None),
+        let landed = writes.landed();
+        let (outcome, answer, error) = match result {
+            Attempt::Done(Reply::Outcome(outcome)) => (Some(outcome), None, None),
+            Attempt::Done(Reply::Domains(list)) => (
+                None,
+                Some(Answer::Domains(list.into_iter().map(Into::into).collect())),
+                None,
+            ),
+            Attempt::Done(Reply::Certificate(c)) => {
+                (None, Some(Answer::Certificate(c.into())), None)
+            }
+            Attempt::Done(Reply::Records(r)) => (
+                None,
+                Some(Answer::Records(r.into_iter().map(Into::into).collect())),
+                None,
+            ),
             Attempt::Provider(error) => {
                 let mut error = provider_error(&error);
                 if attempt > 1 {
@@ -490,17 +517,39 @@ impl Host {
                         .message
                         .push_str(&format!(" (gave up after {attempt} attempts)"));
                 }
-                (None, Some(error))
+                (None, None, Some(error))
             }
-            Attempt::Host(error) => (None, Some(error)),
+            Attempt::Host(error) => (None, None, Some(error)),
         };
+        // A report says what the event did: an earlier attempt's write that reached the
+        // panel changed it, even when the last attempt found nothing left to do.
+        let changed_earlier = landed_earlier > 0;
+        let mut notes: Vec<String> = outcome
+            .as_ref()
+            .map(|o| o.notes.clone())
+            .unwrap_or_default();
+        if attempt > 1 {
+            notes.extend(earlier);
+        }
+        if changed_earlier && !outcome.as_ref().is_some_and(|o| o.changed) {
+            notes.push(format!(
+                "an earlier attempt changed the panel before its answer was lost ({})",
+                landed[..landed_earlier].join("; ")
+            ));
+        }
+        if error.is_some() && !landed.is_empty() {
+            notes.push(format!(
+                "the panel was changed before the failure ({})",
+                landed.join("; ")
+            ));
+        }
         IntegrationReport {
             id: integration.id.clone(),
             ok: error.is_none(),
-            changed: outcome.as_ref().is_some_and(|o| o.changed),
-            notes: outcome
-                .map(|o| o.notes.iter().map(|n| secrets.redact(n)).collect())
-                .unwrap_or_default(),
+            changed: outcome.as_ref().is_some_and(|o| o.changed)
+                || changed_earlier
+                || (error.is_some() && !landed.is_empty()),
+            notes: notes.iter().map(|n| secrets.redact(n)).collect(),
             error: error.map(|e| ErrorReport {
                 message: secrets.redact(&format!("{}: {}", integration.id, e.message)),
                 ..e
@@ -508,6 +557,7 @@ impl Host {
             attempts: attempt,
             duration_ms: started.elapsed().as_millis() as u64,
             component: Some(integration.component.clone()),
+            answer,
             log: vec![],
         }
     }
@@ -518,12 +568,12 @@ impl Host {
         let state = HostState::new(
             integration.outbound.clone(),
             integration.constants.clone(),
+            Arc::default(),
             integration.log.clone(),
             self.store_limits(),
         );
         let mut store = self.new_store(state);
-        integration.pre.instantiate_async(&mut store).await?;
-        Ok(())
+        Ok(integration.pre.instantiate(&mut store).await?)
     }
 
     async fn attempt(
@@ -531,6 +581,8 @@ impl Host {
         integration: &Integration,
         operation: &Operation,
         log: &IntegrationLog,
+        journal: &Arc<Journal>,
+        writes: &Arc<WriteLog>,
     ) -> Attempt {
         let limits = self.settings.limits;
         let budget =
@@ -538,30 +590,22 @@ impl Host {
         let outbound = OutboundPolicy {
             log: log.clone(),
             budget: budget.clone(),
+            writes: writes.clone(),
             ..integration.outbound.clone()
         };
         let state = HostState::new(
             outbound,
             integration.constants.clone(),
+            journal.clone(),
             log.clone(),
             self.store_limits(),
         );
         let mut store = self.new_store(state);
-        let call = async {
-            let instance = integration.pre.instantiate_async(&mut store).await?;
-            let provider = instance.multisite_domain_provider_provider();
-            match operation {
-                Operation::TestConnection => provider.call_test_connection(&mut store).await,
-                Operation::AddDomain(e) => provider.call_add_domain(&mut store, e).await,
-                Operation::RemoveDomain(e) => provider.call_remove_domain(&mut store, e).await,
-                Operation::AddSubdomain(e) => provider.call_add_subdomain(&mut store, e).await,
-                Operation::RemoveSubdomain(e) => {
-                    provider.call_remove_subdomain(&mut store, e).await
-                }
-            }
-        };
-        let result =
-            tokio::time::timeout(Duration::from_secs(limits.call_timeout_secs), call).await;
+        let result = tokio::time::timeout(
+            Duration::from_secs(limits.call_timeout_secs),
+            integration.pre.call(&mut store, operation),
+        )
+        .await;
         store.data().flush_stdio();
         budget.finish(log);
         match result {
@@ -572,7 +616,7 @@ impl Host {
                     limits.call_timeout_secs
                 ),
             )),
-            Ok(Ok(Ok(outcome))) => Attempt::Done(outcome),
+            Ok(Ok(Ok(reply))) => Attempt::Done(reply),
             Ok(Ok(Err(error))) => Attempt::Provider(error),
             Ok(Err(trap)) => Attempt::Host(trap_error(&trap, &limits)),
         }
@@ -649,6 +693,7 @@ fn provider_error(error: &ProviderError) -> ErrorReport {
         ProviderError::InvalidInput(m) => ("invalid_input", format!("refused: {m}"), None),
         ProviderError::LimitReached(m) => ("limit_reached", m.clone(), None),
         ProviderError::Denied(m) => ("denied", format!("denied by the sandbox: {m}"), None),
+        ProviderError::Unsupported(m) => ("unsupported", format!("not supported: {m}"), None),
         ProviderError::Api(e) => (
             "api",
             if e.status == 0 {
@@ -678,4 +723,17 @@ fn check_metadata(metadata: &ProviderMetadata) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// The values that identify the panel resource: the declared account constants, or (for
+/// providers that declare none) every non-secret value.
+fn account_key(names: &[String], constants: &Constants) -> String {
+    if names.is_empty() {
+        return constants.account_key();
+    }
+    names
+        .iter()
+        .map(|n| format!("{n}={}", constants.value(n).unwrap_or("")))
+        .collect::<Vec<_>>()
+        .join("\n")
 }

@@ -19,7 +19,7 @@ pub struct AccountLock {
 /// The lock for an account, or for one domain of it when the provider's events for
 /// different domains are independent.
 pub fn lock_path(
-    state_dir: &Path,
+    lock_dir: &Path,
     integration: &str,
     account_key: &str,
     domain: Option<&str>,
@@ -30,15 +30,13 @@ pub fn lock_path(
     };
     let digest = Sha256::digest(key.as_bytes());
     let short: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-    state_dir
-        .join("locks")
-        .join(format!("{integration}-{short}.lock"))
+    lock_dir.join(format!("{integration}-{short}.lock"))
 }
 
 /// Waits up to `wait` for the lock.
 pub async fn acquire(path: PathBuf, wait: Duration) -> Result<AccountLock> {
     if let Some(dir) = path.parent() {
-        crate::files::private_dir(dir)?;
+        crate::files::shared_dir(dir)?;
     }
     let file = crate::files::open_lock_file(&path)
         .with_context(|| format!("cannot open lock file {}", path.display()))?;
@@ -74,7 +72,7 @@ mod tests {
         let path = |account, domain| lock_path(dir, "x", account, domain);
         assert_eq!(path("APP=1", None), path("APP=1", None));
         assert_ne!(path("APP=1", None), path("APP=2", None));
-        assert!(path("APP=1", None).starts_with("/state/locks"));
+        assert!(path("APP=1", None).starts_with("/state"));
         assert_ne!(path("APP=1", Some("a.com")), path("APP=1", Some("b.com")));
         assert_ne!(path("APP=1", Some("a.com")), path("APP=1", None));
     }

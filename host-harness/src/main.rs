@@ -57,6 +57,28 @@ enum Cmd {
         #[arg(long)]
         site: u64,
     },
+    /// The names each panel serves (integrations with list-domains), or one's.
+    ListDomains { id: Option<String> },
+    /// DNS for a mapped domain now points at the server: ask the panels for a certificate.
+    RequestCertificate {
+        domain: String,
+        #[arg(long)]
+        site: u64,
+    },
+    /// Compare what WordPress has (a JSON list) with what each panel serves; exit 0 when in
+    /// sync, 1 when drift remains.
+    Reconcile {
+        /// JSON: [{"domain": "shop.example.com", "site": 3, "kind": "mapped"|"subdomain"}]
+        #[arg(long, value_name = "FILE")]
+        wanted: PathBuf,
+        /// Add what is missing (the normal add path, locks and retries included).
+        #[arg(long)]
+        apply: bool,
+        /// Also remove what the panel has that WordPress does not (never the panel's
+        /// primary or the network's own names).
+        #[arg(long)]
+        prune: bool,
+    },
 }
 
 fn main() {
@@ -87,6 +109,17 @@ fn main() {
         Cmd::RemoveDomain { domain, site } => Command::RemoveDomain { domain, site },
         Cmd::AddSubdomain { host, site } => Command::AddSubdomain { host, site },
         Cmd::RemoveSubdomain { host, site } => Command::RemoveSubdomain { host, site },
+        Cmd::ListDomains { id } => Command::ListDomains { id },
+        Cmd::RequestCertificate { domain, site } => Command::RequestCertificate { domain, site },
+        Cmd::Reconcile {
+            wanted,
+            apply,
+            prune,
+        } => Command::Reconcile {
+            wanted,
+            apply,
+            prune,
+        },
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

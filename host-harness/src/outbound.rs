@@ -5,18 +5,22 @@
 //!    no user info in the authority);
 //! 2. the call's request budget (in flight and in total);
 //! 3. the allow-list, checked on the URL the component asked for;
-//! 4. the credential header, attached to HTTPS requests for allowed hosts only;
+//! 4. secrets: placeholders replaced (headers, path and query, body) and the credential
+//!    attached (a header, or a session token the host logs in for), for HTTPS requests to
+//!    allowed hosts only; any other request carrying a placeholder is refused;
 //! 5. where the request really goes: a route, or the host's own DNS lookup whose
 //!    addresses must pass the address policy (see [`crate::egress`]);
 //! 6. clamped timeouts and a cap on the response body.
 //!
 //! A refused request's body is dropped unread: nothing a component streams to a denied
-//! host is buffered.
+//! host is buffered. A body is held only to substitute placeholders when it declared its
+//! length (the length changes), and never beyond `max_request_bytes`.
 
 use crate::allow_list::{AllowList, Routes};
 use crate::credentials::Credential;
 use crate::egress::{self, AddressPolicy, Target};
 use crate::logs::{IntegrationLog, Level};
+use crate::placeholders::{Placeholders, Streamer};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use std::pin::Pin;
@@ -123,8 +127,43 @@ pub struct OutboundPolicy {
     /// Ceiling for connect, first-byte and between-bytes timeouts, whatever the guest asks.
     pub max_timeout: Duration,
     pub max_response_bytes: u64,
+    /// Largest request body held to substitute placeholders.
+    pub max_request_bytes: u64,
     pub budget: Arc<RequestBudget>,
+    /// This store's placeholders (0.2.0 components).
+    pub placeholders: Option<Arc<Placeholders>>,
+    /// Requests that may have changed the panel (a write with a 2xx answer, or whose answer
+    /// was lost), for the report of a retried event.
+    pub writes: Arc<WriteLog>,
     pub log: IntegrationLog,
+}
+
+/// The writes of one event that may have reached the panel, across its attempts.
+#[derive(Debug, Default)]
+pub struct WriteLog {
+    landed: std::sync::Mutex<Vec<String>>,
+}
+
+impl WriteLog {
+    fn record(&self, what: String) {
+        self.landed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(what);
+    }
+
+    /// Writes that may have changed the panel so far.
+    pub fn landed(&self) -> Vec<String> {
+        self.landed
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// Whether a method changes the panel.
+fn is_write(method: &http::Method) -> bool {
+    !matches!(*method, http::Method::GET | http::Method::HEAD)
 }
 
 impl OutboundPolicy {
@@ -272,36 +311,82 @@ impl WasiHttpHooks for OutboundPolicy {
                 return refused(error);
             }
         };
-        // Credentials travel over TLS only.
-        if https && let Some(credential) = &self.credential {
-            request
-                .headers_mut()
-                .insert(credential.name.clone(), credential.value.clone());
+        // Placeholders in the URL and headers: substituted for HTTPS, refused otherwise.
+        let placeholders = self.placeholders.clone().filter(|p| p.active());
+        if let Some(p) = &placeholders
+            && let Err(why) = substitute_head(p, &mut request, https)
+        {
+            self.log
+                .host(Level::Warn, &format!("denied {shown}: {why}"));
+            return refused(HttpError::HttpRequestDenied);
         }
+        // Credentials travel over TLS only.
+        let session = match (&self.credential, https) {
+            (Some(Credential::Header { name, value }), true) => {
+                request.headers_mut().insert(name.clone(), value.clone());
+                None
+            }
+            (Some(Credential::Session(session)), true) => Some(session.clone()),
+            _ => None,
+        };
         self.log.host(Level::Debug, &shown);
 
         let options = self.clamp(options);
         let limit = self.max_response_bytes;
-        let policy = self.addresses.clone();
-        let tls = self.tls.clone();
+        let max_request = self.max_request_bytes;
+        let policy = self.clone();
         let log = self.log.clone();
+        let writes = self.writes.clone();
+        let write = is_write(&method);
         Box::new(async move {
-            let connect_timeout = options.connect_timeout.unwrap_or(Duration::from_secs(30));
-            let addresses = match egress::resolve(&target, &policy, connect_timeout).await? {
-                Ok(addresses) => addresses,
-                Err(refusal) => {
-                    log.host(
-                        Level::Warn,
-                        &format!(
-                            "denied {shown}: {} resolves to {} ({}); allow that network with allow_private",
-                            target.host, refusal.address, refusal.why
-                        ),
-                    );
-                    return Err(HttpError::DestinationIpProhibited);
+            if let Some(p) = placeholders {
+                request = substitute_body(request, p, https, max_request)
+                    .await
+                    .map_err(|why| {
+                        log.host(Level::Warn, &format!("denied {shown}: {why}"));
+                        HttpError::HttpRequestDenied
+                    })?;
+            }
+            if let Some(session) = &session {
+                let value = session
+                    .header_value(|login| policy.deliver_plain(login, options))
+                    .await
+                    .map_err(|why| {
+                        log.host(Level::Warn, &format!("{shown}: {why}"));
+                        HttpError::HttpRequestDenied
+                    })?;
+                request.headers_mut().insert(session.header.clone(), value);
+            }
+            let sent = policy.deliver(request, &target, &shown, options).await;
+            drop(slot);
+            let (response, io) = match sent {
+                Ok(sent) => sent,
+                Err(e) => {
+                    // A write whose connection broke may still have reached the panel.
+                    if write
+                        && !matches!(
+                            e,
+                            HttpError::DestinationIpProhibited
+                                | HttpError::ConnectionRefused
+                                | HttpError::DnsTimeout
+                                | HttpError::DnsError { .. }
+                                | HttpError::ConnectionTimeout
+                        )
+                    {
+                        writes.record(format!("{shown} (no answer)"));
+                    }
+                    return Err(e);
                 }
             };
-            let (response, io) = egress::send(request, &target, addresses, tls, options).await?;
-            drop(slot);
+            let status = response.status().as_u16();
+            if write && ((200..300).contains(&status) || status >= 500) {
+                writes.record(format!("{shown} -> {status}"));
+            }
+            if status == 401
+                && let Some(session) = &session
+            {
+                session.invalidate();
+            }
             let response = response.map(|body| {
                 CappedBody {
                     inner: body,
@@ -313,6 +398,230 @@ impl WasiHttpHooks for OutboundPolicy {
             Ok((response, io))
         })
     }
+}
+
+impl OutboundPolicy {
+    /// Resolves, vets and sends: the last steps every request takes.
+    async fn deliver(
+        &self,
+        request: http::Request<WasiBody>,
+        target: &Target,
+        shown: &str,
+        options: RequestOptions,
+    ) -> Result<(http::Response<WasiBody>, IoFuture), HttpError> {
+        let connect_timeout = options.connect_timeout.unwrap_or(Duration::from_secs(30));
+        let addresses = match egress::resolve(target, &self.addresses, connect_timeout).await? {
+            Ok(addresses) => addresses,
+            Err(refusal) => {
+                self.log.host(
+                    Level::Warn,
+                    &format!(
+                        "denied {shown}: {} resolves to {} ({}); allow that network with allow_private",
+                        target.host, refusal.address, refusal.why
+                    ),
+                );
+                return Err(HttpError::DestinationIpProhibited);
+            }
+        };
+        egress::send(request, target, addresses, self.tls.clone(), options).await
+    }
+
+    /// Sends a request the host makes itself (a session login) the same way, and reads
+    /// the answer.
+    async fn deliver_plain(
+        &self,
+        request: http::Request<Bytes>,
+        options: RequestOptions,
+    ) -> Result<(u16, Vec<u8>), String> {
+        let uri = request.uri().clone();
+        let shown = format!(
+            "POST {}://{}{} (session login)",
+            uri.scheme_str().unwrap_or("?"),
+            uri.authority().map(|a| a.as_str()).unwrap_or("?"),
+            uri.path()
+        );
+        let Some(entry) = self.allow.allowing(&uri) else {
+            return Err(format!(
+                "denied {shown}: host not in this integration's allowed_hosts"
+            ));
+        };
+        let target = self
+            .target(&uri, entry.is_ip_literal())
+            .map_err(|_| format!("denied {shown}: unusable host name"))?;
+        self.log.host(Level::Debug, &shown);
+        let request = request.map(|b| {
+            http_body_util::Full::new(b)
+                .map_err(|never| match never {})
+                .boxed_unsync()
+        });
+        let (response, io) = self
+            .deliver(request, &target, &shown, options)
+            .await
+            .map_err(|e| format!("{shown} failed: {e}"))?;
+        let status = response.status().as_u16();
+        let body = http_body_util::Limited::new(
+            response.into_body(),
+            crate::session::Session::max_answer(),
+        )
+        .collect()
+        .await
+        .map_err(|e| format!("{shown}: reading the answer failed: {e}"))?
+        .to_bytes();
+        tokio::spawn(Box::into_pin(io));
+        Ok((status, body.to_vec()))
+    }
+}
+
+type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
+
+/// Substitutes placeholders in the path, query and header values; without HTTPS, any
+/// placeholder refuses the request.
+fn substitute_head(
+    p: &Placeholders,
+    request: &mut http::Request<WasiBody>,
+    https: bool,
+) -> Result<(), String> {
+    let uri = request.uri().clone();
+    let path = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
+    let in_path = p.contains(path.as_bytes());
+    let in_headers = request.headers().values().any(|v| p.contains(v.as_bytes()));
+    if !(in_path || in_headers) {
+        return Ok(());
+    }
+    if !https {
+        return Err("secrets travel over HTTPS only".into());
+    }
+    if in_path {
+        let substituted = p.substitute_str(path).map_err(|r| r.0)?;
+        let mut parts = uri.into_parts();
+        parts.path_and_query = Some(
+            substituted
+                .parse()
+                .map_err(|_| "a substituted path is not a valid URL".to_string())?,
+        );
+        *request.uri_mut() = http::Uri::from_parts(parts)
+            .map_err(|_| "a substituted URL is not valid".to_string())?;
+    }
+    if in_headers {
+        for value in request.headers_mut().values_mut() {
+            if p.contains(value.as_bytes()) {
+                let text = value
+                    .to_str()
+                    .map_err(|_| "a header with a placeholder is not text".to_string())?;
+                let mut new =
+                    http::HeaderValue::from_str(&p.substitute_str(text).map_err(|r| r.0)?)
+                        .map_err(|_| {
+                            "a substituted header is not a valid header value".to_string()
+                        })?;
+                new.set_sensitive(true);
+                *value = new;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The body with placeholders substituted: held (up to `max`) and its length corrected
+/// when it declared one, streamed otherwise. Without HTTPS, a placeholder in it refuses
+/// the request.
+async fn substitute_body(
+    request: http::Request<WasiBody>,
+    p: Arc<Placeholders>,
+    https: bool,
+    max: u64,
+) -> Result<http::Request<WasiBody>, String> {
+    let (mut parts, body) = request.into_parts();
+    if parts.headers.contains_key(http::header::CONTENT_LENGTH) {
+        let bytes = http_body_util::Limited::new(body, max as usize)
+            .collect()
+            .await
+            .map_err(|_| format!("the request body is larger than the {max} bytes the host holds"))?
+            .to_bytes();
+        if !p.contains(&bytes) {
+            return Ok(http::Request::from_parts(parts, full(bytes)));
+        }
+        if !https {
+            return Err("secrets travel over HTTPS only".into());
+        }
+        let substituted = Bytes::from(p.substitute(&bytes).map_err(|r| r.0)?);
+        parts
+            .headers
+            .insert(http::header::CONTENT_LENGTH, substituted.len().into());
+        return Ok(http::Request::from_parts(parts, full(substituted)));
+    }
+    let body = SubstitutedBody {
+        inner: body,
+        placeholders: p,
+        streamer: Some(Streamer::default()),
+        https,
+    };
+    Ok(http::Request::from_parts(parts, body.boxed_unsync()))
+}
+
+fn full(bytes: Bytes) -> WasiBody {
+    http_body_util::Full::new(bytes)
+        .map_err(|never| match never {})
+        .boxed_unsync()
+}
+
+/// A streamed request body with placeholders substituted on the way.
+struct SubstitutedBody {
+    inner: WasiBody,
+    placeholders: Arc<Placeholders>,
+    streamer: Option<Streamer>,
+    https: bool,
+}
+
+impl http_body::Body for SubstitutedBody {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, HttpError>>> {
+        let this = &mut *self;
+        loop {
+            let Some(streamer) = this.streamer.as_mut() else {
+                return Poll::Ready(None);
+            };
+            match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(Some(Ok(frame))) => {
+                    let Some(data) = frame.data_ref() else {
+                        return Poll::Ready(Some(Ok(frame)));
+                    };
+                    if !this.https && this.placeholders.contains(data) {
+                        return Poll::Ready(Some(Err(refused_body())));
+                    }
+                    match streamer.push(&this.placeholders, data) {
+                        Ok(out) if out.is_empty() => continue,
+                        Ok(out) => {
+                            return Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(out)))));
+                        }
+                        Err(_) => return Poll::Ready(Some(Err(refused_body()))),
+                    }
+                }
+                Poll::Ready(None) => {
+                    let streamer = this.streamer.take().expect("checked above");
+                    return match streamer.finish(&this.placeholders) {
+                        Ok(rest) if rest.is_empty() => Poll::Ready(None),
+                        Ok(rest) => {
+                            Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(rest)))))
+                        }
+                        Err(_) => Poll::Ready(Some(Err(refused_body()))),
+                    };
+                }
+            }
+        }
+    }
+}
+
+fn refused_body() -> HttpError {
+    HttpError::InternalError(Some(
+        "the request body carries a refused placeholder".into(),
+    ))
 }
 
 /// A response body that fails once it passes the host's size limit, so a hostile or

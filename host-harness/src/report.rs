@@ -2,6 +2,7 @@
 
 use crate::engine::CacheStatus;
 use crate::logs::LogLine;
+use crate::operation::Answer;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -29,6 +30,9 @@ pub struct IntegrationReport {
     pub duration_ms: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub component: Option<ComponentReport>,
+    /// What a read operation answered (`domains`, `certificate`, `records`).
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub answer: Option<Answer>,
     pub log: Vec<LogLine>,
 }
 
@@ -41,9 +45,9 @@ pub struct ComponentReport {
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ErrorReport {
     /// `bad_credentials`, `not_found`, `conflict`, `rate_limited`, `transient`,
-    /// `invalid_input`, `limit_reached`, `denied`, `api` (from the provider), or
-    /// `configuration`, `component`, `timeout`, `cpu_limit`, `memory_limit`, `trap`,
-    /// `busy` (from the host).
+    /// `invalid_input`, `limit_reached`, `denied`, `unsupported`, `api` (from the
+    /// provider), or `configuration`, `component`, `not_approved`, `timeout`,
+    /// `cpu_limit`, `memory_limit`, `trap`, `busy` (from the host).
     pub kind: String,
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -65,6 +69,7 @@ impl IntegrationReport {
             attempts: 0,
             duration_ms: 0,
             component: None,
+            answer: None,
             log: vec![],
         }
     }

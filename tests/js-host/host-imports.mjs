@@ -22,6 +22,25 @@ export const config = {
   isSet(name) {
     return config.get(name) !== undefined;
   },
+  // This host hands secrets over, so a "placeholder" is the value itself, encoded as asked.
+  secretPlaceholder(name, encoding) {
+    const value = config.get(name);
+    if (value === undefined) return undefined;
+    if (encoding === "url") return encodeURIComponent(value).replace(/[!'()*]/g, (c) => "%" + c.charCodeAt(0).toString(16).toUpperCase());
+    if (encoding === "json") return JSON.stringify(value).slice(1, -1);
+    return value;
+  },
+};
+
+// One event per process here, so the journal is just this process's memory.
+const entries = new Map();
+export const journal = {
+  remember(key, value) {
+    if (entries.size < 64 || entries.has(key)) entries.set(key, value);
+  },
+  recall(key) {
+    return entries.get(key);
+  },
 };
 
 export const log = {

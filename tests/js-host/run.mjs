@@ -4,7 +4,7 @@ const [modulePath, operation, domain, site, www] = process.argv.slice(2);
 const component = await import(modulePath);
 const { logLines } = await import("./host-imports.mjs");
 const provider = component.provider;
-const event = { domain: domain ?? "", siteId: BigInt(site ?? 0), www: www === "true" };
+const event = { domain: domain ?? "", siteId: BigInt(site ?? 0), www: www === "true", attempt: 1 };
 
 const calls = {
   metadata: () => provider.metadata(),
@@ -13,6 +13,8 @@ const calls = {
   "remove-domain": () => provider.removeDomain(event),
   "add-subdomain": () => provider.addSubdomain(event),
   "remove-subdomain": () => provider.removeSubdomain(event),
+  "list-domains": () => provider.listDomains(),
+  "request-certificate": () => provider.requestCertificate(event),
 };
 const call = calls[operation];
 if (!call) {

@@ -5,19 +5,27 @@
 //! - `WU_RUNCLOUD_API_KEY` + `WU_RUNCLOUD_API_SECRET` (the seed docs): API v2, HTTP Basic.
 //!
 //! The paths below `https://manage.runcloud.io/api/{v2,v3}` are the same:
-//! `servers/{S}/webapps/{A}/domains` (list with `page`/`perPage`, create, delete by id).
-//! SSL redeploy differs, following what each plugin version sends: v3 reads `ssl/advanced`
-//! for the certificate id and PATCHes `ssl/advanced/{id}/redeploy`; v2 reads `ssl` and PUTs
-//! `ssl/{id}`.
+//! `servers/{S}/webapps/{A}/domains` (list with `page`/`perPage`, create, delete by id;
+//! v3 also `PATCH domains/{id}/meta`). SSL follows the official v3 SDK's routes
+//! (`provider-apis.md` §2.9–2.10): `GET ssl/advanced` tells the mode; basic mode redeploys
+//! the app's certificate with `GET ssl` + `PUT ssl/{id}`; advanced mode installs or
+//! redeploys the domain's own certificate (`domains/{id}/ssl`). The PHP plugin's
+//! `PATCH ssl/advanced/{id}/redeploy` is unverified and kept in one fallback function.
 //!
-//! Unlike the PHP plugin: every status is checked, an existing domain counts as success,
-//! removal follows pagination, the `www` policy is honoured, and subdomain sites are
-//! created and deleted as domains of the app.
+//! Unlike the PHP plugin: every status is checked; a name "already taken" is a success only
+//! when it is on *this* web application (another app holding it is a conflict); an
+//! existing record gets `www` when the policy now wants it; removal follows every page,
+//! rescans when the list changes under it and confirms an absence with a second scan, and
+//! never deletes the app's primary domain; subdomain sites are created and deleted as
+//! domains; the certificate is redeployed only when this event changed the domain list,
+//! once, even across retries (Let's Encrypt limits issuance per registered domain).
+//! Events lock per account (server and app), so concurrent events cannot race on the list
+//! or on the shared certificate.
 
 use provider_sdk::http::{Request, Response};
 use provider_sdk::{
     AnyOfGroup, AuthScheme, BasicAuth, Capabilities, ConstantSpec, DomainEvent, DomainProvider,
-    Outcome, ProviderError, ProviderMetadata, config, log,
+    Operations, Outcome, PanelDomain, ProviderError, ProviderMetadata, config, journal, log,
 };
 use serde::Deserialize;
 
@@ -31,6 +39,8 @@ pub const APP_ID: &str = "WU_RUNCLOUD_APP_ID";
 pub const PER_PAGE: u32 = 40;
 /// A bound on pages followed, so a misbehaving API cannot keep a component looping.
 const MAX_PAGES: u32 = 500;
+/// Scans restarted because the list changed while being read, before giving up.
+const MAX_RESCANS: u32 = 3;
 
 pub struct RunCloud;
 
@@ -71,40 +81,33 @@ impl DomainProvider for RunCloud {
             tutorial_link:
                 "https://ultimatemultisite.com/docs/user-guide/host-integrations/runcloud".into(),
             constants: vec![
-                constant(
+                ConstantSpec::optional(
                     API_TOKEN,
                     "API token (v3)",
                     "Workspace > Settings > API Management",
-                    true,
-                    false,
-                ),
-                constant(
+                )
+                .secret(),
+                ConstantSpec::optional(
                     API_KEY,
                     "API key (v2)",
                     "User profile > API (legacy key/secret)",
-                    true,
-                    false,
-                ),
-                constant(
+                )
+                .secret(),
+                ConstantSpec::optional(
                     API_SECRET,
                     "API secret (v2)",
                     "User profile > API (legacy key/secret)",
-                    true,
-                    false,
-                ),
-                constant(
+                )
+                .secret(),
+                ConstantSpec::required(
                     SERVER_ID,
                     "Server ID",
                     "From the URL: manage.runcloud.io/servers/{SERVER_ID}",
-                    false,
-                    true,
                 ),
-                constant(
+                ConstantSpec::required(
                     APP_ID,
                     "Web application ID",
                     "From the web application's URL",
-                    false,
-                    true,
                 ),
             ],
             any_of: vec![AnyOfGroup {
@@ -114,11 +117,13 @@ impl DomainProvider for RunCloud {
                     vec![API_KEY.into(), API_SECRET.into()],
                 ],
             }],
+            // Not independent-domains: the certificate is shared by the whole web
+            // application, and removals page through a list other events change.
             capabilities: Capabilities::AUTO_SSL
                 | Capabilities::WWW_HANDLING
                 | Capabilities::SUBDOMAINS
-                | Capabilities::REMOVAL
-                | Capabilities::INDEPENDENT_DOMAINS,
+                | Capabilities::REMOVAL,
+            operations: Operations::LIST_DOMAINS | Operations::REQUEST_CERTIFICATE,
             ssl_verification_attempts: 5,
             default_allowed_hosts: vec!["manage.runcloud.io".into()],
             auth: vec![
@@ -128,6 +133,7 @@ impl DomainProvider for RunCloud {
                     password_constant: API_SECRET.into(),
                 }),
             ],
+            account_constants: vec![SERVER_ID.into(), APP_ID.into()],
         }
     }
 
@@ -158,25 +164,34 @@ impl DomainProvider for RunCloud {
     fn remove_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
         Api::configured()?.remove(&event.domain)
     }
+
+    fn list_domains() -> Result<Vec<PanelDomain>, ProviderError> {
+        let domains = Api::configured()?.all_domains()?;
+        Ok(domains
+            .into_iter()
+            .map(|d| PanelDomain {
+                www: Some(d.www()),
+                primary: d.is_primary(),
+                name: d.name,
+                certificate: None,
+            })
+            .collect())
+    }
+
+    fn request_certificate(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        let api = Api::configured()?;
+        let Some(domain) = api.find(&event.domain)? else {
+            return Err(ProviderError::NotFound(format!(
+                "{} is not on the web application; map the domain first",
+                event.domain
+            )));
+        };
+        let note = api.deploy_certificate(&domain.name.clone(), Some(domain))?;
+        Ok(Outcome::changed(note))
+    }
 }
 
 provider_sdk::export_provider!(RunCloud);
-
-fn constant(
-    name: &str,
-    label: &str,
-    description: &str,
-    secret: bool,
-    required: bool,
-) -> ConstantSpec {
-    ConstantSpec {
-        name: name.into(),
-        label: label.into(),
-        description: description.into(),
-        secret,
-        required,
-    }
-}
 
 /// The body that creates a domain: with `www`, RunCloud serves `www.` too and redirects it
 /// to the bare name; without, no alias and no redirect.
@@ -189,10 +204,26 @@ pub fn create_body(name: &str, www: bool) -> serde_json::Value {
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 pub struct Domain {
     pub id: u64,
     pub name: String,
+    /// Returned as 0/1 (sent as a boolean); leaner v2 answers leave it out.
+    #[serde(default)]
+    pub www: serde_json::Value,
+    #[serde(default, rename = "type")]
+    pub kind: Option<String>,
+}
+
+impl Domain {
+    pub fn www(&self) -> bool {
+        self.www == serde_json::json!(1) || self.www == serde_json::json!(true)
+    }
+
+    /// The web application's own domain: RunCloud serves the app under it.
+    pub fn is_primary(&self) -> bool {
+        self.kind.as_deref() == Some("primary")
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -215,31 +246,63 @@ pub struct Pagination {
 }
 
 impl Page {
-    /// Whether another page follows this one.
-    pub fn has_next(&self) -> bool {
+    /// Whether another page follows this one. Without `meta`, a full page may be followed
+    /// by another.
+    pub fn has_next(&self, per_page: u32) -> bool {
         match &self.meta {
             Some(meta) => meta.pagination.current_page < meta.pagination.total_pages,
-            None => false,
+            None => self.data.len() as u32 >= per_page,
         }
+    }
+
+    fn total(&self) -> Option<u64> {
+        self.meta.as_ref().map(|m| m.pagination.total)
     }
 }
 
-/// Where a web application's certificate id is, per API version.
-pub fn certificate_id(version: ApiVersion, body: &serde_json::Value) -> Option<u64> {
-    let id = match version {
-        ApiVersion::V3 => body.get("sslCertificate").and_then(|c| c.get("id")),
-        ApiVersion::V2 => body.get("id"),
-    };
+/// Where a web application's certificate id is in `GET ssl` (basic mode).
+pub fn certificate_id(body: &serde_json::Value) -> Option<u64> {
+    let id = body
+        .get("id")
+        .or_else(|| body.get("sslCertificate").and_then(|c| c.get("id")));
     id.and_then(|v| {
         v.as_u64()
             .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
     })
 }
 
-/// Whether a 422 says the name exists already (then adding it is a no-op).
-pub fn is_duplicate(response: &Response) -> bool {
-    response.status == 422 && response.text().to_ascii_lowercase().contains("already")
+/// Whether a 422 says the name is taken, read from the `errors.name` field.
+pub fn name_taken(response: &Response) -> bool {
+    if response.status != 422 {
+        return false;
+    }
+    let Ok(body) = serde_json::from_slice::<serde_json::Value>(&response.body) else {
+        return false;
+    };
+    let messages: Vec<String> = match body.pointer("/errors/name") {
+        Some(serde_json::Value::Array(list)) => list
+            .iter()
+            .filter_map(|m| m.as_str().map(str::to_ascii_lowercase))
+            .collect(),
+        Some(serde_json::Value::String(m)) => vec![m.to_ascii_lowercase()],
+        _ => vec![],
+    };
+    messages
+        .iter()
+        .any(|m| m.contains("already") && m.contains("taken"))
 }
+
+/// Journal keys and values: what this event did, across retries.
+fn created_key(name: &str) -> String {
+    format!("create {name}")
+}
+/// The create was sent (it may have applied even if its answer was lost).
+const SENT: &str = "sent";
+/// The name was there before this event.
+const EXISTED: &str = "existed";
+const WWW_ADDED: &str = "www added";
+const DELETED: &str = "deleted";
+const CERTIFICATE: &str = "certificate";
 
 struct Api {
     version: ApiVersion,
@@ -278,55 +341,149 @@ impl Api {
         self.check(Request::get(url).send()?)?.json()
     }
 
-    /// Follows `meta.pagination` through every page.
-    fn find(&self, name: &str) -> Result<Option<Domain>, ProviderError> {
-        let mut page = 1;
-        loop {
-            let current = self.domains_page(page, PER_PAGE)?;
-            let has_next = current.has_next();
-            if let Some(found) = current
-                .data
-                .into_iter()
-                .find(|d| d.name.eq_ignore_ascii_case(name))
-            {
-                return Ok(Some(found));
+    /// Every domain record, every page. The scan restarts when the total changes while
+    /// it runs (a removal elsewhere shifts later records onto earlier pages).
+    fn all_domains(&self) -> Result<Vec<Domain>, ProviderError> {
+        'scan: for _ in 0..MAX_RESCANS {
+            let mut all = Vec::new();
+            let mut total = None;
+            let mut page = 1;
+            loop {
+                let current = self.domains_page(page, PER_PAGE)?;
+                if total.is_some() && current.total() != total {
+                    log::info("the domain list changed while it was read; reading it again");
+                    continue 'scan;
+                }
+                total = current.total();
+                let has_next = current.has_next(PER_PAGE);
+                all.extend(current.data);
+                if !has_next || page >= MAX_PAGES {
+                    return Ok(all);
+                }
+                page += 1;
             }
-            if !has_next || page >= MAX_PAGES {
-                return Ok(None);
-            }
-            page += 1;
         }
+        Err(ProviderError::Transient(
+            "the domain list kept changing while it was read".into(),
+        ))
+    }
+
+    /// The record for `name`. An absence is confirmed by a second full scan, so a record
+    /// that moved between pages during the first is not missed.
+    fn find(&self, name: &str) -> Result<Option<Domain>, ProviderError> {
+        let matches = |d: &Domain| d.name.eq_ignore_ascii_case(name);
+        if let Some(found) = self.all_domains()?.into_iter().find(matches) {
+            return Ok(Some(found));
+        }
+        Ok(self.all_domains()?.into_iter().find(matches))
     }
 
     fn add(&self, name: &str, www: bool) -> Result<Outcome, ProviderError> {
+        // The journal says whether an earlier attempt of this event sent this create: if
+        // its answer was lost, the name now "already taken" is ours.
+        let sent_earlier = journal::recall(&created_key(name)).as_deref() == Some(SENT);
+        journal::remember(&created_key(name), SENT);
         let response = Request::post(format!("{}/domains", self.base))
             .json(&create_body(name, www))
             .send()?;
-        let mut outcome = if is_duplicate(&response) {
-            Outcome::unchanged(format!("{name} is already on the web application"))
+        let (mut outcome, record) = if name_taken(&response) {
+            let (outcome, record) = self.existing(name, www, sent_earlier)?;
+            (outcome, Some(record))
         } else {
-            self.check(response)?;
+            let created = self.check(response)?;
             log::info(format!("added {name} (www: {www})"));
-            Outcome::changed(format!(
+            let outcome = Outcome::changed(format!(
                 "added {name}{}",
                 if www { " with www redirect" } else { "" }
-            ))
+            ));
+            // RunCloud answers with the created record.
+            (outcome, created.json::<Domain>().ok())
         };
-        // Redeploy even when the name was there: an earlier attempt may have added it and
-        // failed before the certificate was reissued.
+        if !outcome.changed {
+            outcome
+                .notes
+                .push("SSL certificate not redeployed: the domain list did not change".into());
+            return Ok(outcome);
+        }
+        if journal::recall(CERTIFICATE).is_some() {
+            outcome
+                .notes
+                .push("SSL certificate already redeployed by an earlier attempt".into());
+            return Ok(outcome);
+        }
         let note = self
-            .redeploy_ssl()
-            .map_err(|e| e.prefixed(&format!("{name} is on the web application but ")))?;
+            .deploy_certificate(name, record)
+            .map_err(|e| e.prefixed(&format!("{} but ", outcome.notes[0])))?;
+        journal::remember(CERTIFICATE, "1");
         outcome.notes.push(note);
         Ok(outcome)
     }
 
-    fn remove(&self, name: &str) -> Result<Outcome, ProviderError> {
+    /// A name RunCloud says is taken: fine when it is ours (brought to the wanted `www`),
+    /// a conflict when another web application on the server holds it.
+    fn existing(
+        &self,
+        name: &str,
+        www: bool,
+        created_earlier: bool,
+    ) -> Result<(Outcome, Domain), ProviderError> {
         let Some(domain) = self.find(name)? else {
-            return Ok(Outcome::unchanged(format!(
-                "{name} is not on the web application; nothing to remove"
+            journal::remember(&created_key(name), EXISTED);
+            return Err(ProviderError::Conflict(format!(
+                "{name} is already used by another web application on this server; remove it \
+                 there first"
             )));
         };
+        if !created_earlier {
+            journal::remember(&created_key(name), EXISTED);
+        }
+        let outcome = if www && !domain.www() {
+            match self.version {
+                ApiVersion::V3 => {
+                    let url = format!("{}/domains/{}/meta", self.base, domain.id);
+                    self.check(
+                        Request::patch(url)
+                            .json(&serde_json::json!({"www": true, "redirection": "non-www", "type": "alias"}))
+                            .send()?,
+                    )?;
+                    journal::remember(WWW_ADDED, "1");
+                    Outcome::changed(format!(
+                        "{name} was on the web application without www; www added with a redirect"
+                    ))
+                }
+                ApiVersion::V2 => Outcome {
+                    changed: created_earlier,
+                    notes: vec![format!(
+                        "{name} is on the web application without www; API v2 cannot change \
+                         that (use an API v3 token, or enable www in RunCloud)"
+                    )],
+                },
+            }
+        } else if created_earlier || journal::recall(WWW_ADDED).is_some() {
+            Outcome::changed(format!("added {name}"))
+        } else {
+            Outcome::unchanged(format!("{name} is already on the web application"))
+        };
+        Ok((outcome, domain))
+    }
+
+    fn remove(&self, name: &str) -> Result<Outcome, ProviderError> {
+        let Some(domain) = self.find(name)? else {
+            return Ok(if journal::recall(DELETED).is_some() {
+                Outcome::changed(format!("removed {name}"))
+            } else {
+                Outcome::unchanged(format!(
+                    "{name} is not on the web application; nothing to remove"
+                ))
+            });
+        };
+        if domain.is_primary() {
+            return Err(ProviderError::Conflict(format!(
+                "{name} is the web application's primary domain: RunCloud serves the app under \
+                 it, so it is never removed from here; change the primary domain in RunCloud first"
+            )));
+        }
+        journal::remember(DELETED, "1");
         let response = Request::delete(format!("{}/domains/{}", self.base, domain.id)).send()?;
         if response.status == 404 {
             // Deleted between our listing and now: the wanted state is reached.
@@ -337,13 +494,72 @@ impl Api {
         Ok(Outcome::changed(format!("removed {name}")))
     }
 
-    /// Reissues the web application's certificate so it covers its current domains.
-    fn redeploy_ssl(&self) -> Result<String, ProviderError> {
-        let read = match self.version {
-            ApiVersion::V3 => "ssl/advanced",
-            ApiVersion::V2 => "ssl",
+    /// Has the certificate cover `name`: per domain in advanced mode (its record looked up
+    /// when not `known`), the app's shared certificate in basic mode.
+    fn deploy_certificate(
+        &self,
+        name: &str,
+        known: Option<Domain>,
+    ) -> Result<String, ProviderError> {
+        let mode = Request::get(format!("{}/ssl/advanced", self.base)).send()?;
+        // A 404 is an API without the advanced endpoint (basic mode); other errors count.
+        let advanced = if mode.status == 404 {
+            false
+        } else {
+            self.check(mode)
+                .map_err(|e| e.prefixed("reading the SSL mode failed: "))?
+                .json::<serde_json::Value>()?
+                .get("advancedSSL")
+                .and_then(serde_json::Value::as_bool)
+                .unwrap_or(false)
         };
-        let response = Request::get(format!("{}/{read}", self.base)).send()?;
+        if advanced {
+            let domain = match known {
+                Some(domain) => domain,
+                None => self.find(name)?.ok_or_else(|| {
+                    ProviderError::Transient(format!("{name} is not in the domain list yet"))
+                })?,
+            };
+            self.deploy_domain_certificate(&domain)
+        } else {
+            self.redeploy_app_certificate()
+        }
+    }
+
+    /// Advanced mode: the domain's own certificate, redeployed or installed.
+    fn deploy_domain_certificate(&self, domain: &Domain) -> Result<String, ProviderError> {
+        let url = format!("{}/domains/{}/ssl", self.base, domain.id);
+        let current = Request::get(&url).send()?;
+        if current.status == 200 {
+            let body: serde_json::Value = current.json()?;
+            if let Some(id) = certificate_id(&body) {
+                self.check(Request::put(format!("{url}/{id}")).send()?)
+                    .map_err(|e| e.prefixed("SSL redeploy failed: "))?;
+                return Ok(format!(
+                    "SSL certificate {id} of {} redeployed",
+                    domain.name
+                ));
+            }
+        }
+        self.check(
+            Request::post(&url)
+                .json(&serde_json::json!({
+                    "advancedSSL": true, "autoSSL": false, "provider": "letsencrypt",
+                    "enableHttp": false, "enableHsts": false,
+                    "authorizationMethod": "http-01", "environment": "live"
+                }))
+                .send()?,
+        )
+        .map_err(|e| e.prefixed("installing the SSL certificate failed: "))?;
+        Ok(format!(
+            "Let's Encrypt certificate requested for {}",
+            domain.name
+        ))
+    }
+
+    /// Basic mode: the app's certificate, redeployed so it covers the current domains.
+    fn redeploy_app_certificate(&self) -> Result<String, ProviderError> {
+        let response = Request::get(format!("{}/ssl", self.base)).send()?;
         if response.status == 404 && response.text().contains("not installed") {
             return Ok(no_certificate());
         }
@@ -351,16 +567,27 @@ impl Api {
             .check(response)
             .map_err(|e| e.prefixed("reading the SSL certificate failed: "))?
             .json()?;
-        let Some(id) = certificate_id(self.version, &body) else {
+        let Some(id) = certificate_id(&body) else {
             return Ok(no_certificate());
         };
-        let request = match self.version {
-            ApiVersion::V3 => Request::patch(format!("{}/ssl/advanced/{id}/redeploy", self.base)),
-            ApiVersion::V2 => Request::put(format!("{}/ssl/{id}", self.base)),
-        };
-        self.check(request.json(&serde_json::json!({})).send()?)
+        let redeploy = Request::put(format!("{}/ssl/{id}", self.base)).send()?;
+        if matches!(redeploy.status, 404 | 405) {
+            return self.plugin_redeploy(id);
+        }
+        self.check(redeploy)
             .map_err(|e| e.prefixed("SSL redeploy failed: "))?;
         log::info(format!("SSL certificate {id} redeployed"));
+        Ok(format!("SSL certificate {id} redeployed"))
+    }
+
+    /// UNVERIFIED: `PATCH ssl/advanced/{id}/redeploy` is what Ultimate Multisite 2.4.10's
+    /// `Runcloud_Host_Provider` sends; neither RunCloud's docs nor its official v3 SDK list
+    /// it (`provider-apis.md` §2.9). Used only when the SDK's `PUT ssl/{id}` is missing.
+    fn plugin_redeploy(&self, id: u64) -> Result<String, ProviderError> {
+        let url = format!("{}/ssl/advanced/{id}/redeploy", self.base);
+        self.check(Request::patch(url).json(&serde_json::json!({})).send()?)
+            .map_err(|e| e.prefixed("SSL redeploy failed: "))?;
+        log::info(format!("SSL certificate {id} redeployed (plugin route)"));
         Ok(format!("SSL certificate {id} redeployed"))
     }
 }
@@ -397,7 +624,8 @@ mod tests {
             "meta":{"pagination":{"total":41,"count":1,"per_page":40,"current_page":1,"total_pages":2,"links":{"next":"x"}}}}"#;
         let page: Page = provider_sdk::http::parse_json(200, body).unwrap();
         assert_eq!(page.data[0].id, 710);
-        assert!(page.has_next());
+        assert!(!page.data[0].www());
+        assert!(page.has_next(40));
     }
 
     #[test]
@@ -407,33 +635,40 @@ mod tests {
             br#"{"data":[],"meta":{"pagination":{"total":0,"count":0,"per_page":40,"current_page":3,"total_pages":3}}}"#,
         )
         .unwrap();
-        assert!(!last.has_next());
+        assert!(!last.has_next(40));
         let bare: Page = provider_sdk::http::parse_json(200, br#"{"data":[]}"#).unwrap();
-        assert!(!bare.has_next());
+        assert!(!bare.has_next(40));
+        // Without meta, a full page may be followed by another.
+        let full: Page = provider_sdk::http::parse_json(
+            200,
+            br#"{"data":[{"id":1,"name":"a.com"},{"id":2,"name":"b.com"}]}"#,
+        )
+        .unwrap();
+        assert!(full.has_next(2));
+        assert!(!full.has_next(3));
     }
 
     #[test]
-    fn certificate_id_per_version() {
-        let v3 = serde_json::json!({"advancedSSL": false, "sslCertificate": {"id": 52}});
-        assert_eq!(certificate_id(ApiVersion::V3, &v3), Some(52));
+    fn certificate_ids_are_read_from_either_shape() {
         assert_eq!(
-            certificate_id(ApiVersion::V3, &serde_json::json!({"sslCertificate": null})),
-            None
-        );
-        assert_eq!(
-            certificate_id(
-                ApiVersion::V2,
-                &serde_json::json!({"id": "52", "method": "letsencrypt"})
-            ),
+            certificate_id(&serde_json::json!({"id": "52", "method": "letsencrypt"})),
             Some(52)
         );
         assert_eq!(
-            certificate_id(
-                ApiVersion::V2,
-                &serde_json::json!({"message": "SSL not installed!"})
-            ),
+            certificate_id(&serde_json::json!({"sslCertificate": {"id": 53}})),
+            Some(53)
+        );
+        assert_eq!(
+            certificate_id(&serde_json::json!({"message": "SSL not installed!"})),
             None
         );
+    }
+
+    #[test]
+    fn primary_records_are_known() {
+        let d: Domain =
+            serde_json::from_str(r#"{"id":1,"name":"a.com","type":"primary","www":1}"#).unwrap();
+        assert!(d.is_primary() && d.www());
     }
 
     #[test]
@@ -443,12 +678,20 @@ mod tests {
             headers: vec![],
             body: br#"{"message":"The given data was invalid.","errors":{"name":["The name has already been taken."]}}"#.to_vec(),
         };
-        assert!(is_duplicate(&duplicate));
+        assert!(name_taken(&duplicate));
         let invalid = Response {
             status: 422,
             headers: vec![],
             body: br#"{"message":"The given data was invalid.","errors":{"name":["The name format is invalid."]}}"#.to_vec(),
         };
-        assert!(!is_duplicate(&invalid));
+        assert!(!name_taken(&invalid));
+        // The word in another field, or in the message only, is not "taken".
+        let other = Response {
+            status: 422,
+            headers: vec![],
+            body: br#"{"message":"The name has already been taken.","errors":{"www":["invalid"]}}"#
+                .to_vec(),
+        };
+        assert!(!name_taken(&other));
     }
 }

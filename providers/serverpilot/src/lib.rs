@@ -3,16 +3,20 @@
 //! API (v1, `https://api.serverpilot.io/v1`, HTTP Basic `client_id:api_key`):
 //! - `GET /apps/{id}` → `{"data": {"domains": [...], "ssl": {...}|null, "autossl": {...}}}`
 //! - `POST /apps/{id}` `{"domains": [...]}` replaces the list (order is not kept);
-//! - `POST /apps/{id}/ssl` `{"auto": true}` enables AutoSSL.
+//! - `POST /apps/{id}/ssl` `{"auto": true}` enables AutoSSL, which ServerPilot allows only
+//!   once `autossl.available` is true (the app's domains point at the server).
 //!
 //! Unlike the PHP plugin, every response is checked, the list is de-duplicated, the
-//! 300-domains-per-app limit is reported before ServerPilot refuses it, and a request that
-//! would change nothing is not sent.
+//! 300-domains-per-app limit is reported before ServerPilot refuses it, a request that
+//! would change nothing is not sent, AutoSSL is requested only when ServerPilot can issue
+//! it (and again by `request-certificate` once DNS points here), and a retried event says
+//! what it did: the journal remembers a list written before its answer was lost.
 
 use provider_sdk::http::Request;
 use provider_sdk::{
-    AuthScheme, BasicAuth, Capabilities, ConstantSpec, DomainEvent, DomainProvider, Outcome,
-    ProviderError, ProviderMetadata, config, log,
+    AuthScheme, BasicAuth, Capabilities, CertificateReport, CertificateState, ConstantSpec,
+    DomainEvent, DomainProvider, Operations, Outcome, PanelDomain, ProviderError, ProviderMetadata,
+    config, journal, log,
 };
 use serde::Deserialize;
 
@@ -36,23 +40,21 @@ impl DomainProvider for ServerPilot {
             tutorial_link:
                 "https://ultimatemultisite.com/docs/user-guide/host-integrations/serverpilot".into(),
             constants: vec![
-                constant(
+                ConstantSpec::required(
                     CLIENT_ID,
                     "Client ID",
                     "Account > API in the ServerPilot dashboard (cid_...)",
-                    false,
                 ),
-                constant(
+                ConstantSpec::required(
                     API_KEY,
                     "API key",
                     "Account > API in the ServerPilot dashboard",
-                    true,
-                ),
-                constant(
+                )
+                .secret(),
+                ConstantSpec::required(
                     APP_ID,
                     "App ID",
                     "From the app's URL: manage.serverpilot.io/apps/{APP_ID}",
-                    false,
                 ),
             ],
             any_of: vec![],
@@ -60,12 +62,16 @@ impl DomainProvider for ServerPilot {
                 | Capabilities::WWW_HANDLING
                 | Capabilities::SUBDOMAINS
                 | Capabilities::REMOVAL,
+            operations: Operations::LIST_DOMAINS
+                | Operations::REQUEST_CERTIFICATE
+                | Operations::CERTIFICATE_STATUS,
             ssl_verification_attempts: 5,
             default_allowed_hosts: vec!["api.serverpilot.io".into()],
             auth: vec![AuthScheme::Basic(BasicAuth {
                 username_constant: CLIENT_ID.into(),
                 password_constant: API_KEY.into(),
             })],
+            account_constants: vec![APP_ID.into()],
         }
     }
 
@@ -99,27 +105,82 @@ impl DomainProvider for ServerPilot {
     fn remove_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
         remove_names(std::slice::from_ref(&event.domain))
     }
+
+    fn list_domains() -> Result<Vec<PanelDomain>, ProviderError> {
+        let app = get_app()?;
+        Ok(app
+            .domains
+            .iter()
+            .map(|name| PanelDomain {
+                name: name.clone(),
+                // ServerPilot lists `www.` names as names of their own.
+                www: None,
+                certificate: Some(app.certificate_state(name)),
+                primary: false,
+            })
+            .collect())
+    }
+
+    fn request_certificate(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        let app = get_app()?;
+        let names = names_for(&event.domain, event.www);
+        let missing: Vec<&String> = names
+            .iter()
+            .filter(|n| !app.domains.iter().any(|d| d.eq_ignore_ascii_case(n)))
+            .collect();
+        if !missing.is_empty() {
+            return Err(ProviderError::NotFound(format!(
+                "{} not on the app; map the domain first",
+                missing
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let note = ensure_autossl(&app)?;
+        let changed = note == AUTOSSL_ENABLED;
+        Ok(Outcome {
+            changed,
+            notes: vec![note],
+        })
+    }
+
+    fn certificate_status(event: DomainEvent) -> Result<CertificateReport, ProviderError> {
+        let app = get_app()?;
+        let state = app.certificate_state(&event.domain);
+        let message = match (&app.ssl, state) {
+            (None, _) => "no certificate: AutoSSL is off".to_string(),
+            (Some(ssl), _) if !ssl.auto => "the app uses a custom certificate".to_string(),
+            (_, CertificateState::Active) => "covered by the app's AutoSSL certificate".into(),
+            _ => "AutoSSL is on; ServerPilot has not issued a certificate for this name yet"
+                .to_string(),
+        };
+        Ok(CertificateReport {
+            state,
+            message,
+            expires_at: None,
+        })
+    }
 }
 
 provider_sdk::export_provider!(ServerPilot);
 
-fn constant(name: &str, label: &str, description: &str, secret: bool) -> ConstantSpec {
-    ConstantSpec {
-        name: name.into(),
-        label: label.into(),
-        description: description.into(),
-        secret,
-        required: true,
-    }
-}
+/// The journal key of a list this event wrote (its answer may have been lost).
+const WROTE: &str = "wrote-domains";
 
 fn add_names(names: &[String]) -> Result<Outcome, ProviderError> {
     let app = get_app()?;
     let (domains, added) = with_domains(&app.domains, names);
     let mut outcome = if added.is_empty() {
-        Outcome::unchanged(format!("{} already on the app", names.join(", ")))
+        match journal::recall(WROTE) {
+            // An earlier attempt of this event wrote them; its answer was lost.
+            Some(wrote) => Outcome::changed(format!("added {wrote}")),
+            None => Outcome::unchanged(format!("{} already on the app", names.join(", "))),
+        }
     } else {
         check_limit(domains.len())?;
+        journal::remember(WROTE, added.join(", "));
         set_domains(&domains)?;
         log::info(format!("added {} to the app", added.join(", ")));
         Outcome::changed(format!("added {}", added.join(", ")))
@@ -128,7 +189,8 @@ fn add_names(names: &[String]) -> Result<Outcome, ProviderError> {
         Ok(note) => outcome.notes.push(note),
         Err(error) if outcome.changed => {
             // Say what already happened: the domains are in place, only SSL is missing.
-            return Err(error.prefixed(&format!("added {} but ", added.join(", "))));
+            let done = outcome.notes[0].clone();
+            return Err(error.prefixed(&format!("{done}, but ")));
         }
         Err(error) => return Err(error),
     }
@@ -139,11 +201,15 @@ fn remove_names(names: &[String]) -> Result<Outcome, ProviderError> {
     let app = get_app()?;
     let (domains, removed) = without_domains(&app.domains, names);
     if removed.is_empty() {
-        return Ok(Outcome::unchanged(format!(
-            "{} not on the app; nothing to remove",
-            names.join(", ")
-        )));
+        return Ok(match journal::recall(WROTE) {
+            Some(wrote) => Outcome::changed(format!("removed {wrote}")),
+            None => Outcome::unchanged(format!(
+                "{} not on the app; nothing to remove",
+                names.join(", ")
+            )),
+        });
     }
+    journal::remember(WROTE, removed.join(", "));
     set_domains(&domains)?;
     log::info(format!("removed {} from the app", removed.join(", ")));
     Ok(Outcome::changed(format!("removed {}", removed.join(", "))))
@@ -178,7 +244,12 @@ pub fn with_domains(current: &[String], names: &[String]) -> (Vec<String>, Vec<S
 pub fn without_domains(current: &[String], names: &[String]) -> (Vec<String>, Vec<String>) {
     let is_removed = |d: &String| names.iter().any(|n| n.eq_ignore_ascii_case(d));
     let list = current.iter().filter(|d| !is_removed(d)).cloned().collect();
-    let removed = current.iter().filter(|d| is_removed(d)).cloned().collect();
+    // In the event's order, as the report names them.
+    let removed = names
+        .iter()
+        .filter(|n| current.iter().any(|d| d.eq_ignore_ascii_case(n)))
+        .cloned()
+        .collect();
     (list, removed)
 }
 
@@ -216,6 +287,29 @@ pub struct Ssl {
 pub struct AutoSsl {
     #[serde(default)]
     pub available: bool,
+    /// The names the available AutoSSL certificate covers.
+    #[serde(default)]
+    pub domains: Vec<String>,
+}
+
+impl App {
+    /// What ServerPilot says about a name's certificate.
+    pub fn certificate_state(&self, name: &str) -> CertificateState {
+        match &self.ssl {
+            None => CertificateState::None,
+            Some(ssl) if !ssl.auto => CertificateState::Unknown,
+            Some(_) => {
+                let covered = self.autossl.as_ref().is_some_and(|a| {
+                    a.available && a.domains.iter().any(|d| d.eq_ignore_ascii_case(name))
+                });
+                if covered {
+                    CertificateState::Active
+                } else {
+                    CertificateState::Pending
+                }
+            }
+        }
+    }
 }
 
 fn app_url() -> Result<String, ProviderError> {
@@ -240,24 +334,49 @@ fn set_domains(domains: &[String]) -> Result<(), ProviderError> {
     Ok(())
 }
 
-/// AutoSSL on, unless it already is. A custom certificate blocks AutoSSL; that is left
-/// alone and reported, since replacing someone's certificate is not ours to decide.
-fn ensure_autossl(app: &App) -> Result<String, ProviderError> {
+const AUTOSSL_ENABLED: &str = "AutoSSL enabled";
+
+/// What to do about AutoSSL for an app in this state.
+#[derive(Debug, PartialEq, Eq)]
+pub enum AutoSslStep {
+    AlreadyOn,
+    /// A custom certificate blocks AutoSSL; replacing it is not ours to decide.
+    CustomCertificate,
+    /// ServerPilot cannot issue yet: the domains do not point at the server.
+    NotAvailable,
+    Enable,
+}
+
+pub fn autossl_step(app: &App) -> AutoSslStep {
     match &app.ssl {
-        Some(ssl) if ssl.auto => return Ok("AutoSSL already on".into()),
-        Some(_) => {
-            log::warn("the app has a custom certificate; AutoSSL left off");
-            return Ok("the app uses a custom certificate; AutoSSL left off".into());
-        }
-        None => {}
+        Some(ssl) if ssl.auto => AutoSslStep::AlreadyOn,
+        Some(_) => AutoSslStep::CustomCertificate,
+        None if !app.autossl.as_ref().is_some_and(|a| a.available) => AutoSslStep::NotAvailable,
+        None => AutoSslStep::Enable,
     }
-    Request::post(format!("{}/ssl", app_url()?))
-        .json(&serde_json::json!({ "auto": true }))
-        .send()?
-        .error_for_status()
-        .map_err(|e| e.prefixed("enabling AutoSSL failed: "))?;
-    log::info("AutoSSL enabled");
-    Ok("AutoSSL enabled".into())
+}
+
+/// AutoSSL on when ServerPilot can issue it; otherwise a note saying why not yet.
+fn ensure_autossl(app: &App) -> Result<String, ProviderError> {
+    match autossl_step(app) {
+        AutoSslStep::AlreadyOn => Ok("AutoSSL already on".into()),
+        AutoSslStep::CustomCertificate => {
+            log::warn("the app has a custom certificate; AutoSSL left off");
+            Ok("the app uses a custom certificate; AutoSSL left off".into())
+        }
+        AutoSslStep::NotAvailable => Ok("AutoSSL is not available yet: it will be enabled \
+             once the domains point at the server"
+            .into()),
+        AutoSslStep::Enable => {
+            Request::post(format!("{}/ssl", app_url()?))
+                .json(&serde_json::json!({ "auto": true }))
+                .send()?
+                .error_for_status()
+                .map_err(|e| e.prefixed("enabling AutoSSL failed: "))?;
+            log::info("AutoSSL enabled");
+            Ok(AUTOSSL_ENABLED.into())
+        }
+    }
 }
 
 #[cfg(test)]
@@ -337,6 +456,40 @@ mod tests {
         assert_eq!(app.domains, list(&["www.example.com", "example.com"]));
         assert!(app.ssl.unwrap().auto);
         assert!(app.autossl.unwrap().available);
+    }
+
+    #[test]
+    fn autossl_is_requested_only_when_serverpilot_can_issue_it() {
+        let app = |ssl: &str, autossl: &str| {
+            parse_app(
+                format!(r#"{{"data":{{"domains":["a.com"],"ssl":{ssl},"autossl":{autossl}}}}}"#)
+                    .as_bytes(),
+            )
+            .unwrap()
+        };
+        assert_eq!(
+            autossl_step(&app("null", r#"{"available":false}"#)),
+            AutoSslStep::NotAvailable
+        );
+        assert_eq!(
+            autossl_step(&app("null", r#"{"available":true,"domains":["a.com"]}"#)),
+            AutoSslStep::Enable
+        );
+        assert_eq!(
+            autossl_step(&app(r#"{"auto":true}"#, r#"{"available":true}"#)),
+            AutoSslStep::AlreadyOn
+        );
+        assert_eq!(
+            autossl_step(&app(r#"{"auto":false}"#, r#"{"available":true}"#)),
+            AutoSslStep::CustomCertificate
+        );
+    }
+
+    #[test]
+    fn certificate_state_follows_the_autossl_domains() {
+        let app = parse_app(br#"{"data":{"domains":["a.com","b.com"],"ssl":{"auto":true},"autossl":{"available":true,"domains":["a.com"]}}}"#).unwrap();
+        assert_eq!(app.certificate_state("a.com"), CertificateState::Active);
+        assert_eq!(app.certificate_state("b.com"), CertificateState::Pending);
     }
 
     #[test]
