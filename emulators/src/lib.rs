@@ -8,5 +8,6 @@
 pub mod runcloud;
 pub mod server;
 pub mod serverpilot;
+pub mod session;
 
 pub use server::{EchoAuth, EchoMode, Emulator, Fault, FaultKind, Recorder, Request, Response};

@@ -459,8 +459,14 @@ impl Host {
         let mut attempt = 0;
         let mut earlier: Vec<String> = Vec::new();
         let mut landed_earlier = 0;
+        let session = match &integration.outbound.credential {
+            Some(crate::credentials::Credential::Session(session)) => Some(session.clone()),
+            _ => None,
+        };
+        let mut relogged = false;
         let result = loop {
             attempt += 1;
+            let refusals_before = session.as_ref().map(|s| s.invalidations());
             let result = self
                 .attempt(
                     integration,
@@ -473,6 +479,22 @@ impl Host {
             let Attempt::Provider(error) = &result else {
                 break result;
             };
+            // A session token the panel refused: log in again, once.
+            let token_refused = refusals_before
+                .zip(session.as_ref().map(|s| s.invalidations()))
+                .is_some_and(|(before, after)| after > before);
+            if token_refused && !relogged && matches!(error, ProviderError::BadCredentials(_)) {
+                relogged = true;
+                log.host(
+                    Level::Info,
+                    &format!(
+                        "attempt {attempt}: the panel refused the session token; logging in again"
+                    ),
+                );
+                earlier.push(format!("attempt {attempt} failed: {}", describe(error)));
+                landed_earlier = writes.landed().len();
+                continue;
+            }
             let Some(retry_after) = retry::retryable(error) else {
                 break result;
             };

@@ -34,6 +34,9 @@ pub struct Session {
     pub header: http::HeaderName,
     bearer: bool,
     current: tokio::sync::Mutex<Option<Token>>,
+    /// How many times the panel refused a token (401), so the host can retry an attempt
+    /// that failed only because its token went stale.
+    invalidations: std::sync::atomic::AtomicU32,
     secrets: Secrets,
 }
 
@@ -84,6 +87,7 @@ impl Session {
             header,
             bearer,
             current: tokio::sync::Mutex::new(None),
+            invalidations: Default::default(),
             secrets,
         }))
     }
@@ -147,9 +151,16 @@ impl Session {
 
     /// Forgets the token (the panel answered 401): the next request logs in again.
     pub fn invalidate(&self) {
+        self.invalidations
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         if let Ok(mut current) = self.current.try_lock() {
             *current = None;
         }
+    }
+
+    /// How many times a token was refused so far.
+    pub fn invalidations(&self) -> u32 {
+        self.invalidations.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// The maximum bytes of a login answer read.
