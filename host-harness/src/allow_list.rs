@@ -149,9 +149,19 @@ impl AllowList {
     /// What a component may declare as its default hosts: HTTPS names only. An `http://`
     /// default would send traffic (and credentials) in clear, and an IP literal would
     /// bypass the address check that names get; both are the operator's call.
+    ///
+    /// An entry may name the operator's own host for a self-hosted panel as a template,
+    /// `{WU_CPANEL_HOST}:{WU_CPANEL_PORT:2083}`: see [`expand_default`]. Templates are
+    /// checked here for shape only; their expansion is the operator's value.
     pub fn parse_component_defaults<S: AsRef<str>>(entries: &[S]) -> Result<Self, PolicyError> {
+        let mut plain = Vec::new();
         for entry in entries {
             let entry = entry.as_ref();
+            if entry.contains('{') {
+                check_template(entry)?;
+                continue;
+            }
+            plain.push(entry);
             let (https, host, _) = split_target(entry)?;
             if !https {
                 return Err(PolicyError(format!(
@@ -165,7 +175,7 @@ impl AllowList {
                 )));
             }
         }
-        Self::parse(entries)
+        Self::parse(&plain)
     }
 
     /// The entry that lets a request to `scheme://host[:port]` leave the machine.
@@ -194,6 +204,98 @@ impl AllowList {
             }
         })
     }
+}
+
+/// A template's shape: every `{...}` names a constant, and the rest is a host pattern.
+fn check_template(template: &str) -> Result<(), PolicyError> {
+    let mut rest = template;
+    let mut literal = String::new();
+    while let Some(start) = rest.find('{') {
+        literal.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find('}')
+            .map(|e| start + e)
+            .ok_or_else(|| PolicyError(format!("{template:?}: unclosed {{")))?;
+        let name = rest[start + 1..end].split(':').next().unwrap_or("");
+        if !crate::config::is_constant_name(name) {
+            return Err(PolicyError(format!(
+                "{template:?}: a template names a constant: {{NAME}} or {{NAME:default}}"
+            )));
+        }
+        literal.push('x');
+        rest = &rest[end + 1..];
+    }
+    if rest.contains('}') || literal.contains("http://") {
+        return Err(PolicyError(format!(
+            "{template:?}: not a usable host template"
+        )));
+    }
+    Ok(())
+}
+
+/// Expands a default-host template from the operator's constants: `{NAME}` is the value
+/// of constant `NAME`, `{NAME:default}` falls back to `default` when it is unset. A value
+/// may be a bare host or a URL (`https://panel.example.com:8083/api/`): its scheme, path
+/// and a port already in it are taken as the operator wrote them. `Ok(None)` when a
+/// constant without a default is unset (the integration then reports it missing).
+pub fn expand_default(
+    template: &str,
+    value: impl Fn(&str) -> Option<String>,
+) -> Result<Option<String>, PolicyError> {
+    let fail = |why: &str| PolicyError(format!("{template:?}: {why}"));
+    let mut out = String::new();
+    let mut rest = template;
+    while let Some(start) = rest.find('{') {
+        out.push_str(&rest[..start]);
+        let end = rest[start..]
+            .find('}')
+            .map(|e| start + e)
+            .ok_or_else(|| fail("unclosed {"))?;
+        let inner = &rest[start + 1..end];
+        let (name, default) = match inner.split_once(':') {
+            Some((n, d)) => (n, Some(d)),
+            None => (inner, None),
+        };
+        if !crate::config::is_constant_name(name) {
+            return Err(fail(
+                "a template names a constant: {NAME} or {NAME:default}",
+            ));
+        }
+        let found = value(name).filter(|v| !v.trim().is_empty());
+        let text = match (found, default) {
+            (Some(v), _) => v.trim().to_string(),
+            (None, Some(d)) => d.to_string(),
+            (None, None) => return Ok(None),
+        };
+        out.push_str(&text);
+        rest = &rest[end + 1..];
+    }
+    out.push_str(rest);
+    // A value written as a URL: keep its scheme and authority, drop the path.
+    let (scheme, authority) = match out.split_once("://") {
+        Some((scheme, after)) => (Some(scheme.to_string()), after.to_string()),
+        None => (None, out.clone()),
+    };
+    let authority = authority
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    // `{HOST}:{PORT}` where HOST already carried a port: the operator's port wins.
+    let authority = match authority.matches(':').count() {
+        2 if !authority.contains('[') => {
+            let mut parts = authority.splitn(3, ':');
+            let (host, port) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
+            format!("{host}:{port}")
+        }
+        _ => authority,
+    };
+    let expanded = match scheme {
+        Some(scheme) => format!("{scheme}://{authority}"),
+        None => authority,
+    };
+    AllowedHost::parse(&expanded)?;
+    Ok(Some(expanded))
 }
 
 /// Sends one host's requests elsewhere (a staging panel, an emulator in tests). The
@@ -393,6 +495,63 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn default_host_templates_expand_from_the_operators_values() {
+        let values = |pairs: &'static [(&'static str, &'static str)]| {
+            move |n: &str| {
+                pairs
+                    .iter()
+                    .find(|(k, _)| *k == n)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let t = "{WU_CPANEL_HOST}:{WU_CPANEL_PORT:2083}";
+        assert_eq!(
+            expand_default(t, values(&[("WU_CPANEL_HOST", "cp.example.com")]))
+                .unwrap()
+                .unwrap(),
+            "cp.example.com:2083"
+        );
+        assert_eq!(
+            expand_default(
+                t,
+                values(&[
+                    ("WU_CPANEL_HOST", "cp.example.com"),
+                    ("WU_CPANEL_PORT", "2087")
+                ])
+            )
+            .unwrap()
+            .unwrap(),
+            "cp.example.com:2087"
+        );
+        assert_eq!(
+            expand_default(
+                t,
+                values(&[("WU_CPANEL_HOST", "https://cp.example.com:2096/")])
+            )
+            .unwrap()
+            .unwrap(),
+            "https://cp.example.com:2096"
+        );
+        assert_eq!(
+            expand_default(
+                "{WU_HESTIA_API_URL}",
+                values(&[("WU_HESTIA_API_URL", "https://hcp.example.com:8083/api/")])
+            )
+            .unwrap()
+            .unwrap(),
+            "https://hcp.example.com:8083"
+        );
+        assert_eq!(
+            expand_default(t, values(&[])).unwrap(),
+            None,
+            "unset: reported missing elsewhere"
+        );
+        assert!(expand_default("{not a name}", values(&[])).is_err());
+        assert!(expand_default(t, values(&[("WU_CPANEL_HOST", "a b")])).is_err());
+        assert!(AllowList::parse_component_defaults(&[t]).is_ok());
     }
 
     #[test]

@@ -237,10 +237,21 @@ impl Host {
             .secrets
             .add_integration(&constants, credential.as_ref());
 
-        let allowed_hosts = config
-            .allowed_hosts
-            .clone()
-            .unwrap_or_else(|| metadata.default_allowed_hosts.clone());
+        let allowed_hosts = match &config.allowed_hosts {
+            Some(hosts) => hosts.clone(),
+            None => {
+                // A self-hosted panel's default is the operator's own host (a template).
+                let mut hosts = Vec::new();
+                for entry in &metadata.default_allowed_hosts {
+                    let expanded = crate::allow_list::expand_default(entry, |n| {
+                        constants.visible(n).map(str::to_string)
+                    })
+                    .map_err(|e| anyhow!("integrations.{id}: default allowed host: {e}"))?;
+                    hosts.extend(expanded);
+                }
+                hosts
+            }
+        };
         let allow = AllowList::parse(&allowed_hosts)
             .map_err(|e| anyhow!("integrations.{id}: allowed hosts: {e}"))?;
         let routes =
