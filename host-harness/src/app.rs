@@ -5,8 +5,10 @@ use crate::config::LoadedConfig;
 use crate::contract::{Capabilities, DomainEvent};
 use crate::credentials::{Secrets, Source};
 use crate::domain::{self, wants_www};
-use crate::host::{Host, HostSettings, Integration};
+use crate::host::Integration;
+use crate::lifecycle;
 use crate::logs::Level;
+use crate::network::{Network, Selection};
 use crate::operation::Operation;
 use crate::reconcile;
 use crate::report::{EventReport, IntegrationReport};
@@ -14,7 +16,6 @@ use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::Arc;
 
 /// Exit statuses: 0 all integrations succeeded, 1 at least one failed, 2 the command
 /// itself could not run (bad config, bad domain).
@@ -59,6 +60,17 @@ pub enum Command {
         apply: bool,
         prune: bool,
     },
+    /// The lifecycle's view: all domains, or one with its names, checks and diagnosis.
+    Status {
+        domain: Option<String>,
+    },
+    /// Check a domain now (resetting its backoff); `wait`: until done or failed; `due`:
+    /// every domain whose check is due.
+    Verify {
+        domain: Option<String>,
+        wait: bool,
+        due: bool,
+    },
 }
 
 pub struct Options {
@@ -85,6 +97,25 @@ pub async fn run(options: &Options, command: Command) -> i32 {
             let ok = list.iter().all(|a| a.error.is_none());
             print_out(options.json, &secrets, &list, || render_approved(&list));
             if ok { 0 } else { EXIT_FAILED }
+        }
+        Ok(Output::Status(list, one)) => {
+            let text = || {
+                list.iter()
+                    .map(lifecycle::Status::render)
+                    .collect::<String>()
+            };
+            if one {
+                print_out(options.json, &secrets, &list[0], text);
+            } else {
+                print_out(options.json, &secrets, &list, text);
+            }
+            if list.iter().all(|s| s.stage == "done") {
+                0
+            } else if one {
+                EXIT_FAILED
+            } else {
+                0
+            }
         }
         Ok(Output::Reconciled(report)) => {
             print_out(options.json, &secrets, &report, || {
@@ -124,6 +155,8 @@ enum Output {
     List(Vec<ListEntry>),
     Approved(Vec<ApprovalEntry>),
     Reconciled(reconcile::ReconcileReport),
+    /// Lifecycle statuses; `true` when one domain was asked for.
+    Status(Vec<lifecycle::Status>, bool),
 }
 
 /// Registers the values the operator's config makes secret before anything is loaded:
@@ -164,6 +197,8 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
         | Command::Approve { .. }
         | Command::Test { .. }
         | Command::ListDomains { .. }
+        | Command::Status { .. }
+        | Command::Verify { .. }
         | Command::Reconcile { .. } => None,
         Command::RequestCertificate { domain, site } => {
             let name = domain::normalize(domain, true)?;
@@ -187,10 +222,13 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
         }
         Command::AddSubdomain { host, site } | Command::RemoveSubdomain { host, site } => {
             let name = domain::normalize(host, true)?;
+            // What the policy says for the full host (DNS panels add `www.` records for
+            // subdomain sites as the PHP plugin does; app panels ignore it).
+            let www = wants_www(config.config.www, &name);
             Some(DomainEvent {
                 domain: name,
                 site_id: *site,
-                www: false,
+                www,
                 attempt: 1,
             })
         }
@@ -211,48 +249,34 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
         _ => enabled_ids(&config),
     };
 
-    // A configuration that names a component that is not there is an error of the whole
-    // command (nothing is sent anywhere); `list` shows it per integration instead.
-    let mut paths = Vec::new();
-    let mut failed = Vec::new();
-    for id in &ids {
-        match config.component_path(id) {
-            Ok(path) => paths.push((id, path)),
-            Err(e) if matches!(command, Command::List) => failed.push(IntegrationReport::failed(
-                id,
-                "configuration",
-                format!("{e:#}"),
-            )),
-            Err(e) => return Err(e),
-        }
-    }
-
-    let host = Arc::new(Host::new(HostSettings::from_config(
-        &config,
-        options.log_level,
-        secrets.clone(),
-    )?)?);
     let mode = match command {
-        Command::List => approvals::Mode::Inspect,
+        Command::List | Command::Status { .. } => approvals::Mode::Inspect,
         Command::Approve { .. } => approvals::Mode::Approve,
         _ => approvals::Mode::Enforce,
     };
-    let mut loaded = Vec::new();
-    for (id, path) in paths {
-        match host
-            .load_with(id, &config.config.integrations[id], path, mode)
-            .await
-        {
-            Ok(integration) => loaded.push(Arc::new(integration)),
-            Err(e) => {
-                let kind = if e.to_string().contains("asks for more than was approved") {
-                    "not_approved"
-                } else {
-                    "component"
-                };
-                failed.push(IntegrationReport::failed(id, kind, format!("{e:#}")))
-            }
-        }
+    let network = Network::open(
+        config,
+        secrets.clone(),
+        options.log_level,
+        Selection {
+            ids,
+            mode,
+            // A missing component fails the whole command (nothing is sent anywhere);
+            // `list` shows it per integration instead.
+            strict: !matches!(command, Command::List),
+        },
+    )
+    .await?;
+    let config = &network.config;
+    let loaded = &network.integrations;
+    let failed = network.failed.clone();
+    let host = &network.host;
+
+    if let Command::Status { domain } = &command {
+        return status(&network, domain.as_deref());
+    }
+    if let Command::Verify { domain, wait, due } = &command {
+        return verify(&network, domain.as_deref(), *wait, *due).await;
     }
 
     if matches!(command, Command::Approve { .. }) {
@@ -305,8 +329,8 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
             prune: *prune,
         };
         let report = reconcile::reconcile(
-            &host,
-            &loaded,
+            host,
+            loaded,
             wanted,
             config.config.www,
             config.config.network_domain.as_deref(),
@@ -320,7 +344,14 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
         (Command::Test { .. }, _) => Operation::TestConnection,
         (Command::ListDomains { .. }, _) => Operation::ListDomains,
         (Command::RequestCertificate { .. }, Some(e)) => Operation::RequestCertificate(e),
-        (Command::Approve { .. } | Command::List, _) => unreachable!("handled above"),
+        (
+            Command::Approve { .. }
+            | Command::List
+            | Command::Status { .. }
+            | Command::Verify { .. }
+            | Command::Reconcile { .. },
+            _,
+        ) => unreachable!("handled above"),
         (Command::AddDomain { .. }, Some(e)) => Operation::AddDomain(e),
         (Command::RemoveDomain { .. }, Some(e)) => Operation::RemoveDomain(e),
         (Command::AddSubdomain { .. }, Some(e)) => Operation::AddSubdomain(e),
@@ -329,25 +360,7 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
     };
 
     // Every enabled integration receives the event, concurrently; each reports on its own.
-    let mut tasks = tokio::task::JoinSet::new();
-    for (index, integration) in loaded.iter().enumerate() {
-        let host = host.clone();
-        let integration = integration.clone();
-        let operation = operation.clone();
-        tasks.spawn(async move { (index, host.run(&integration, &operation).await) });
-    }
-    let mut reports: Vec<(usize, IntegrationReport)> = tasks.join_all().await;
-    reports.sort_by_key(|(i, _)| *i);
-    let mut integrations: Vec<IntegrationReport> = failed;
-    integrations.extend(reports.into_iter().map(|(_, r)| r));
-    integrations.sort_by(|a, b| a.id.cmp(&b.id));
-
-    let mut report = EventReport::new(operation.name(), integrations);
-    if let Some(e) = operation.event() {
-        report.domain = Some(e.domain.clone());
-        report.site = Some(e.site_id);
-        report.www = Some(e.www);
-    }
+    let report = network.event(&operation).await;
     Ok(Output::Event(report))
 }
 
@@ -534,4 +547,134 @@ pub fn default_config_path() -> std::path::PathBuf {
     std::env::var_os("DOMAIN_HOST_CONFIG")
         .map(Into::into)
         .unwrap_or_else(|| Path::new("domain-host.toml").to_path_buf())
+}
+
+fn lifecycle_of(network: &Network) -> Result<&lifecycle::Lifecycle> {
+    network.lifecycle.as_ref().ok_or_else(|| {
+        anyhow::anyhow!(
+            "{} has no [lifecycle] table: set lifecycle.targets (the addresses the network serves from) to check domains",
+            network.config.path.display()
+        )
+    })
+}
+
+fn normalized(domain: &str) -> Result<String> {
+    Ok(domain::normalize(domain, true)?)
+}
+
+fn status(network: &Network, domain: Option<&str>) -> Result<Output> {
+    let lifecycle = lifecycle_of(network)?;
+    match domain {
+        Some(d) => {
+            let d = normalized(d)?;
+            let record = lifecycle.store.get(&d)?.ok_or_else(|| {
+                anyhow::anyhow!("no record of {d}: it is added by add-domain or add-subdomain")
+            })?;
+            Ok(Output::Status(vec![(&record).into()], true))
+        }
+        None => Ok(Output::Status(
+            lifecycle.store.all()?.iter().map(Into::into).collect(),
+            false,
+        )),
+    }
+}
+
+async fn verify(network: &Network, domain: Option<&str>, wait: bool, due: bool) -> Result<Output> {
+    let lifecycle = lifecycle_of(network)?;
+    let panels = Some(network.panels());
+    let Some(domain) = domain else {
+        if !due {
+            bail!("verify needs a DOMAIN, or --due to check every domain that is due");
+        }
+        lifecycle.check_due(panels, 10_000).await?;
+        return Ok(Output::Status(
+            lifecycle.store.all()?.iter().map(Into::into).collect(),
+            false,
+        ));
+    };
+    let d = normalized(domain)?;
+    let mut progress = Progress::new(&d, wait);
+    let mut record = lifecycle.verify(&d, panels).await?.ok_or_else(|| {
+        anyhow::anyhow!("no record of {d}: it is added by add-domain or add-subdomain")
+    })?;
+    progress.show(&record);
+    while wait && !matches!(record.stage.as_str(), "done" | "failed" | "ssl-failed") {
+        let pause = (record.next_check_ms - lifecycle::store::now_ms()).max(0) as u64;
+        progress.waiting(&record, pause);
+        tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+        record = match lifecycle.check(&d, panels).await? {
+            Some(r) => r,
+            None => bail!("{d} was removed while waiting"),
+        };
+        progress.show(&record);
+    }
+    progress.finish();
+    Ok(Output::Status(vec![(&record).into()], true))
+}
+
+/// What `verify --wait` shows while it waits: a spinner on a terminal, plain lines otherwise.
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    wait: bool,
+}
+
+impl Progress {
+    fn new(domain: &str, wait: bool) -> Self {
+        use std::io::IsTerminal;
+        let bar = (wait && std::io::stderr().is_terminal()).then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{spinner} {prefix}: {msg}")
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(domain.to_string());
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+            bar
+        });
+        Progress { bar, wait }
+    }
+
+    fn line(record: &lifecycle::store::DomainRecord) -> String {
+        let names: Vec<String> = record
+            .names
+            .iter()
+            .map(|n| {
+                format!(
+                    "{} dns {} certificate {}",
+                    n.name, n.dns.state, n.certificate.state
+                )
+            })
+            .collect();
+        format!(
+            "check {}: {} ({})",
+            record.checks,
+            record.stage,
+            names.join("; ")
+        )
+    }
+
+    fn show(&mut self, record: &lifecycle::store::DomainRecord) {
+        if !self.wait {
+            return;
+        }
+        match &self.bar {
+            Some(bar) => bar.set_message(Self::line(record)),
+            None => eprintln!("{}", Self::line(record)),
+        }
+    }
+
+    fn waiting(&mut self, record: &lifecycle::store::DomainRecord, ms: u64) {
+        match &self.bar {
+            Some(bar) => {
+                bar.set_message(format!("{}; next check in {} ms", Self::line(record), ms))
+            }
+            None => eprintln!("next check in {ms} ms"),
+        }
+    }
+
+    fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
 }

@@ -83,11 +83,14 @@ impl ProviderPre {
                     Operation::RemoveDomain(e) => {
                         p.call_remove_domain(s, &from_v0_1::event(e)).await?
                     }
+                    // 0.1.0 promised `www = false` for subdomain events.
                     Operation::AddSubdomain(e) => {
-                        p.call_add_subdomain(s, &from_v0_1::event(e)).await?
+                        p.call_add_subdomain(s, &from_v0_1::subdomain_event(e))
+                            .await?
                     }
                     Operation::RemoveSubdomain(e) => {
-                        p.call_remove_subdomain(s, &from_v0_1::event(e)).await?
+                        p.call_remove_subdomain(s, &from_v0_1::subdomain_event(e))
+                            .await?
                     }
                     other => return Ok(Err(unsupported(other))),
                 };

@@ -43,6 +43,8 @@ pub struct HostConfig {
     pub retry: RetryPolicy,
     #[serde(default)]
     pub integrations: BTreeMap<String, IntegrationConfig>,
+    /// DNS and certificate checks of mapped domains (see `lifecycle::config`).
+    pub lifecycle: Option<crate::lifecycle::config::LifecycleConfig>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -70,6 +72,8 @@ pub struct IntegrationConfig {
     /// PEM file of certificates to trust for this panel's HTTPS besides the public roots
     /// (a self-hosted panel's own certificate or CA).
     pub ca_file: Option<PathBuf>,
+    /// Overrides the provider's certificate attempts (the lifecycle's compatible mode).
+    pub ssl_verification_attempts: Option<u32>,
 }
 
 /// The sandbox around every component call.
@@ -143,6 +147,11 @@ impl LoadedConfig {
                 .with_context(|| format!("config file {}", path.display()))?;
         }
         check_limits(&config.limits).with_context(|| format!("config file {}", path.display()))?;
+        if let Some(lifecycle) = &config.lifecycle {
+            lifecycle
+                .check()
+                .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+        }
         let base = path
             .parent()
             .map(Path::to_path_buf)

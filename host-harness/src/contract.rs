@@ -190,6 +190,13 @@ pub mod from_v0_1 {
         }
     }
 
+    pub fn subdomain_event(e: &DomainEvent) -> v1::DomainEvent {
+        v1::DomainEvent {
+            www: false,
+            ..event(e)
+        }
+    }
+
     pub fn result(r: Result<v1::Outcome, v1::ProviderError>) -> Result<Outcome, ProviderError> {
         r.map(|o| Outcome {
             changed: o.changed,

@@ -65,6 +65,18 @@ enum Cmd {
         #[arg(long)]
         site: u64,
     },
+    /// The lifecycle's view: every domain, or one with its names, checks and diagnosis.
+    Status { domain: Option<String> },
+    /// Check a domain's DNS and certificates now (resetting its schedule).
+    Verify {
+        domain: Option<String>,
+        /// Keep checking, as scheduled, until the domain is done or failed.
+        #[arg(long)]
+        wait: bool,
+        /// Check every domain whose next check is due (for cron).
+        #[arg(long, conflicts_with = "domain")]
+        due: bool,
+    },
     /// Compare what WordPress has (a JSON list) with what each panel serves; exit 0 when in
     /// sync, 1 when drift remains.
     Reconcile {
@@ -110,6 +122,8 @@ fn main() {
         Cmd::AddSubdomain { host, site } => Command::AddSubdomain { host, site },
         Cmd::RemoveSubdomain { host, site } => Command::RemoveSubdomain { host, site },
         Cmd::ListDomains { id } => Command::ListDomains { id },
+        Cmd::Status { domain } => Command::Status { domain },
+        Cmd::Verify { domain, wait, due } => Command::Verify { domain, wait, due },
         Cmd::RequestCertificate { domain, site } => Command::RequestCertificate { domain, site },
         Cmd::Reconcile {
             wanted,

@@ -123,7 +123,7 @@ pub struct CertificateView {
     pub expires_at: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct RecordView {
     pub kind: String,
     pub name: String,

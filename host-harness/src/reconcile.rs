@@ -262,7 +262,7 @@ async fn reconcile_one(
             let event = DomainEvent {
                 domain: m.domain.clone(),
                 site_id: m.site,
-                www: m.kind == Kind::Mapped && wants_www(policy, &m.domain),
+                www: wants_www(policy, &m.domain),
                 attempt: 1,
             };
             let op = match m.kind {

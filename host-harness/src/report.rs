@@ -16,6 +16,9 @@ pub struct EventReport {
     pub www: Option<bool>,
     pub ok: bool,
     pub integrations: Vec<IntegrationReport>,
+    /// Why the lifecycle could not record the domain, if it could not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lifecycle: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -84,6 +87,7 @@ impl EventReport {
             www: None,
             ok: integrations.iter().all(|i| i.ok),
             integrations,
+            lifecycle: None,
         }
     }
 

@@ -1,0 +1,492 @@
+//! The lifecycle's embedded store: one SQLite database under the state directory, in WAL
+//! mode, every check written in one transaction (a process killed mid-check leaves the
+//! previous state whole and the check is simply done again), schema migrations from the
+//! first version on (`PRAGMA user_version`).
+
+use anyhow::{Context, Result, bail};
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+/// Migrations, in order; index + 1 is the schema version they bring.
+const MIGRATIONS: &[&str] = &[
+    // 1: domains, their names, and the timeline of checks.
+    "CREATE TABLE domains (
+        domain TEXT PRIMARY KEY,
+        site INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        stage TEXT NOT NULL,
+        phase TEXT NOT NULL,
+        phase_started_ms INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        checks INTEGER NOT NULL DEFAULT 0,
+        backoff INTEGER NOT NULL DEFAULT 0,
+        next_check_ms INTEGER NOT NULL,
+        last_check_ms INTEGER,
+        done_ms INTEGER,
+        diagnosis TEXT NOT NULL DEFAULT '[]',
+        created_ms INTEGER NOT NULL,
+        updated_ms INTEGER NOT NULL
+    );
+    CREATE INDEX domains_due ON domains(next_check_ms);
+    CREATE TABLE names (
+        domain TEXT NOT NULL REFERENCES domains(domain) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        dns TEXT NOT NULL,
+        certificate TEXT NOT NULL,
+        requirements TEXT NOT NULL DEFAULT '[]',
+        panel TEXT NOT NULL DEFAULT '{}',
+        requested_ms INTEGER,
+        PRIMARY KEY (domain, name)
+    );
+    CREATE TABLE checks (
+        id INTEGER PRIMARY KEY,
+        domain TEXT NOT NULL,
+        at_ms INTEGER NOT NULL,
+        stage TEXT NOT NULL,
+        summary TEXT NOT NULL
+    );
+    CREATE INDEX checks_domain ON checks(domain, at_ms);",
+];
+
+/// The routing track of a name, as stored and shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DnsView {
+    pub state: String,
+    pub reason: String,
+    pub found: Vec<String>,
+    pub expected: Vec<String>,
+}
+
+/// The certificate track of a name, as stored and shown.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CertView {
+    pub state: String,
+    pub reason: String,
+    pub issuer: Option<String>,
+    /// Unix seconds.
+    pub not_after: Option<i64>,
+    pub days_left: Option<i64>,
+}
+
+impl DnsView {
+    pub fn unchecked() -> Self {
+        DnsView {
+            state: "unknown".into(),
+            reason: "not-checked-yet".into(),
+            found: vec![],
+            expected: vec![],
+        }
+    }
+}
+
+impl CertView {
+    pub fn unchecked() -> Self {
+        CertView {
+            state: "unknown".into(),
+            reason: "not-checked-yet".into(),
+            issuer: None,
+            not_after: None,
+            days_left: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NameRecord {
+    pub name: String,
+    pub dns: DnsView,
+    pub certificate: CertView,
+    /// Records a provider asked the customer to create (`dns-requirements`).
+    pub requirements: Vec<crate::operation::RecordView>,
+    /// The panels' own view of the certificate, by integration.
+    pub panel: BTreeMap<String, serde_json::Value>,
+    pub requested_ms: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainRecord {
+    pub domain: String,
+    pub site: u64,
+    /// `mapped` or `subdomain`.
+    pub kind: String,
+    pub stage: String,
+    /// `dns`, `certificate` or `done`.
+    pub phase: String,
+    pub phase_started_ms: i64,
+    /// Failed checks in the current phase (checks that could not run do not count).
+    pub attempts: u32,
+    pub checks: u32,
+    pub backoff: u32,
+    pub next_check_ms: i64,
+    pub last_check_ms: Option<i64>,
+    pub done_ms: Option<i64>,
+    pub diagnosis: Vec<String>,
+    pub names: Vec<NameRecord>,
+}
+
+pub struct Store {
+    conn: Mutex<Connection>,
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl Store {
+    /// Opens (creating and migrating) the database.
+    pub fn open(path: &Path) -> Result<Self> {
+        if let Some(dir) = path.parent() {
+            crate::files::private_dir(dir)?;
+        }
+        let conn = Connection::open(path)
+            .with_context(|| format!("cannot open the database {}", path.display()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        // Committed transactions survive a killed process; FULL would also survive a
+        // power loss at the cost of an fsync per commit.
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        migrate(&conn)?;
+        Ok(Store {
+            conn: Mutex::new(conn),
+        })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Runs `f` in one transaction on the store's connection.
+    pub fn transaction<T>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Creates a domain's record, or refreshes it after another add: the names it serves
+    /// now are kept (with what was learnt about them), new ones added, others dropped; the
+    /// schedule restarts.
+    pub fn upsert(
+        &self,
+        domain: &str,
+        site: u64,
+        kind: &str,
+        names: &[String],
+        now: i64,
+    ) -> Result<()> {
+        self.transaction(|tx| {
+            let exists: bool = tx
+                .query_row("SELECT 1 FROM domains WHERE domain = ?1", [domain], |_| Ok(()))
+                .optional()?
+                .is_some();
+            if exists {
+                tx.execute(
+                    "UPDATE domains SET site = ?2, kind = ?3, attempts = 0, backoff = 0, next_check_ms = ?4,
+                     phase_started_ms = CASE WHEN phase = 'done' THEN phase_started_ms ELSE ?4 END,
+                     updated_ms = ?4 WHERE domain = ?1",
+                    params![domain, site as i64, kind, now],
+                )?;
+            } else {
+                tx.execute(
+                    "INSERT INTO domains (domain, site, kind, stage, phase, phase_started_ms, next_check_ms, created_ms, updated_ms)
+                     VALUES (?1, ?2, ?3, 'checking-dns', 'dns', ?4, ?4, ?4, ?4)",
+                    params![domain, site as i64, kind, now],
+                )?;
+            }
+            let placeholders = names.iter().map(|_| "?").collect::<Vec<_>>().join(",");
+            let mut keep: Vec<&dyn rusqlite::ToSql> = vec![&domain];
+            for n in names {
+                keep.push(n);
+            }
+            tx.execute(
+                &format!("DELETE FROM names WHERE domain = ? AND name NOT IN ({placeholders})"),
+                rusqlite::params_from_iter(keep),
+            )?;
+            for name in names {
+                tx.execute(
+                    "INSERT OR IGNORE INTO names (domain, name, dns, certificate) VALUES (?1, ?2, ?3, ?4)",
+                    params![
+                        domain,
+                        name,
+                        serde_json::to_string(&DnsView::unchecked())?,
+                        serde_json::to_string(&CertView::unchecked())?
+                    ],
+                )?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Ends a domain's record (it was removed from the network).
+    pub fn remove(&self, domain: &str) -> Result<bool> {
+        self.transaction(|tx| {
+            Ok(tx.execute("DELETE FROM domains WHERE domain = ?1", [domain])? > 0)
+        })
+    }
+
+    pub fn get(&self, domain: &str) -> Result<Option<DomainRecord>> {
+        let conn = self.conn();
+        read(&conn, domain)
+    }
+
+    /// Every domain, by name.
+    pub fn all(&self) -> Result<Vec<DomainRecord>> {
+        let conn = self.conn();
+        let domains: Vec<String> = conn
+            .prepare("SELECT domain FROM domains ORDER BY domain")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        domains
+            .iter()
+            .filter_map(|d| read(&conn, d).transpose())
+            .collect()
+    }
+
+    /// Domains whose next check is due, soonest first.
+    pub fn due(&self, now: i64, limit: usize) -> Result<Vec<String>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT domain FROM domains WHERE next_check_ms <= ?1 ORDER BY next_check_ms LIMIT ?2",
+        )?;
+        let out = stmt
+            .query_map(params![now, limit as i64], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(out)
+    }
+
+    /// When the soonest check is due, if any domain is recorded.
+    pub fn next_due(&self) -> Result<Option<i64>> {
+        let conn = self.conn();
+        Ok(conn.query_row("SELECT MIN(next_check_ms) FROM domains", [], |r| r.get(0))?)
+    }
+
+    /// Writes a check's result: the domain, its names and a timeline entry, at once.
+    pub fn save(&self, record: &DomainRecord, summary: &str) -> Result<()> {
+        self.transaction(|tx| {
+            let updated = tx.execute(
+                "UPDATE domains SET stage = ?2, phase = ?3, phase_started_ms = ?4, attempts = ?5, checks = ?6,
+                 backoff = ?7, next_check_ms = ?8, last_check_ms = ?9, done_ms = ?10, diagnosis = ?11, updated_ms = ?12
+                 WHERE domain = ?1",
+                params![
+                    record.domain,
+                    record.stage,
+                    record.phase,
+                    record.phase_started_ms,
+                    record.attempts,
+                    record.checks,
+                    record.backoff,
+                    record.next_check_ms,
+                    record.last_check_ms,
+                    record.done_ms,
+                    serde_json::to_string(&record.diagnosis)?,
+                    now_ms()
+                ],
+            )?;
+            if updated == 0 {
+                // Removed while it was being checked: nothing to keep.
+                return Ok(());
+            }
+            for n in &record.names {
+                tx.execute(
+                    "UPDATE names SET dns = ?3, certificate = ?4, requirements = ?5, panel = ?6, requested_ms = ?7
+                     WHERE domain = ?1 AND name = ?2",
+                    params![
+                        record.domain,
+                        n.name,
+                        serde_json::to_string(&n.dns)?,
+                        serde_json::to_string(&n.certificate)?,
+                        serde_json::to_string(&n.requirements)?,
+                        serde_json::to_string(&n.panel)?,
+                        n.requested_ms
+                    ],
+                )?;
+            }
+            tx.execute(
+                "INSERT INTO checks (domain, at_ms, stage, summary) VALUES (?1, ?2, ?3, ?4)",
+                params![record.domain, record.last_check_ms.unwrap_or_else(now_ms), record.stage, summary],
+            )?;
+            // A bounded timeline: the last 200 checks of each domain.
+            tx.execute(
+                "DELETE FROM checks WHERE domain = ?1 AND id NOT IN
+                 (SELECT id FROM checks WHERE domain = ?1 ORDER BY id DESC LIMIT 200)",
+                [&record.domain],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// The latest checks of a domain, newest first.
+    pub fn timeline(&self, domain: &str, limit: usize) -> Result<Vec<(i64, String, String)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare(
+            "SELECT at_ms, stage, summary FROM checks WHERE domain = ?1 ORDER BY id DESC LIMIT ?2",
+        )?;
+        let out = stmt
+            .query_map(params![domain, limit as i64], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(out)
+    }
+
+    /// Runs `f` with the raw connection (the service's queue lives in the same database).
+    pub fn with_connection<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
+        f(&mut self.conn())
+    }
+}
+
+fn migrate(conn: &Connection) -> Result<()> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    let known = MIGRATIONS.len() as i64;
+    if version > known {
+        bail!(
+            "the database is from a newer domain-host (schema {version}; this one knows {known})"
+        );
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        conn.execute_batch(&format!(
+            "BEGIN; {sql}; PRAGMA user_version = {}; COMMIT;",
+            i + 1
+        ))
+        .with_context(|| format!("migrating the database to schema {}", i + 1))?;
+    }
+    Ok(())
+}
+
+fn read(conn: &Connection, domain: &str) -> Result<Option<DomainRecord>> {
+    let row = conn
+        .query_row(
+            "SELECT domain, site, kind, stage, phase, phase_started_ms, attempts, checks, backoff,
+                    next_check_ms, last_check_ms, done_ms, diagnosis FROM domains WHERE domain = ?1",
+            [domain],
+            |r| {
+                Ok(DomainRecord {
+                    domain: r.get(0)?,
+                    site: r.get::<_, i64>(1)? as u64,
+                    kind: r.get(2)?,
+                    stage: r.get(3)?,
+                    phase: r.get(4)?,
+                    phase_started_ms: r.get(5)?,
+                    attempts: r.get(6)?,
+                    checks: r.get(7)?,
+                    backoff: r.get(8)?,
+                    next_check_ms: r.get(9)?,
+                    last_check_ms: r.get(10)?,
+                    done_ms: r.get(11)?,
+                    diagnosis: serde_json::from_str(&r.get::<_, String>(12)?).unwrap_or_default(),
+                    names: vec![],
+                })
+            },
+        )
+        .optional()?;
+    let Some(mut record) = row else {
+        return Ok(None);
+    };
+    let mut stmt = conn.prepare(
+        "SELECT name, dns, certificate, requirements, panel, requested_ms FROM names WHERE domain = ?1
+         ORDER BY length(name), name",
+    )?;
+    record.names = stmt
+        .query_map([domain], |r| {
+            let json = |i: usize| -> rusqlite::Result<String> { r.get(i) };
+            Ok((
+                r.get::<_, String>(0)?,
+                json(1)?,
+                json(2)?,
+                json(3)?,
+                json(4)?,
+                r.get(5)?,
+            ))
+        })?
+        .map(|row| {
+            let (name, dns, cert, req, panel, requested_ms) = row?;
+            Ok(NameRecord {
+                name,
+                dns: serde_json::from_str(&dns).unwrap_or_else(|_| DnsView::unchecked()),
+                certificate: serde_json::from_str(&cert).unwrap_or_else(|_| CertView::unchecked()),
+                requirements: serde_json::from_str(&req).unwrap_or_default(),
+                panel: serde_json::from_str(&panel).unwrap_or_default(),
+                requested_ms,
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(Some(record))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "dh-store-{}-{}",
+            std::process::id(),
+            crate::files::hex(&crate::files::random_bytes::<4>())
+        ));
+        dir.join("domain-host.db")
+    }
+
+    #[test]
+    fn records_are_created_refreshed_and_ended() {
+        let path = scratch();
+        let store = Store::open(&path).unwrap();
+        let names = vec![
+            "shop.example.com".to_string(),
+            "www.shop.example.com".to_string(),
+        ];
+        store
+            .upsert("shop.example.com", 3, "mapped", &names, 1000)
+            .unwrap();
+        let r = store.get("shop.example.com").unwrap().unwrap();
+        assert_eq!(
+            (r.stage.as_str(), r.names.len(), r.next_check_ms),
+            ("checking-dns", 2, 1000)
+        );
+        assert_eq!(r.names[0].name, "shop.example.com");
+        // The www policy changed: the www name goes, the apex keeps what was learnt.
+        let mut r2 = r.clone();
+        r2.names[0].dns.state = "ok".into();
+        store.save(&r2, "checked").unwrap();
+        store
+            .upsert("shop.example.com", 3, "mapped", &names[..1], 2000)
+            .unwrap();
+        let r = store.get("shop.example.com").unwrap().unwrap();
+        assert_eq!(r.names.len(), 1);
+        assert_eq!(r.names[0].dns.state, "ok");
+        assert_eq!(store.due(2000, 10).unwrap(), vec!["shop.example.com"]);
+        assert!(store.remove("shop.example.com").unwrap());
+        assert!(store.get("shop.example.com").unwrap().is_none());
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    #[test]
+    fn reopening_keeps_the_schema_and_refuses_a_newer_one() {
+        let path = scratch();
+        drop(Store::open(&path).unwrap());
+        let store = Store::open(&path).unwrap();
+        store
+            .upsert(
+                "a.example.com",
+                1,
+                "subdomain",
+                &["a.example.com".into()],
+                1,
+            )
+            .unwrap();
+        drop(store);
+        let conn = Connection::open(&path).unwrap();
+        conn.pragma_update(None, "user_version", 99).unwrap();
+        drop(conn);
+        let err = Store::open(&path).err().unwrap().to_string();
+        assert!(err.contains("newer domain-host"), "{err}");
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+}

@@ -1,0 +1,183 @@
+//! One network's integrations, loaded, and the one dispatch path every caller uses.
+//!
+//! The CLI, the service and the lifecycle all run events through [`Network::event`]: every
+//! enabled integration receives it concurrently (each with its locks and retries, in
+//! [`Host::run`]), and the lifecycle records the domain afterwards.
+
+use crate::approvals;
+use crate::config::LoadedConfig;
+use crate::credentials::Secrets;
+use crate::host::{Host, HostSettings, Integration};
+use crate::lifecycle::{Lifecycle, Panels};
+use crate::logs::Level;
+use crate::operation::Operation;
+use crate::report::{EventReport, IntegrationReport};
+use anyhow::{Context, Result};
+use std::sync::Arc;
+
+pub struct Network {
+    pub config: LoadedConfig,
+    pub host: Arc<Host>,
+    /// The integrations that loaded.
+    pub integrations: Vec<Arc<Integration>>,
+    /// Those that did not, with why.
+    pub failed: Vec<IntegrationReport>,
+    /// Present when the config has a `[lifecycle]` table.
+    pub lifecycle: Option<Lifecycle>,
+}
+
+/// Which integrations to load, and how a missing component counts.
+pub struct Selection {
+    pub ids: Vec<String>,
+    pub mode: approvals::Mode,
+    /// A component file that is not there fails the whole command (nothing is sent);
+    /// otherwise it is reported per integration.
+    pub strict: bool,
+}
+
+impl Network {
+    pub async fn open(
+        config: LoadedConfig,
+        secrets: Secrets,
+        log_level: Option<Level>,
+        selection: Selection,
+    ) -> Result<Network> {
+        let mut paths = Vec::new();
+        let mut failed = Vec::new();
+        for id in &selection.ids {
+            match config.component_path(id) {
+                Ok(path) => paths.push((id.clone(), path)),
+                Err(e) if !selection.strict => failed.push(IntegrationReport::failed(
+                    id,
+                    "configuration",
+                    format!("{e:#}"),
+                )),
+                Err(e) => return Err(e),
+            }
+        }
+        let host = Arc::new(Host::new(HostSettings::from_config(
+            &config, log_level, secrets,
+        )?)?);
+        let mut integrations = Vec::new();
+        for (id, path) in paths {
+            match host
+                .load_with(&id, &config.config.integrations[&id], path, selection.mode)
+                .await
+            {
+                Ok(integration) => integrations.push(Arc::new(integration)),
+                Err(e) => {
+                    let kind = if e.to_string().contains("asks for more than was approved") {
+                        "not_approved"
+                    } else {
+                        "component"
+                    };
+                    failed.push(IntegrationReport::failed(&id, kind, format!("{e:#}")))
+                }
+            }
+        }
+        let lifecycle = open_lifecycle(&config, &host, &integrations)?;
+        Ok(Network {
+            config,
+            host,
+            integrations,
+            failed,
+            lifecycle,
+        })
+    }
+
+    pub fn panels(&self) -> Panels<'_> {
+        Panels {
+            host: &self.host,
+            integrations: &self.integrations,
+        }
+    }
+
+    /// Runs an operation through every loaded integration, concurrently, and keeps the
+    /// lifecycle's record of the domain: created or refreshed after an add, ended after a
+    /// removal.
+    pub async fn event(&self, operation: &Operation) -> EventReport {
+        let mut tasks = tokio::task::JoinSet::new();
+        for (index, integration) in self.integrations.iter().enumerate() {
+            let host = self.host.clone();
+            let integration = integration.clone();
+            let operation = operation.clone();
+            tasks.spawn(async move { (index, host.run(&integration, &operation).await) });
+        }
+        let mut reports: Vec<(usize, IntegrationReport)> = tasks.join_all().await;
+        reports.sort_by_key(|(i, _)| *i);
+        let mut integrations: Vec<IntegrationReport> = self.failed.clone();
+        integrations.extend(reports.into_iter().map(|(_, r)| r));
+        integrations.sort_by(|a, b| a.id.cmp(&b.id));
+        let mut report = EventReport::new(operation.name(), integrations);
+        if let Some(e) = operation.event() {
+            report.domain = Some(e.domain.clone());
+            report.site = Some(e.site_id);
+            report.www = Some(e.www);
+        }
+        if let Some(lifecycle) = &self.lifecycle {
+            report.lifecycle = self
+                .keep_record(lifecycle, operation)
+                .await
+                .err()
+                .map(|e| format!("{e:#}"));
+        }
+        report
+    }
+
+    async fn keep_record(&self, lifecycle: &Lifecycle, operation: &Operation) -> Result<()> {
+        match operation {
+            Operation::AddDomain(e) | Operation::AddSubdomain(e) => {
+                let subdomain = matches!(operation, Operation::AddSubdomain(_));
+                lifecycle.record(&e.domain, e.site_id, subdomain, e.www)?;
+                lifecycle
+                    .record_requirements(&e.domain, e.www, e.site_id, self.panels())
+                    .await
+            }
+            Operation::RemoveDomain(e) | Operation::RemoveSubdomain(e) => {
+                lifecycle.end(&e.domain).map(drop)
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The lifecycle of the config, when it has a `[lifecycle]` table.
+fn open_lifecycle(
+    config: &LoadedConfig,
+    host: &Host,
+    integrations: &[Arc<Integration>],
+) -> Result<Option<Lifecycle>> {
+    let Some(lc) = &config.config.lifecycle else {
+        return Ok(None);
+    };
+    let mut extra = Vec::new();
+    for file in &lc.extra_roots {
+        let path = config.resolve(file);
+        extra.push(
+            std::fs::read(&path).with_context(|| {
+                format!("lifecycle.extra_roots: cannot read {}", path.display())
+            })?,
+        );
+    }
+    // Ultimate Multisite's certificate attempts: the global setting, else the most patient
+    // of the enabled providers (each overridable per integration).
+    let ssl_attempts = lc.ssl_attempts.unwrap_or_else(|| {
+        integrations
+            .iter()
+            .map(|i| {
+                config.config.integrations[&i.id]
+                    .ssl_verification_attempts
+                    .unwrap_or(i.metadata.ssl_verification_attempts)
+            })
+            .max()
+            .unwrap_or(5)
+    });
+    let store =
+        crate::lifecycle::store::Store::open(&host.settings.state_dir.join("domain-host.db"))?;
+    Ok(Some(Lifecycle::new(
+        lc.clone(),
+        store,
+        &extra,
+        ssl_attempts,
+    )?))
+}
