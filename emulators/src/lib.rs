@@ -6,6 +6,7 @@
 //! binary serves them for a demo, with `GET /_emulator/state` to look at the panel.
 
 pub mod cyberpanel;
+pub mod enhance;
 pub mod runcloud;
 pub mod server;
 pub mod serverpilot;
