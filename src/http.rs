@@ -21,6 +21,9 @@ use std::time::Duration;
 /// bigger is refused rather than buffered.
 pub const DEFAULT_MAX_BODY: usize = 1024 * 1024;
 
+/// The header [`Request::read_only`] sets; `domain-host` removes it before sending.
+pub const READ_ONLY_HEADER: &str = "x-domain-host-read-only";
+
 /// Default time allowed for connecting and for the first byte of the answer. The host
 /// clamps these to its own ceiling.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -138,6 +141,13 @@ impl Request {
             None => {}
         }
         headers
+    }
+
+    /// This request only reads, though its method could write (an API that is all `POST`).
+    /// The host then does not count it among the writes that may have changed the panel,
+    /// so a failure or retry after it is not reported as a change. Never mark a write.
+    pub fn read_only(self) -> Self {
+        self.header(READ_ONLY_HEADER, "1")
     }
 
     pub fn basic_auth(self, username: &str, password: &str) -> Self {
@@ -598,6 +608,12 @@ mod tests {
             Request::get("https://x/y").query(&[("p", "1")]).url,
             "https://x/y?p=1"
         );
+    }
+
+    #[test]
+    fn read_only_requests_carry_the_hosts_marker() {
+        let req = Request::post("https://x/cloudAPI/").read_only();
+        assert!(req.headers.contains(&(READ_ONLY_HEADER.into(), "1".into())));
     }
 
     #[test]

@@ -5,6 +5,9 @@
 //! [`server::Emulator`] (state, received requests, injected faults); the `panel-emulator`
 //! binary serves them for a demo, with `GET /_emulator/state` to look at the panel.
 
+pub mod bunnynet;
+pub mod cyberpanel;
+pub mod enhance;
 pub mod runcloud;
 pub mod server;
 pub mod serverpilot;

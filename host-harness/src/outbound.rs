@@ -161,6 +161,13 @@ impl WriteLog {
     }
 }
 
+/// The header with which a component says a request only reads, though its method is
+/// one that could write (panels whose whole API is `POST`: CyberPanel, Hestia, ...). The
+/// host removes it before sending and does not count the request as a write that may have
+/// changed the panel. A component that marks a real write this way only loses the host's
+/// safety net for its own report.
+pub const READ_ONLY_HEADER: &str = "x-domain-host-read-only";
+
 /// Whether a method changes the panel.
 fn is_write(method: &http::Method) -> bool {
     !matches!(*method, http::Method::GET | http::Method::HEAD)
@@ -273,6 +280,7 @@ impl WasiHttpHooks for OutboundPolicy {
         _fut: Box<dyn Future<Output = Result<(), HttpError>> + Send>,
     ) -> ResponseFuture {
         let method = request.method().clone();
+        let declared_read = request.headers_mut().remove(READ_ONLY_HEADER).is_some();
         let asked = request.uri().clone();
         let shown = format!(
             "{} {}://{}{}",
@@ -337,7 +345,7 @@ impl WasiHttpHooks for OutboundPolicy {
         let policy = self.clone();
         let log = self.log.clone();
         let writes = self.writes.clone();
-        let write = is_write(&method);
+        let write = is_write(&method) && !declared_read;
         Box::new(async move {
             if let Some(p) = placeholders {
                 request = substitute_body(request, p, https, max_request)

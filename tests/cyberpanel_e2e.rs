@@ -1,0 +1,722 @@
+//! CyberPanel end to end: child domains through the cloudAPI, the always-200 status
+//! fields, the input filter, the async creation job, and retries around it.
+
+mod support;
+
+use panel_emulators::cyberpanel::CyberPanel;
+use panel_emulators::{Emulator, Fault, FaultKind};
+use serde_json::Value;
+use sha2::Digest;
+use support::{Case, strings};
+
+const HOST: &str = "cp.example.test";
+const PASSWORD: &str = "cp-admin-Pa55word-7731";
+const MASTER: &str = "network.example";
+
+/// The token CyberPanel stores since January 2024: `Basic ` + sha256 hex of `admin:password`.
+fn token_for(password: &str) -> String {
+    let digest = sha2::Sha256::digest(format!("admin:{password}").as_bytes());
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("Basic {hex}")
+}
+
+fn emulator() -> Emulator<CyberPanel> {
+    Emulator::spawn(CyberPanel::new(PASSWORD, &token_for(PASSWORD), MASTER), 0).expect("emulator")
+}
+
+fn constants_with(user: &str, password: &str, token: &str, master: &str) -> String {
+    format!(
+        "WU_CYBERPANEL_HOST = \"{HOST}\", WU_CYBERPANEL_USERNAME = \"{user}\", \
+         WU_CYBERPANEL_PASSWORD = \"{password}\", WU_CYBERPANEL_API_TOKEN = \"{token}\", \
+         WU_CYBERPANEL_MASTER_DOMAIN = \"{master}\""
+    )
+}
+
+fn constants() -> String {
+    constants_with("admin", PASSWORD, &token_for(PASSWORD), MASTER)
+}
+
+fn config(case: &Case, emu: &Emulator<CyberPanel>, top: &str, constants: &str, extra: &str) {
+    case.write_config(&format!(
+        "{top}\n[integrations.cyberpanel]\nenabled = true\nconstants = {{ {constants} }}\n\
+         routes = {{ \"{HOST}\" = \"{}\" }}\n{extra}\n",
+        emu.base_url()
+    ));
+}
+
+fn setup(name: &str, top: &str) -> (Case, Emulator<CyberPanel>) {
+    setup_with(name, top, &constants())
+}
+
+fn setup_with(name: &str, top: &str, constants: &str) -> (Case, Emulator<CyberPanel>) {
+    let case = Case::new(name);
+    let emu = emulator();
+    config(&case, &emu, top, constants, "");
+    (case, emu)
+}
+
+fn children(emu: &Emulator<CyberPanel>) -> Vec<String> {
+    emu.lock().panel.children(MASTER)
+}
+
+/// The controllers the cloudAPI received, in order.
+fn controllers(emu: &Emulator<CyberPanel>) -> Vec<String> {
+    emu.requests()
+        .iter()
+        .filter(|r| r.path == "/cloudAPI/")
+        .filter_map(|r| r.json().ok())
+        .filter_map(|b| b["controller"].as_str().map(str::to_string))
+        .collect()
+}
+
+fn body_of(emu: &Emulator<CyberPanel>, controller: &str) -> Value {
+    emu.requests()
+        .iter()
+        .filter_map(|r| r.json().ok())
+        .find(|b| b["controller"] == controller)
+        .unwrap_or_else(|| panic!("no {controller} request"))
+}
+
+fn no_secret(run: &support::Run) {
+    let out = run.all_output();
+    assert!(!out.contains(PASSWORD), "password leaked:\n{out}");
+    assert!(
+        !out.contains(&token_for(PASSWORD)[6..]),
+        "token leaked:\n{out}"
+    );
+}
+
+#[test]
+fn add_domain_creates_an_alias_child_domain_through_the_cloud_api() {
+    let (case, emu) = setup("add", "www = \"never\"");
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["changed"], true, "{cp}");
+    assert!(
+        strings(&cp["notes"])[0]
+            .starts_with("added shop.example.com as a child domain of network.example"),
+        "{cp}"
+    );
+    assert_eq!(children(&emu), vec!["shop.example.com"]);
+    let child = emu.lock().panel.website(MASTER).children[0].clone();
+    assert!(child.alias, "shares the master's document root");
+    assert_eq!(child.path, "/home/network.example/public_html");
+    assert_eq!(
+        controllers(&emu),
+        vec![
+            "fetchDomains",
+            "submitDomainCreation",
+            "statusFunc",
+            "statusFunc",
+            "fetchDomains"
+        ]
+    );
+    let create = body_of(&emu, "submitDomainCreation");
+    assert_eq!(create["masterDomain"], MASTER);
+    assert_eq!(create["domainName"], "shop.example.com");
+    assert_eq!(
+        (create["alias"].as_i64(), create["openBasedir"].as_i64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(create["serverUserName"], "admin");
+    // The PHP plugin's routes were never called; every request carried the stored token.
+    let requests = emu.requests();
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.method == "POST" && r.path == "/cloudAPI/")
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.header("authorization") == Some(token_for(PASSWORD).as_str()))
+    );
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.header("x-domain-host-read-only").is_none()),
+        "the host keeps its read marker to itself"
+    );
+    assert_eq!(
+        emu.lock().panel.open_jobs(),
+        0,
+        "the status file was read to its end"
+    );
+    no_secret(&run);
+}
+
+#[test]
+fn adding_a_present_child_domain_changes_nothing() {
+    let (case, emu) = setup("add-twice", "");
+    assert_eq!(
+        case.run(&["add-domain", "shop.example.com", "--site", "4"])
+            .status,
+        0
+    );
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["changed"], false, "{cp}");
+    assert!(
+        strings(&cp["notes"])[0].contains("already a child domain"),
+        "{cp}"
+    );
+    assert_eq!(children(&emu), vec!["shop.example.com"]);
+    assert_eq!(
+        controllers(&emu)
+            .iter()
+            .filter(|c| *c == "submitDomainCreation")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn the_www_policy_adds_no_second_child() {
+    let (case, emu) = setup("www", "www = \"always\"");
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let notes = strings(&run.integration("cyberpanel")["notes"]).join(" ");
+    assert!(
+        notes.contains("www.shop.example.com is not added separately"),
+        "{notes}"
+    );
+    assert_eq!(children(&emu), vec!["shop.example.com"]);
+}
+
+#[test]
+fn remove_domain_deletes_the_child_but_never_its_document_root() {
+    let (case, emu) = setup("remove", "");
+    emu.lock()
+        .panel
+        .seed(MASTER, &["shop.example.com", "other.example.com"]);
+    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["changed"], true, "{cp}");
+    assert_eq!(
+        strings(&cp["notes"])[0],
+        "removed child domain shop.example.com"
+    );
+    assert_eq!(children(&emu), vec!["other.example.com"]);
+    let delete = body_of(&emu, "submitDomainDeletion");
+    assert_eq!(delete["websiteName"], "shop.example.com");
+    assert_eq!(delete["DeleteDocRoot"].as_i64(), Some(0));
+    assert!(
+        emu.lock().panel.deleted_docroots.is_empty(),
+        "the master's files are shared"
+    );
+}
+
+#[test]
+fn removing_an_absent_domain_succeeds_unchanged() {
+    let (case, emu) = setup("remove-absent", "");
+    let run = case.run(&["--json", "remove-domain", "gone.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["changed"], false, "{cp}");
+    assert!(
+        strings(&cp["notes"])[0].contains("nothing to remove"),
+        "{cp}"
+    );
+    assert_eq!(controllers(&emu), vec!["fetchDomains"]);
+}
+
+#[test]
+fn the_master_website_is_never_removed() {
+    let (case, emu) = setup("remove-master", "");
+    let run = case.run(&["--json", "remove-domain", MASTER, "--site", "1"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    assert_eq!(run.integration("cyberpanel")["error"]["kind"], "conflict");
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn subdomain_sites_need_nothing() {
+    let (case, emu) = setup("subdomains", "");
+    for command in ["add-subdomain", "remove-subdomain"] {
+        let run = case.run(&["--json", command, "site1.network.example", "--site", "9"]);
+        assert_eq!(run.status, 0, "{}", run.all_output());
+        assert_eq!(run.integration("cyberpanel")["changed"], false);
+    }
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn test_connection_checks_password_token_and_master_and_only_reads() {
+    let (case, emu) = setup("test", "");
+    emu.lock().panel.seed(MASTER, &["a.example.com"]);
+    let run = case.run(&["--json", "test", "cyberpanel"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let notes = strings(&run.integration("cyberpanel")["notes"]).join(" ");
+    assert!(
+        notes.contains("admin password verified, API token accepted"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("network.example has 1 child domain(s)"),
+        "{notes}"
+    );
+    let requests = emu.requests();
+    assert_eq!(requests[0].path, "/api/verifyConn");
+    let verify = requests[0].json().unwrap();
+    assert_eq!(verify["adminUser"], "admin");
+    assert_eq!(
+        verify["adminPass"], PASSWORD,
+        "the host put the password in the body"
+    );
+    assert_eq!(controllers(&emu), vec!["verifyLogin", "fetchDomains"]);
+    assert_eq!(children(&emu), vec!["a.example.com"], "nothing written");
+    no_secret(&run);
+}
+
+#[test]
+fn a_wrong_token_is_rejected_credentials_and_not_retried() {
+    let (case, emu) = setup_with(
+        "bad-token",
+        "",
+        &constants_with("admin", PASSWORD, &token_for("not-the-password"), MASTER),
+    );
+    let run = case.run(&[
+        "--json",
+        "--log-level",
+        "trace",
+        "add-domain",
+        "shop.example.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["error"]["kind"], "bad_credentials", "{cp}");
+    let message = cp["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Invalid login information.")
+            && message.contains("WU_CYBERPANEL_API_TOKEN"),
+        "{message}"
+    );
+    assert_eq!(cp["attempts"], 1);
+    assert!(children(&emu).is_empty());
+    assert!(
+        !run.all_output()
+            .contains(&token_for("not-the-password")[6..])
+    );
+    no_secret(&run);
+}
+
+#[test]
+fn a_wrong_password_fails_the_connection_test() {
+    let wrong = "wrong-password-44556677";
+    let (case, _emu) = setup_with(
+        "bad-password",
+        "",
+        &constants_with("admin", wrong, &token_for(PASSWORD), MASTER),
+    );
+    let run = case.run(&["--json", "test"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["error"]["kind"], "bad_credentials", "{cp}");
+    assert!(
+        cp["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("verifyConn: 0"),
+        "{cp}"
+    );
+    assert!(!run.all_output().contains(wrong));
+}
+
+#[test]
+fn api_access_turned_off_is_explained() {
+    let (case, emu) = setup("api-off", "");
+    emu.lock().panel.users.get_mut("admin").unwrap().api = false;
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 1);
+    let message = run.integration("cyberpanel")["error"]["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("API Access Disabled.") && message.contains("Users > API Access"),
+        "{message}"
+    );
+}
+
+#[test]
+fn a_user_other_than_admin_is_refused_before_sending() {
+    let (case, emu) = setup_with(
+        "not-admin",
+        "",
+        &constants_with("reseller", PASSWORD, &token_for(PASSWORD), MASTER),
+    );
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 1);
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["error"]["kind"], "invalid_input", "{cp}");
+    assert!(
+        cp["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("serves the admin user only")
+    );
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn a_wrong_master_domain_is_not_found() {
+    let (case, _emu) = setup_with(
+        "wrong-master",
+        "",
+        &constants_with("admin", PASSWORD, &token_for(PASSWORD), "elsewhere.example"),
+    );
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 1);
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["error"]["kind"], "not_found", "{cp}");
+    assert_eq!(cp["changed"], false, "reads are not writes: {cp}");
+    assert!(strings(&cp["notes"]).is_empty(), "{cp}");
+    let message = cp["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("Websites matching query does not exist.")
+            && message.contains("WU_CYBERPANEL_MASTER_DOMAIN"),
+        "{message}"
+    );
+}
+
+#[test]
+fn values_the_input_filter_refuses_are_never_sent() {
+    let (case, emu) = setup_with(
+        "filter",
+        "",
+        &constants_with(
+            "admin",
+            PASSWORD,
+            &token_for(PASSWORD),
+            "network.example;id",
+        ),
+    );
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 1);
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["error"]["kind"], "invalid_input", "{cp}");
+    assert!(
+        cp["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("input filter"),
+        "{cp}"
+    );
+    assert!(emu.requests().is_empty());
+}
+
+#[test]
+fn a_filtered_verify_conn_explains_a_password_it_refuses() {
+    let password = "pa$$(word)-9988";
+    let case = Case::new("filter-password");
+    let emu = Emulator::spawn(CyberPanel::new(password, &token_for(password), MASTER), 0).unwrap();
+    emu.lock().panel.verify_conn_filtered = true;
+    config(
+        &case,
+        &emu,
+        "",
+        &constants_with("admin", password, &token_for(password), MASTER),
+        "",
+    );
+    let run = case.run(&["--json", "test"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["error"]["kind"], "invalid_input", "{cp}");
+    assert!(
+        cp["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("refused the admin password"),
+        "{cp}"
+    );
+    assert!(!run.all_output().contains(password));
+    // Where verifyConn is exempt (the reference's tree), the same password works.
+    emu.lock().panel.verify_conn_filtered = false;
+    assert_eq!(case.run(&["test"]).status, 0);
+}
+
+#[test]
+fn the_package_limit_and_other_job_failures_are_reported_from_the_status_file() {
+    let (case, emu) = setup("limit", "");
+    emu.lock().panel.website_mut(MASTER).max_domains = Some(0);
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["error"]["kind"], "limit_reached", "{cp}");
+    assert!(
+        cp["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Exceeded maximum number of domains")
+    );
+    // A website of its own.
+    emu.lock().panel.website_mut(MASTER).max_domains = None;
+    emu.lock().panel.website_mut("shop.example.com");
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.integration("cyberpanel")["error"]["kind"], "conflict");
+    assert!(children(&emu).is_empty());
+}
+
+#[test]
+fn a_child_of_another_website_is_a_conflict() {
+    let (case, emu) = setup("other-master", "");
+    emu.lock()
+        .panel
+        .seed("other.example", &["shop.example.com"]);
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["error"]["kind"], "conflict", "{cp}");
+    assert!(
+        cp["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("another website"),
+        "{cp}"
+    );
+}
+
+#[test]
+fn request_certificate_calls_issue_ssl_and_reports_acme_failures() {
+    let (case, emu) = setup("ssl", "");
+    emu.lock().panel.seed(MASTER, &["shop.example.com"]);
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "shop.example.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(run.integration("cyberpanel")["changed"], true);
+    assert_eq!(emu.lock().panel.certificates, vec!["shop.example.com"]);
+    assert_eq!(body_of(&emu, "issueSSL")["virtualHost"], "shop.example.com");
+    assert!(
+        !emu.lock().panel.website(MASTER).suspended,
+        "nothing suspended or unsuspended"
+    );
+
+    emu.lock().panel.ssl_failures.insert(
+        "shop.example.com".into(),
+        "Failed to obtain SSL for: shop.example.com. Verify DNS points here.".into(),
+    );
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "shop.example.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.status, 1);
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["attempts"], 1, "an ACME failure is not hammered: {cp}");
+    assert!(
+        cp["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Verify DNS points here"),
+        "{cp}"
+    );
+
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "unknown.example.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.integration("cyberpanel")["error"]["kind"], "not_found");
+}
+
+#[test]
+fn list_domains_reads_the_double_encoded_list_and_the_plain_one() {
+    let (case, emu) = setup("list", "");
+    emu.lock()
+        .panel
+        .seed(MASTER, &["a.example.com", "b.example.com"]);
+    for as_list in [false, true] {
+        emu.lock().panel.data_as_list = as_list;
+        let run = case.run(&["--json", "list-domains"]);
+        assert_eq!(run.status, 0, "{}", run.all_output());
+        let domains = run.integration("cyberpanel")["domains"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let names: Vec<&str> = domains
+            .iter()
+            .map(|d| d["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            names,
+            vec![MASTER, "a.example.com", "b.example.com"],
+            "{as_list}"
+        );
+        assert_eq!(domains[0]["primary"], true);
+    }
+}
+
+#[test]
+fn builds_that_read_the_login_from_the_body_get_it() {
+    let (case, emu) = setup("legacy-body", "");
+    emu.lock().panel.legacy_body_login = true;
+    let run = case.run(&["add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(children(&emu), vec!["shop.example.com"]);
+    assert_eq!(body_of(&emu, "fetchDomains")["serverPassword"], PASSWORD);
+}
+
+#[test]
+fn secrets_can_come_from_the_environment() {
+    let case = Case::new("env");
+    let emu = emulator();
+    config(
+        &case,
+        &emu,
+        "",
+        &format!(
+            "WU_CYBERPANEL_HOST = \"{HOST}\", WU_CYBERPANEL_USERNAME = \"admin\", WU_CYBERPANEL_MASTER_DOMAIN = \"{MASTER}\""
+        ),
+        "env = [\"WU_CYBERPANEL_PASSWORD\", \"WU_CYBERPANEL_API_TOKEN\"]",
+    );
+    let token = token_for(PASSWORD);
+    let run = case.run_with_env(
+        &["--json", "test"],
+        &[
+            ("WU_CYBERPANEL_PASSWORD", PASSWORD),
+            ("WU_CYBERPANEL_API_TOKEN", &token),
+        ],
+    );
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    no_secret(&run);
+}
+
+#[test]
+fn a_slow_job_is_polled_until_it_ends() {
+    let (case, emu) = setup("slow-job", "");
+    emu.lock().panel.running_polls = 3;
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(
+        controllers(&emu)
+            .iter()
+            .filter(|c| *c == "statusFunc")
+            .count(),
+        4
+    );
+    assert_eq!(emu.lock().panel.open_jobs(), 0);
+}
+
+#[test]
+fn a_503_is_retried() {
+    let (case, emu) = setup("503", "[retry]\nbase_delay_ms = 10");
+    emu.inject(Fault::status(503, 1).on("POST", "/cloudAPI/"));
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["attempts"], 2, "{cp}");
+    assert_eq!(cp["changed"], true);
+    assert_eq!(children(&emu), vec!["shop.example.com"]);
+}
+
+/// A fault that lets the first matching request through untouched, so the next one
+/// (all cloudAPI calls share one path) gets the fault after it.
+fn pass_once() -> Fault {
+    Fault {
+        method: Some("POST".into()),
+        path_prefix: Some("/cloudAPI/".into()),
+        times: 1,
+        kind: FaultKind::Delay(std::time::Duration::ZERO),
+    }
+}
+
+#[test]
+fn a_creation_whose_connection_dropped_after_applying_is_reported_added() {
+    let (case, emu) = setup("create-drop", "[retry]\nbase_delay_ms = 10");
+    emu.inject(pass_once());
+    emu.inject(Fault::apply_then_drop(1).on("POST", "/cloudAPI/"));
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["attempts"], 2, "{cp}");
+    assert_eq!(cp["changed"], true, "{cp}");
+    assert!(
+        strings(&cp["notes"])[0].starts_with("added shop.example.com"),
+        "{cp}"
+    );
+    assert_eq!(children(&emu), vec!["shop.example.com"]);
+    assert_eq!(
+        controllers(&emu)
+            .iter()
+            .filter(|c| *c == "submitDomainCreation")
+            .count(),
+        1,
+        "not created twice"
+    );
+}
+
+#[test]
+fn a_deletion_applied_before_a_503_is_reported_removed() {
+    let (case, emu) = setup("delete-503", "[retry]\nbase_delay_ms = 10");
+    emu.lock().panel.seed(MASTER, &["shop.example.com"]);
+    emu.inject(pass_once());
+    emu.inject(Fault::apply_then_status(503, 1).on("POST", "/cloudAPI/"));
+    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["attempts"], 2, "{cp}");
+    assert_eq!(cp["changed"], true, "{cp}");
+    assert_eq!(
+        strings(&cp["notes"])[0],
+        "removed child domain shop.example.com",
+        "{cp}"
+    );
+    assert!(children(&emu).is_empty());
+}
+
+#[test]
+fn the_plugins_routes_do_not_exist_and_its_ssl_call_unsuspends() {
+    // What the PHP plugin sends, against the emulator: why this component does not.
+    let emu = emulator();
+    emu.lock().panel.website_mut(MASTER).suspended = true;
+    let post = |path: &str, body: Value| {
+        let mut stream = std::net::TcpStream::connect(emu.addr).unwrap();
+        let body = body.to_string();
+        use std::io::{Read, Write};
+        write!(
+            stream,
+            "POST {path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer
+    };
+    let login = |extra: Value| {
+        let mut body = serde_json::json!({"adminUser": "admin", "adminPass": PASSWORD});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    let answer = post(
+        "/api/addChildDomain",
+        login(serde_json::json!({"masterDomain": MASTER, "childDomain": "shop.example.com"})),
+    );
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+    let answer = post(
+        "/api/submitWebsiteStatus",
+        login(serde_json::json!({"websiteName": MASTER, "state": "issueSSL"})),
+    );
+    assert!(answer.contains("\"websiteStatus\":1"), "{answer}");
+    assert!(
+        !emu.lock().panel.website(MASTER).suspended,
+        "unsuspended, no certificate"
+    );
+    assert!(emu.lock().panel.certificates.is_empty());
+}

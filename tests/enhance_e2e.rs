@@ -1,0 +1,460 @@
+//! Enhance end to end: website domains by `domainId`, the `www` policy, the Let's Encrypt
+//! endpoint with its preflight, and retries around the writes.
+
+mod support;
+
+use panel_emulators::enhance::Enhance;
+use panel_emulators::{Emulator, Fault};
+use support::{Case, strings};
+
+const TOKEN: &str = "enh-access-token-0f1e2d3c4b5a";
+const ORG: &str = "8a3f6c1e-2b4d-4e6f-9a1b-3c5d7e9f1a2b";
+const WEBSITE: &str = "4d2c9e7a-6b1f-4a3e-8c5d-2f4a6b8c0d1e";
+const HOST: &str = "cp.example.test";
+
+fn emulator() -> Emulator<Enhance> {
+    Emulator::spawn(Enhance::new(TOKEN, ORG, WEBSITE, "network.example"), 0).expect("emulator")
+}
+
+fn constants_with(token: &str, url: &str, org: &str, website: &str) -> String {
+    format!(
+        "WU_ENHANCE_API_TOKEN = \"{token}\", WU_ENHANCE_API_URL = \"{url}\", \
+         WU_ENHANCE_ORG_ID = \"{org}\", WU_ENHANCE_WEBSITE_ID = \"{website}\""
+    )
+}
+
+fn constants() -> String {
+    constants_with(TOKEN, &format!("https://{HOST}/api"), ORG, WEBSITE)
+}
+
+fn setup_with(name: &str, top: &str, constants: &str) -> (Case, Emulator<Enhance>) {
+    let case = Case::new(name);
+    let emu = emulator();
+    case.write_config(&format!(
+        "{top}\n[integrations.enhance]\nenabled = true\nconstants = {{ {constants} }}\n\
+         routes = {{ \"{HOST}\" = \"{}\" }}\n",
+        emu.base_url()
+    ));
+    (case, emu)
+}
+
+fn setup(name: &str, top: &str) -> (Case, Emulator<Enhance>) {
+    setup_with(name, top, &constants())
+}
+
+fn names(emu: &Emulator<Enhance>) -> Vec<String> {
+    emu.lock().panel.names(WEBSITE)
+}
+
+fn sorted(list: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = list.iter().map(|s| s.to_string()).collect();
+    v.sort();
+    v
+}
+
+fn count(emu: &Emulator<Enhance>, method: &str, suffix: &str) -> usize {
+    emu.requests()
+        .iter()
+        .filter(|r| r.method == method && r.path.ends_with(suffix))
+        .count()
+}
+
+#[test]
+fn add_domain_maps_the_domain_on_the_website() {
+    let (case, emu) = setup("add", "www = \"never\"");
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let report = run.integration("enhance");
+    assert_eq!(report["changed"], true, "{report}");
+    assert_eq!(strings(&report["notes"])[0], "added shop.example.com");
+    assert_eq!(
+        names(&emu),
+        sorted(&["network.example", "shop.example.com"])
+    );
+    let post = emu
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "POST")
+        .unwrap();
+    assert_eq!(
+        post.path,
+        format!("/api/orgs/{ORG}/websites/{WEBSITE}/domains")
+    );
+    assert_eq!(
+        post.json().unwrap(),
+        serde_json::json!({"domain": "shop.example.com"})
+    );
+    assert!(
+        emu.requests()
+            .iter()
+            .all(|r| r.header("authorization") == Some(&format!("Bearer {TOKEN}")))
+    );
+    assert!(!run.all_output().contains(TOKEN));
+}
+
+#[test]
+fn the_www_policy_maps_www_too_and_removal_takes_both() {
+    let (case, emu) = setup("www", "www = \"always\"");
+    assert_eq!(
+        case.run(&["add-domain", "shop.example.com", "--site", "4"])
+            .status,
+        0
+    );
+    assert_eq!(
+        names(&emu),
+        sorted(&[
+            "network.example",
+            "shop.example.com",
+            "www.shop.example.com"
+        ])
+    );
+    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(
+        strings(&run.integration("enhance")["notes"])[0],
+        "removed shop.example.com, www.shop.example.com"
+    );
+    assert_eq!(names(&emu), vec!["network.example"]);
+}
+
+#[test]
+fn adding_a_mapped_domain_changes_nothing() {
+    let (case, emu) = setup("add-twice", "www = \"never\"");
+    emu.lock().panel.seed(WEBSITE, &["shop.example.com"]);
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let report = run.integration("enhance");
+    assert_eq!(report["changed"], false, "{report}");
+    assert!(strings(&report["notes"])[0].contains("already on the website"));
+    assert_eq!(count(&emu, "POST", ""), 0);
+}
+
+#[test]
+fn removal_deletes_by_the_domain_id_the_api_returns() {
+    let (case, emu) = setup("remove", "");
+    emu.lock()
+        .panel
+        .seed(WEBSITE, &["shop.example.com", "other.example.com"]);
+    let id = emu.lock().panel.mapping_of("shop.example.com").unwrap().id;
+    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(run.integration("enhance")["changed"], true);
+    assert_eq!(
+        names(&emu),
+        sorted(&["network.example", "other.example.com"])
+    );
+    let deletes: Vec<String> = emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        deletes,
+        vec![format!("/api/orgs/{ORG}/websites/{WEBSITE}/domains/{id}")]
+    );
+}
+
+#[test]
+fn removing_an_absent_domain_succeeds_unchanged() {
+    let (case, emu) = setup("remove-absent", "");
+    let run = case.run(&["--json", "remove-domain", "gone.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let report = run.integration("enhance");
+    assert_eq!(report["changed"], false, "{report}");
+    assert!(strings(&report["notes"])[0].contains("nothing to remove"));
+    assert!(emu.requests().iter().all(|r| r.method == "GET"));
+}
+
+#[test]
+fn the_primary_domain_is_never_removed() {
+    let (case, emu) = setup("primary", "");
+    let run = case.run(&["--json", "remove-domain", "network.example", "--site", "1"]);
+    assert_eq!(run.status, 1);
+    assert_eq!(run.integration("enhance")["error"]["kind"], "conflict");
+    assert_eq!(count(&emu, "DELETE", ""), 0);
+}
+
+#[test]
+fn subdomain_sites_are_mapped_without_www() {
+    let (case, emu) = setup("subdomains", "www = \"always\"");
+    assert_eq!(
+        case.run(&["add-subdomain", "site1.network.example", "--site", "9"])
+            .status,
+        0
+    );
+    assert_eq!(
+        names(&emu),
+        sorted(&["network.example", "site1.network.example"])
+    );
+    assert_eq!(
+        case.run(&["remove-subdomain", "site1.network.example", "--site", "9"])
+            .status,
+        0
+    );
+    assert_eq!(names(&emu), vec!["network.example"]);
+}
+
+#[test]
+fn test_connection_reads_the_website_only() {
+    let (case, emu) = setup("test", "");
+    let run = case.run(&["--json", "test"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(
+        strings(&run.integration("enhance")["notes"])[0],
+        "website network.example reachable: 1 domain(s)"
+    );
+    assert!(emu.requests().iter().all(|r| r.method == "GET"));
+}
+
+#[test]
+fn a_bad_token_is_rejected_credentials_with_or_without_an_error_body() {
+    for empty in [false, true] {
+        let bad = "wrong-token-123456789";
+        let (case, emu) = setup_with(
+            "bad-token",
+            "",
+            &constants_with(bad, &format!("https://{HOST}/api"), ORG, WEBSITE),
+        );
+        emu.lock().panel.empty_errors = empty;
+        let run = case.run(&[
+            "--json",
+            "--log-level",
+            "trace",
+            "add-domain",
+            "shop.example.com",
+            "--site",
+            "4",
+        ]);
+        assert_eq!(run.status, 1);
+        let report = run.integration("enhance");
+        assert_eq!(report["error"]["kind"], "bad_credentials", "{report}");
+        assert!(
+            report["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Invalid session"),
+            "{report}"
+        );
+        assert_eq!(report["attempts"], 1);
+        assert!(!run.all_output().contains(bad));
+    }
+}
+
+#[test]
+fn a_token_without_a_role_is_explained() {
+    let (case, emu) = setup("forbidden", "");
+    emu.lock().panel.forbidden_orgs.push(ORG.into());
+    let run = case.run(&["--json", "test"]);
+    assert_eq!(run.status, 1);
+    let report = run.integration("enhance");
+    assert_eq!(report["error"]["kind"], "bad_credentials");
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Insufficient privileges")
+    );
+}
+
+#[test]
+fn a_wrong_website_id_is_not_found() {
+    let (case, _emu) = setup_with(
+        "wrong-website",
+        "",
+        &constants_with(
+            TOKEN,
+            &format!("https://{HOST}/api"),
+            ORG,
+            "00000000-0000-0000-0000-000000000000",
+        ),
+    );
+    let run = case.run(&["--json", "test"]);
+    assert_eq!(run.status, 1);
+    let report = run.integration("enhance");
+    assert_eq!(report["error"]["kind"], "not_found");
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("WU_ENHANCE_WEBSITE_ID")
+    );
+}
+
+#[test]
+fn a_domain_of_another_organisation_is_a_conflict_for_either_duplicate_status() {
+    for status in [400, 409] {
+        let (case, emu) = setup("elsewhere", "www = \"never\"");
+        emu.lock().panel.duplicate_status = status;
+        emu.lock()
+            .panel
+            .add_website("other-org", "other-site", &["shop.example.com"]);
+        let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+        assert_eq!(run.status, 1, "{}", run.all_output());
+        let report = run.integration("enhance");
+        assert_eq!(report["error"]["kind"], "conflict", "{status}: {report}");
+        assert!(
+            report["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("another organisation")
+        );
+        assert_eq!(report["changed"], false, "the check is a read: {report}");
+        assert_eq!(names(&emu), vec!["network.example"]);
+    }
+}
+
+#[test]
+fn a_refusal_without_a_holder_passes_enhances_words_through() {
+    let (case, emu) = setup("prohibited", "www = \"never\"");
+    emu.lock().panel.prohibited.push("shop.example.com".into());
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 1);
+    let report = run.integration("enhance");
+    assert_eq!(report["error"]["kind"], "invalid_input", "{report}");
+}
+
+#[test]
+fn request_certificate_runs_the_preflight_then_lets_encrypt() {
+    let (case, emu) = setup("ssl", "www = \"never\"");
+    emu.lock().panel.seed(WEBSITE, &["shop.example.com"]);
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "shop.example.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(run.integration("enhance")["changed"], true);
+    let mapping = emu.lock().panel.mapping_of("shop.example.com").unwrap();
+    assert!(mapping.certificate);
+    let posts: Vec<String> = emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(
+        posts,
+        vec![
+            format!("/api/v2/domains/{}/letsencrypt_preflight", mapping.id),
+            format!("/api/v2/domains/{}/letsencrypt", mapping.id)
+        ]
+    );
+}
+
+#[test]
+fn a_failed_preflight_requests_nothing() {
+    let (case, emu) = setup("preflight", "www = \"never\"");
+    emu.lock().panel.seed(WEBSITE, &["shop.example.com"]);
+    emu.lock().panel.le_blocked.insert(
+        "shop.example.com".into(),
+        "DNS does not resolve to this server".into(),
+    );
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "shop.example.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.status, 1);
+    let report = run.integration("enhance");
+    assert!(
+        report["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("DNS does not resolve"),
+        "{report}"
+    );
+    assert_eq!(
+        report["changed"], false,
+        "the preflight is a read: {report}"
+    );
+    assert_eq!(count(&emu, "POST", "/letsencrypt"), 0);
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "unknown.example.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.integration("enhance")["error"]["kind"], "not_found");
+}
+
+#[test]
+fn list_domains_shows_primary_and_certificates() {
+    let (case, emu) = setup("list", "");
+    emu.lock().panel.seed(WEBSITE, &["a.example.com"]);
+    emu.lock().panel.websites.get_mut(WEBSITE).unwrap().domains[1].certificate = true;
+    let run = case.run(&["--json", "list-domains"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let domains = run.integration("enhance")["domains"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(domains.len(), 2);
+    assert_eq!(domains[0]["name"], "network.example");
+    assert_eq!(domains[0]["primary"], true);
+    assert_eq!(domains[1]["certificate"], "active");
+}
+
+#[test]
+fn a_bare_control_panel_address_gets_the_api_path() {
+    let (case, emu) = setup_with("bare-url", "", &constants_with(TOKEN, HOST, ORG, WEBSITE));
+    assert_eq!(case.run(&["test"]).status, 0);
+    assert!(emu.requests()[0].path.starts_with("/api/orgs/"));
+}
+
+#[test]
+fn a_503_is_retried() {
+    let (case, emu) = setup("503", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
+    emu.inject(Fault::status(503, 1).on("GET", "/api/orgs/"));
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let report = run.integration("enhance");
+    assert_eq!(report["attempts"], 2, "{report}");
+    assert_eq!(
+        names(&emu),
+        sorted(&["network.example", "shop.example.com"])
+    );
+}
+
+#[test]
+fn a_create_applied_before_a_503_is_reported_added_once() {
+    let (case, emu) = setup("apply-503", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
+    emu.inject(Fault::apply_then_status(503, 1).on("POST", &format!("/api/orgs/{ORG}/websites/")));
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let report = run.integration("enhance");
+    assert_eq!(report["attempts"], 2, "{report}");
+    assert_eq!(report["changed"], true, "{report}");
+    assert_eq!(
+        strings(&report["notes"])[0],
+        "added shop.example.com",
+        "{report}"
+    );
+    assert_eq!(count(&emu, "POST", "/domains"), 1, "not sent twice");
+    assert_eq!(
+        names(&emu),
+        sorted(&["network.example", "shop.example.com"])
+    );
+}
+
+#[test]
+fn a_delete_whose_connection_dropped_is_reported_removed() {
+    let (case, emu) = setup("apply-drop", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
+    emu.lock().panel.seed(WEBSITE, &["shop.example.com"]);
+    emu.inject(Fault::apply_then_drop(1).on("DELETE", "/api/orgs/"));
+    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let report = run.integration("enhance");
+    assert_eq!(report["changed"], true, "{report}");
+    assert_eq!(
+        strings(&report["notes"])[0],
+        "removed shop.example.com",
+        "{report}"
+    );
+    assert_eq!(names(&emu), vec!["network.example"]);
+}
