@@ -5,9 +5,12 @@
 //! [`server::Emulator`] (state, received requests, injected faults); the `panel-emulator`
 //! binary serves them for a demo, with `GET /_emulator/state` to look at the panel.
 
+pub mod laravel_forge;
+pub mod rocket;
 pub mod runcloud;
 pub mod server;
 pub mod serverpilot;
 pub mod session;
+pub mod wpengine;
 
 pub use server::{EchoAuth, EchoMode, Emulator, Fault, FaultKind, Recorder, Request, Response};
