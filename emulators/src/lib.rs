@@ -8,9 +8,12 @@
 pub mod bunnynet;
 pub mod cyberpanel;
 pub mod enhance;
+pub mod laravel_forge;
+pub mod rocket;
 pub mod runcloud;
 pub mod server;
 pub mod serverpilot;
 pub mod session;
+pub mod wpengine;
 
 pub use server::{EchoAuth, EchoMode, Emulator, Fault, FaultKind, Recorder, Request, Response};
