@@ -487,6 +487,25 @@ impl Host {
                     &writes,
                 )
                 .await;
+            // A login the host made failed: the component only saw a denial; say why, and
+            // retry when the panel was unavailable.
+            let result = match (result, session.as_ref().and_then(|s| s.take_failure())) {
+                (Attempt::Provider(ProviderError::Denied(_)), Some(failure)) => {
+                    Attempt::Provider(match failure {
+                        crate::session::LoginFailure::Refused(m) => {
+                            ProviderError::BadCredentials(m)
+                        }
+                        crate::session::LoginFailure::Unavailable(m) => ProviderError::Transient(m),
+                        crate::session::LoginFailure::Unusable(m) => {
+                            ProviderError::Api(crate::contract::ApiError {
+                                status: 0,
+                                message: m,
+                            })
+                        }
+                    })
+                }
+                (result, _) => result,
+            };
             let Attempt::Provider(error) = &result else {
                 break result;
             };

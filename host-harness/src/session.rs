@@ -37,7 +37,20 @@ pub struct Session {
     /// How many times the panel refused a token (401), so the host can retry an attempt
     /// that failed only because its token went stale.
     invalidations: std::sync::atomic::AtomicU32,
+    /// How the last login failed, for the report (the component only sees a denial).
+    last_failure: std::sync::Mutex<Option<LoginFailure>>,
     secrets: Secrets,
+}
+
+/// Why a login did not give a token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LoginFailure {
+    /// The panel refused the credentials (401/403): fix them; not retried.
+    Refused(String),
+    /// The panel or the network failed (5xx, timeouts): retried.
+    Unavailable(String),
+    /// The answer could not be used (no token where the login says).
+    Unusable(String),
 }
 
 impl std::fmt::Debug for Session {
@@ -88,6 +101,7 @@ impl Session {
             bearer,
             current: tokio::sync::Mutex::new(None),
             invalidations: Default::default(),
+            last_failure: Default::default(),
             secrets,
         }))
     }
@@ -119,19 +133,39 @@ impl Session {
         {
             return Ok(token.value.clone());
         }
-        let (status, body) = login(self.login_request()).await?;
+        let fail = |failure: LoginFailure| {
+            let text = match &failure {
+                LoginFailure::Refused(m)
+                | LoginFailure::Unavailable(m)
+                | LoginFailure::Unusable(m) => m.clone(),
+            };
+            *self.last_failure.lock().unwrap_or_else(|e| e.into_inner()) = Some(failure);
+            text
+        };
+        let (status, body) = match login(self.login_request()).await {
+            Ok(answer) => answer,
+            Err(e) => return Err(fail(LoginFailure::Unavailable(e))),
+        };
         if !(200..300).contains(&status) {
-            let message = answer_message(&body);
-            return Err(self.secrets.redact(&format!(
-                "the session login was refused (HTTP {status}): {message}"
-            )));
+            let message = self.secrets.redact(&format!(
+                "the session login was refused (HTTP {status}): {}",
+                answer_message(&body)
+            ));
+            return Err(fail(if matches!(status, 401 | 403) {
+                LoginFailure::Refused(message)
+            } else if status >= 500 || status == 429 || status == 408 {
+                LoginFailure::Unavailable(message)
+            } else {
+                LoginFailure::Unusable(message)
+            }));
         }
         let (token, lifetime) = parse_token(
             &body,
             &self.token_pointer,
             self.lifetime_pointer.as_deref(),
             self.default_lifetime,
-        )?;
+        )
+        .map_err(|e| fail(LoginFailure::Unusable(e)))?;
         self.secrets.add(&token);
         let shown = if self.bearer {
             format!("Bearer {token}")
@@ -156,6 +190,14 @@ impl Session {
         if let Ok(mut current) = self.current.try_lock() {
             *current = None;
         }
+    }
+
+    /// Takes how the last login failed, if it did since the last call.
+    pub fn take_failure(&self) -> Option<LoginFailure> {
+        self.last_failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
     }
 
     /// How many times a token was refused so far.
@@ -220,10 +262,15 @@ pub fn parse_token(
 ) -> Result<(String, Duration), String> {
     let json: serde_json::Value = serde_json::from_slice(body)
         .map_err(|_| "the session login answer is not JSON".to_string())?;
-    let token = json
-        .pointer(token_pointer)
-        .and_then(|v| v.as_str())
-        .filter(|t| !t.is_empty())
+    // One pointer, or alternatives separated by `|` (the first present wins), for panels
+    // whose answers are documented in more than one shape.
+    let token = token_pointer
+        .split('|')
+        .find_map(|p| {
+            json.pointer(p.trim())
+                .and_then(|v| v.as_str())
+                .filter(|t| !t.is_empty())
+        })
         .ok_or_else(|| format!("the session login answer has no token at {token_pointer}"))?
         .to_string();
     let lifetime = lifetime_pointer
