@@ -6,6 +6,7 @@
 //! binary serves them for a demo, with `GET /_emulator/state` to look at the panel.
 
 pub mod cloudflare;
+pub mod cpanel;
 pub mod runcloud;
 pub mod server;
 pub mod serverpilot;
