@@ -236,12 +236,14 @@ pub fn base_url(host: &str, port: Option<&str>) -> Result<String, ProviderError>
 /// The subdomain label an addon domain gets: the domain without dots, as the PHP plugin
 /// made them (`shop.example.com` → `shopexamplecom`), kept to a DNS label's length.
 pub fn label_for(domain: &str) -> String {
-    let mut label: String = domain
-        .to_ascii_lowercase()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
-        .take(56)
-        .collect();
+    let mut label = String::new();
+    for c in domain.to_ascii_lowercase().chars() {
+        // No "--" (an IDN's `xn--` would make the label look like punycode).
+        if (c.is_ascii_alphanumeric() || c == '-') && !(c == '-' && label.ends_with('-')) {
+            label.push(c);
+        }
+    }
+    label.truncate(56);
     while label.ends_with('-') {
         label.pop();
     }
@@ -915,6 +917,7 @@ mod tests {
     fn labels_are_the_domain_without_dots_and_never_reused() {
         assert_eq!(label_for("shop.example.com"), "shopexamplecom");
         assert_eq!(label_for("a-b.co.uk"), "a-bcouk");
+        assert_eq!(label_for("xn--bcher-kva.example"), "xn-bcher-kvaexample");
         assert!(label_for(&format!("{}.com", "x".repeat(80))).len() <= 56);
         let subs = vec!["shopexamplecom.main.com".to_string()];
         assert_eq!(
