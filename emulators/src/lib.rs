@@ -10,6 +10,8 @@ pub mod cyberpanel;
 pub mod enhance;
 pub mod laravel_forge;
 pub mod rocket;
+pub mod cloudflare;
+pub mod cpanel;
 pub mod runcloud;
 pub mod server;
 pub mod serverpilot;
