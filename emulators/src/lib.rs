@@ -6,12 +6,12 @@
 //! binary serves them for a demo, with `GET /_emulator/state` to look at the panel.
 
 pub mod bunnynet;
+pub mod cloudflare;
+pub mod cpanel;
 pub mod cyberpanel;
 pub mod enhance;
 pub mod laravel_forge;
 pub mod rocket;
-pub mod cloudflare;
-pub mod cpanel;
 pub mod runcloud;
 pub mod server;
 pub mod serverpilot;

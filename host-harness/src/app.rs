@@ -55,6 +55,14 @@ pub enum Command {
         domain: String,
         site: u64,
     },
+    CertificateStatus {
+        domain: String,
+        site: u64,
+    },
+    DnsRequirements {
+        domain: String,
+        site: u64,
+    },
     Reconcile {
         wanted: std::path::PathBuf,
         apply: bool,
@@ -200,7 +208,9 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
         | Command::Status { .. }
         | Command::Verify { .. }
         | Command::Reconcile { .. } => None,
-        Command::RequestCertificate { domain, site } => {
+        Command::RequestCertificate { domain, site }
+        | Command::CertificateStatus { domain, site }
+        | Command::DnsRequirements { domain, site } => {
             let name = domain::normalize(domain, true)?;
             let www = wants_www(config.config.www, &name);
             Some(DomainEvent {
@@ -303,9 +313,9 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
     if matches!(command, Command::List) {
         let mut list: Vec<ListEntry> = loaded
             .iter()
-            .map(|i| ListEntry::from_integration(&config, i))
+            .map(|i| ListEntry::from_integration(config, i))
             .collect();
-        list.extend(failed.into_iter().map(|f| ListEntry::broken(&config, f)));
+        list.extend(failed.into_iter().map(|f| ListEntry::broken(config, f)));
         list.sort_by(|a, b| a.id.cmp(&b.id));
         return Ok(Output::List(list));
     }
@@ -344,6 +354,8 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
         (Command::Test { .. }, _) => Operation::TestConnection,
         (Command::ListDomains { .. }, _) => Operation::ListDomains,
         (Command::RequestCertificate { .. }, Some(e)) => Operation::RequestCertificate(e),
+        (Command::CertificateStatus { .. }, Some(e)) => Operation::CertificateStatus(e),
+        (Command::DnsRequirements { .. }, Some(e)) => Operation::DnsRequirements(e),
         (
             Command::Approve { .. }
             | Command::List

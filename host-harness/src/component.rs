@@ -60,8 +60,12 @@ impl ProviderPre {
     /// Instantiates into `store` and drops the instance (benchmarks).
     pub async fn instantiate(&self, store: &mut Store<HostState>) -> wasmtime::Result<()> {
         match self {
-            ProviderPre::V0_1(pre) => drop(pre.instantiate_async(store).await?),
-            ProviderPre::V0_2(pre) => drop(pre.instantiate_async(store).await?),
+            ProviderPre::V0_1(pre) => {
+                pre.instantiate_async(store).await?;
+            }
+            ProviderPre::V0_2(pre) => {
+                pre.instantiate_async(store).await?;
+            }
         }
         Ok(())
     }

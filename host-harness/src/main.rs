@@ -65,6 +65,18 @@ enum Cmd {
         #[arg(long)]
         site: u64,
     },
+    /// The panels' own view of a domain's certificate (integrations with certificate-status).
+    CertificateStatus {
+        domain: String,
+        #[arg(long, default_value_t = 0)]
+        site: u64,
+    },
+    /// The records each panel needs the customer to create for a domain.
+    DnsRequirements {
+        domain: String,
+        #[arg(long, default_value_t = 0)]
+        site: u64,
+    },
     /// The lifecycle's view: every domain, or one with its names, checks and diagnosis.
     Status { domain: Option<String> },
     /// Check a domain's DNS and certificates now (resetting its schedule).
@@ -123,6 +135,8 @@ fn main() {
         Cmd::RemoveSubdomain { host, site } => Command::RemoveSubdomain { host, site },
         Cmd::ListDomains { id } => Command::ListDomains { id },
         Cmd::Status { domain } => Command::Status { domain },
+        Cmd::CertificateStatus { domain, site } => Command::CertificateStatus { domain, site },
+        Cmd::DnsRequirements { domain, site } => Command::DnsRequirements { domain, site },
         Cmd::Verify { domain, wait, due } => Command::Verify { domain, wait, due },
         Cmd::RequestCertificate { domain, site } => Command::RequestCertificate { domain, site },
         Cmd::Reconcile {
