@@ -9,6 +9,7 @@ pub mod bunnynet;
 pub mod cloudflare;
 pub mod cpanel;
 pub mod cyberpanel;
+pub mod dns;
 pub mod enhance;
 pub mod laravel_forge;
 pub mod rocket;
@@ -16,6 +17,7 @@ pub mod runcloud;
 pub mod server;
 pub mod serverpilot;
 pub mod session;
+pub mod tls;
 pub mod wpengine;
 
 pub use server::{EchoAuth, EchoMode, Emulator, Fault, FaultKind, Recorder, Request, Response};

@@ -78,6 +78,7 @@ pub enum Command {
         domain: Option<String>,
         wait: bool,
         due: bool,
+        timeout: std::time::Duration,
     },
 }
 
@@ -285,8 +286,14 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
     if let Command::Status { domain } = &command {
         return status(&network, domain.as_deref());
     }
-    if let Command::Verify { domain, wait, due } = &command {
-        return verify(&network, domain.as_deref(), *wait, *due).await;
+    if let Command::Verify {
+        domain,
+        wait,
+        due,
+        timeout,
+    } = &command
+    {
+        return verify(&network, domain.as_deref(), *wait, *due, *timeout).await;
     }
 
     if matches!(command, Command::Approve { .. }) {
@@ -591,7 +598,14 @@ fn status(network: &Network, domain: Option<&str>) -> Result<Output> {
     }
 }
 
-async fn verify(network: &Network, domain: Option<&str>, wait: bool, due: bool) -> Result<Output> {
+async fn verify(
+    network: &Network,
+    domain: Option<&str>,
+    wait: bool,
+    due: bool,
+    timeout: std::time::Duration,
+) -> Result<Output> {
+    let deadline = std::time::Instant::now() + timeout;
     let lifecycle = lifecycle_of(network)?;
     let panels = Some(network.panels());
     let Some(domain) = domain else {
@@ -610,7 +624,10 @@ async fn verify(network: &Network, domain: Option<&str>, wait: bool, due: bool) 
         anyhow::anyhow!("no record of {d}: it is added by add-domain or add-subdomain")
     })?;
     progress.show(&record);
-    while wait && !matches!(record.stage.as_str(), "done" | "failed" | "ssl-failed") {
+    while wait
+        && !matches!(record.stage.as_str(), "done" | "failed" | "ssl-failed")
+        && std::time::Instant::now() < deadline
+    {
         let pause = (record.next_check_ms - lifecycle::store::now_ms()).max(0) as u64;
         progress.waiting(&record, pause);
         tokio::time::sleep(std::time::Duration::from_millis(pause)).await;

@@ -88,6 +88,9 @@ enum Cmd {
         /// Check every domain whose next check is due (for cron).
         #[arg(long, conflicts_with = "domain")]
         due: bool,
+        /// With --wait: stop waiting after this long ("90s", "1h").
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        timeout: std::time::Duration,
     },
     /// Compare what WordPress has (a JSON list) with what each panel serves; exit 0 when in
     /// sync, 1 when drift remains.
@@ -137,7 +140,17 @@ fn main() {
         Cmd::Status { domain } => Command::Status { domain },
         Cmd::CertificateStatus { domain, site } => Command::CertificateStatus { domain, site },
         Cmd::DnsRequirements { domain, site } => Command::DnsRequirements { domain, site },
-        Cmd::Verify { domain, wait, due } => Command::Verify { domain, wait, due },
+        Cmd::Verify {
+            domain,
+            wait,
+            due,
+            timeout,
+        } => Command::Verify {
+            domain,
+            wait,
+            due,
+            timeout,
+        },
         Cmd::RequestCertificate { domain, site } => Command::RequestCertificate { domain, site },
         Cmd::Reconcile {
             wanted,

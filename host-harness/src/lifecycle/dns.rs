@@ -202,12 +202,28 @@ pub async fn observe(
             }
         }
         if !observed.addresses.is_empty() || end == current {
+            if observed.zone.is_none() {
+                observed.zone = zone_of(servers, name, timeout).await;
+            }
             return Ok(observed);
         }
         // The chain leaves the answer: ask about its end.
         current = end;
     }
     Ok(observed)
+}
+
+/// The zone apex of `name`: the owner of the SOA its servers answer with (in the answer
+/// at the apex, in the authority section below it).
+async fn zone_of(servers: &[SocketAddr], name: &str, timeout: Duration) -> Option<String> {
+    let l = query_any(servers, name, RecordType::SOA, false, timeout)
+        .await
+        .ok()?;
+    l.answers
+        .iter()
+        .chain(&l.authorities)
+        .find(|r| matches!(&r.data, RData::SOA(_)))
+        .map(name_of)
 }
 
 /// The addresses of a name (for the CNAME target, and the public view).
@@ -233,11 +249,15 @@ pub async fn addresses(
 
 /// The first non-empty CAA set on the way from `name` up to the top-level domain, and
 /// where it was found (RFC 8659 §3).
+///
+/// `top` ends the climb at a zone apex: with configured nameservers (tests,
+/// split-horizon) nothing above the zone is theirs to answer.
 pub async fn caa_set(
     servers: &[SocketAddr],
     name: &str,
     recursion: bool,
     timeout: Duration,
+    top: Option<&str>,
 ) -> Result<Option<(String, Vec<super::caa::Caa>)>, CouldNotCheck> {
     let mut candidate = name.trim_start_matches("*.").to_string();
     loop {
@@ -269,6 +289,9 @@ pub async fn caa_set(
             .collect();
         if !set.is_empty() {
             return Ok(Some((candidate, set)));
+        }
+        if top == Some(candidate.as_str()) {
+            return Ok(None);
         }
         match candidate.split_once('.') {
             Some((_, parent)) if !parent.is_empty() => candidate = parent.to_string(),

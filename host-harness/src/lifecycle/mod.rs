@@ -202,11 +202,17 @@ impl Lifecycle {
         } else {
             &self.nameservers().to_vec()
         };
+        let top = if self.nameservers().is_empty() {
+            None
+        } else {
+            observed.zone.as_deref()
+        };
         match dns::caa_set(
             caa_servers,
             &name.name,
             self.nameservers().is_empty(),
             timeout,
+            top,
         )
         .await
         {
