@@ -19,5 +19,6 @@ pub mod serverpilot;
 pub mod session;
 pub mod tls;
 pub mod wpengine;
+pub mod wpmudev;
 
 pub use server::{EchoAuth, EchoMode, Emulator, Fault, FaultKind, Recorder, Request, Response};
