@@ -6,6 +6,7 @@
 //! binary serves them for a demo, with `GET /_emulator/state` to look at the panel.
 
 pub mod bunnynet;
+pub mod closte;
 pub mod cloudflare;
 pub mod cpanel;
 pub mod cyberpanel;
