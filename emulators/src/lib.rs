@@ -5,6 +5,7 @@
 //! [`server::Emulator`] (state, received requests, injected faults); the `panel-emulator`
 //! binary serves them for a demo, with `GET /_emulator/state` to look at the panel.
 
+pub mod bigscoots;
 pub mod bunnynet;
 pub mod closte;
 pub mod cloudflare;
