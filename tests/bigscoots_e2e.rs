@@ -489,3 +489,32 @@ fn list_domains_reads_the_sub_sites() {
     );
     assert_eq!(writes(&emu), 0);
 }
+
+#[test]
+fn an_e_mail_kept_secret_reaches_the_panel_but_no_output() {
+    let case = Case::new("email-secret");
+    let emu = emulator();
+    case.write_config(&format!(
+        "www = \"never\"\n[integrations.bigscoots]\nenabled = true\n\
+         constants = {{ WU_BIGSCOOTS_PRIMARY_UUID = \"{PRIMARY}\" }}\n\
+         env = [\"WU_BIGSCOOTS_API_KEY\", \"WU_BIGSCOOTS_API_EMAIL\"]\n\
+         routes = {{ \"api.bigscoots.com\" = \"{}\" }}\n",
+        emu.base_url()
+    ));
+    let run = case.run_with_env(
+        &["--json", "add-domain", "shop.example", "--site", "4"],
+        &[
+            ("WU_BIGSCOOTS_API_KEY", KEY),
+            ("WU_BIGSCOOTS_API_EMAIL", EMAIL),
+        ],
+    );
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(domain_of(&emu, 4).as_deref(), Some("shop.example"));
+    assert!(
+        emu.requests()
+            .iter()
+            .all(|r| r.header("x-auth-email") == Some(EMAIL)),
+        "the host filled the placeholder in"
+    );
+    assert!(!run.all_output().contains(EMAIL) && !run.all_output().contains(KEY));
+}
