@@ -235,8 +235,9 @@ fn bad_credentials_are_reported_as_rejected() {
         "{message}"
     );
     assert!(!run_.all_output().contains(wrong));
-    // The same when Closte answers with a 401 status.
+    // The same when Closte answers with a 401 status and other words.
     emu.lock().panel.bad_key_status = 401;
+    emu.lock().panel.bad_key_error = "Unauthorized".into();
     let run_ = run(&case, &["--json", "add-domain", "a.example", "--site", "2"]);
     assert_eq!(
         run_.integration("closte")["error"]["kind"],

@@ -2,8 +2,8 @@
 //! `https://app.closte.com/api/client/{endpoint}`.
 //!
 //! - Every call needs `apikey` (form body for POST, query for GET); a wrong one answers
-//!   `{"success": false, "error": "Invalid API key"}` with `bad_key_status` (200 by
-//!   default; the real answer is unverified).
+//!   `{"success": false, "error": bad_key_error}` ("Invalid API key") with
+//!   `bad_key_status` (200 by default; the real answer is unverified).
 //! - `GET getdomains` → `{"success": true, "domains": [...]}`: objects `{"domain",
 //!   "primary", "wildcard", "ssl_status"}` or, with `names_only`, plain names (the item
 //!   shape is unverified). A domain's `ssl_status` is `pending` until it has been listed
@@ -34,6 +34,7 @@ pub struct Closte {
     pub api_key: String,
     pub domains: Vec<Domain>,
     pub bad_key_status: u16,
+    pub bad_key_error: String,
     pub names_only: bool,
     pub ssl_reads: u32,
 }
@@ -49,6 +50,7 @@ impl Closte {
                 reads: 0,
             }],
             bad_key_status: 200,
+            bad_key_error: "Invalid API key".into(),
             names_only: false,
             ssl_reads: 2,
         }
@@ -82,7 +84,7 @@ impl Closte {
         if params.get("apikey").map(String::as_str) != Some(self.api_key.as_str()) {
             return Response::json(
                 self.bad_key_status,
-                &json!({ "success": false, "error": "Invalid API key" }),
+                &json!({ "success": false, "error": self.bad_key_error }),
             );
         }
         let domain = params.get("domain").cloned().unwrap_or_default();
