@@ -9,6 +9,7 @@ pub mod bunnynet;
 pub mod cloudflare;
 pub mod cpanel;
 pub mod cyberpanel;
+pub mod directadmin;
 pub mod dns;
 pub mod enhance;
 pub mod hestia;
