@@ -14,6 +14,7 @@ pub mod dns;
 pub mod enhance;
 pub mod hestia;
 pub mod laravel_forge;
+pub mod plesk;
 pub mod rocket;
 pub mod runcloud;
 pub mod server;
