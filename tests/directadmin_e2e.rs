@@ -479,3 +479,34 @@ fn a_removal_whose_connection_dropped_is_reported_as_removed() {
     assert_eq!(da["changed"], true, "{da}");
     assert!(pointers(&emu).is_empty());
 }
+
+#[test]
+fn the_allowed_host_is_the_configured_host_and_port() {
+    let (case, emu) = setup("allowed-default", "");
+    let run = case.run(&["list"]);
+    assert!(
+        run.stdout.contains(&format!("{PANEL_HOST}:2222")),
+        "{}",
+        run.stdout
+    );
+    let (case, _emu2) = setup_with(
+        "allowed-port",
+        "",
+        &format!("{}, WU_DIRECTADMIN_PORT = \"2444\"", key_constants()),
+    );
+    let run = case.run(&["--json", "test"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert!(
+        run.stdout
+            .contains(&format!("https://{PANEL_HOST}:2444/CMD_API_LOGIN_TEST")),
+        "{}",
+        run.stdout
+    );
+    let run = case.run(&["list"]);
+    assert!(
+        run.stdout.contains(&format!("{PANEL_HOST}:2444")),
+        "{}",
+        run.stdout
+    );
+    assert!(emu.requests().is_empty());
+}

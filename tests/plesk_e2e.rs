@@ -605,3 +605,36 @@ fn a_removal_whose_connection_dropped_is_reported_as_removed() {
     assert_eq!(p["changed"], true, "{p}");
     assert!(aliases(&emu).is_empty());
 }
+
+#[test]
+fn the_allowed_host_is_the_configured_host_and_port() {
+    let (case, _emu) = setup("allowed-default", "");
+    let run = case.run(&["list"]);
+    assert!(
+        run.stdout.contains(&format!("{PANEL_HOST}:8443")),
+        "{}",
+        run.stdout
+    );
+    let (case, _emu) = setup_with(
+        "allowed-url",
+        "",
+        &format!(
+            "WU_PLESK_HOST = \"https://{PANEL_HOST}:9443/\", WU_PLESK_API_KEY = \"{KEY}\", \
+             WU_PLESK_DOMAIN = \"{SITE}\""
+        ),
+    );
+    let run = case.run(&["--json", "test"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert!(
+        run.stdout
+            .contains(&format!("https://{PANEL_HOST}:9443/api/v2/server")),
+        "{}",
+        run.stdout
+    );
+    let run = case.run(&["list"]);
+    assert!(
+        run.stdout.contains(&format!("https://{PANEL_HOST}:9443")),
+        "{}",
+        run.stdout
+    );
+}
