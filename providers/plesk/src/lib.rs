@@ -718,7 +718,15 @@ impl Api {
         }
         let www_name = format!("www.{name}");
         let mut params = vec!["--exec", "letsencrypt", "cli.php", "-d", name];
-        if www && !name.starts_with("www.") {
+        // Plesk serves www. of the site and of its subdomains itself; an alias's www. is an
+        // alias of its own, and only asked for when it exists (else validation would fail).
+        let www_served = name == self.domain
+            || self.label_of(name).is_some()
+            || matches!(
+                self.alias_presence(&www_name)?,
+                Presence::Ours | Presence::Unsure
+            );
+        if www && !name.starts_with("www.") && www_served {
             params.extend(["-d", www_name.as_str()]);
         }
         journal::remember(CERT_KEY, "sent");
