@@ -11,6 +11,7 @@ pub mod cpanel;
 pub mod cyberpanel;
 pub mod dns;
 pub mod enhance;
+pub mod gridpane;
 pub mod laravel_forge;
 pub mod rocket;
 pub mod runcloud;
