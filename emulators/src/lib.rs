@@ -7,6 +7,7 @@
 
 pub mod bunnynet;
 pub mod cloudflare;
+pub mod cloudways;
 pub mod cpanel;
 pub mod cyberpanel;
 pub mod dns;
