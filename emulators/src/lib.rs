@@ -13,6 +13,7 @@ pub mod cyberpanel;
 pub mod dns;
 pub mod enhance;
 pub mod gridpane;
+pub mod hostinger;
 pub mod laravel_forge;
 pub mod rocket;
 pub mod runcloud;
