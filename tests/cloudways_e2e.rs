@@ -603,3 +603,34 @@ fn list_domains_marks_the_primary_names() {
     );
     assert_eq!(writes(&emu), 0);
 }
+
+#[test]
+fn removing_the_last_alias_sends_an_empty_list() {
+    // How Cloudways takes an empty list is not documented: no `aliases` field is sent. The
+    // emulator clears the list by default; refused, the refusal is reported as such.
+    let (case, emu) = setup("last-alias", "");
+    set_aliases(&emu, &["shop.example.com"]);
+    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert!(aliases(&emu).is_empty());
+    assert_eq!(
+        String::from_utf8_lossy(&alias_writes(&emu)[0].body),
+        format!("server_id={SERVER}&app_id={APP}")
+    );
+
+    let (case, emu) = setup("last-alias-refused", "");
+    set_aliases(&emu, &["shop.example.com"]);
+    emu.lock().panel.empty_list_refused = true;
+    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let cw = run.integration("cloudways");
+    assert_eq!(cw["error"]["kind"], "invalid_input", "{cw}");
+    assert!(
+        cw["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("removing shop.example.com failed: aliases: The aliases field is required."),
+        "{cw}"
+    );
+    assert_eq!(aliases(&emu), ["shop.example.com"]);
+}
