@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/build-components.sh
 cargo build --locked --target wasm32-wasip2 --profile component -p hostile -p hostile-widened -p hostile-bad-header -p hostile-session -p future-contract
-cargo test --locked --workspace --release "$@"
+cargo test --locked --workspace --release --no-fail-fast "$@"

@@ -23,9 +23,16 @@ fn constants_with(key: &str, zone: &str, target: Option<&str>) -> String {
     c
 }
 
+/// A config for the emulator; `top` is the config's top-level lines. Tests that are not
+/// about the `www` policy get `www = "never"`, so a subdomain site is one record.
 fn setup_with(name: &str, top: &str, constants: &str) -> (Case, Emulator<BunnyNet>) {
     let case = Case::new(name);
     let emu = emulator();
+    let top = if top.contains("www") {
+        top.to_string()
+    } else {
+        format!("www = \"never\"\n{top}")
+    };
     case.write_config(&format!(
         "{top}\n[integrations.bunnynet]\nenabled = true\nconstants = {{ {constants} }}\n\
          routes = {{ \"api.bunny.net\" = \"{}\" }}\n",
@@ -214,14 +221,20 @@ fn removing_an_absent_record_succeeds_unchanged() {
 }
 
 #[test]
-fn the_host_gives_subdomain_events_no_www_so_only_the_site_record_is_made() {
-    let (case, emu) = setup("www", "www = \"always\"");
-    assert_eq!(
-        case.run(&["add-subdomain", "site1.network.example", "--site", "9"])
-            .status,
-        0
-    );
-    assert_eq!(records(&emu), vec![rec(0, "site1", TARGET)]);
+fn subdomain_sites_get_www_records_as_the_policy_says() {
+    let www = rec(0, "www.site1", TARGET);
+    let site = rec(0, "site1", TARGET);
+    for (policy, expected) in [
+        ("always", vec![site.clone(), www.clone()]),
+        // `main_only` gives `www.` to registrable domains only, never to a site's host.
+        ("main_only", vec![site.clone()]),
+        ("never", vec![site.clone()]),
+    ] {
+        let (case, emu) = setup("www", &format!("www = \"{policy}\""));
+        let run = case.run(&["add-subdomain", "site1.network.example", "--site", "9"]);
+        assert_eq!(run.status, 0, "{policy}: {}", run.all_output());
+        assert_eq!(records(&emu), expected, "{policy}");
+    }
 }
 
 #[test]

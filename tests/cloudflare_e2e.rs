@@ -603,13 +603,21 @@ fn a_subdomain_site_gets_a_proxied_cname_and_loses_it_on_delete() {
     assert_eq!(run.integration("cloudflare")["changed"], true);
     assert_eq!(
         records(&emu),
-        vec![(
-            "CNAME".into(),
-            "site1.network-sites.com".into(),
-            NETWORK.into(),
-            true
-        )],
-        "no www record: the policy is the operator's WU_CLOUDFLARE_SUBDOMAIN_WWW"
+        vec![
+            (
+                "CNAME".into(),
+                "site1.network-sites.com".into(),
+                NETWORK.into(),
+                true
+            ),
+            (
+                "CNAME".into(),
+                "www.site1.network-sites.com".into(),
+                NETWORK.into(),
+                true
+            )
+        ],
+        "the network's www policy (always) gives the site a www record"
     );
     let body = emu
         .requests()
@@ -656,15 +664,15 @@ fn a_subdomain_site_gets_a_proxied_cname_and_loses_it_on_delete() {
 }
 
 #[test]
-fn the_www_setting_for_subdomain_sites_adds_and_removes_www() {
-    let (case, emu) = setup_with(
-        "subdomain-www",
-        "",
-        &format!(
-            "{}, WU_CLOUDFLARE_SUBDOMAIN_WWW = \"always\"",
+fn the_www_setting_for_subdomain_sites_overrides_the_network_policy() {
+    let with_switch = |switch: &str| {
+        format!(
+            "{}, WU_CLOUDFLARE_SUBDOMAIN_WWW = \"{switch}\"",
             constants(TOKEN, ZONE, None)
-        ),
-    );
+        )
+    };
+    // The network says never, the operator says always for subdomain sites.
+    let (case, emu) = setup_with("subdomain-www", "www = \"never\"", &with_switch("always"));
     let run = case.run(&["add-subdomain", "site2.network-sites.com", "--site", "9"]);
     assert_eq!(run.status, 0, "{}", run.all_output());
     let names: Vec<String> = records(&emu).into_iter().map(|r| r.1).collect();
@@ -673,7 +681,12 @@ fn the_www_setting_for_subdomain_sites_adds_and_removes_www() {
         vec!["site2.network-sites.com", "www.site2.network-sites.com"]
     );
     // Removal takes both, whatever the setting.
-    config(&case, &emu, "", &constants(TOKEN, ZONE, None));
+    config(
+        &case,
+        &emu,
+        "www = \"never\"",
+        &constants(TOKEN, ZONE, None),
+    );
     let run = case.run(&[
         "--json",
         "remove-subdomain",
@@ -683,6 +696,12 @@ fn the_www_setting_for_subdomain_sites_adds_and_removes_www() {
     ]);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert!(records(&emu).is_empty());
+    // The network says always, the operator says never (no edge certificate for www.<site>).
+    config(&case, &emu, "www = \"always\"", &with_switch("never"));
+    let run = case.run(&["add-subdomain", "site2.network-sites.com", "--site", "9"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let names: Vec<String> = records(&emu).into_iter().map(|r| r.1).collect();
+    assert_eq!(names, vec!["site2.network-sites.com"]);
 }
 
 #[test]
@@ -894,7 +913,10 @@ fn a_delete_whose_connection_dropped_is_reported_as_removed() {
 
 #[test]
 fn a_dns_record_whose_connection_dropped_is_reported_as_added() {
-    let (case, emu) = setup("apply-drop-dns", "[retry]\nbase_delay_ms = 10");
+    let (case, emu) = setup(
+        "apply-drop-dns",
+        "www = \"never\"\n[retry]\nbase_delay_ms = 10",
+    );
     emu.inject(
         Fault::apply_then_drop(1).on("POST", &format!("/client/v4/zones/{ZONE}/dns_records")),
     );

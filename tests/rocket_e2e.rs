@@ -251,8 +251,8 @@ fn a_refused_login_is_reported_and_nothing_else_is_sent() {
     let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
     assert_eq!(run.status, 1, "{}", run.all_output());
     let rk = run.integration("rocket");
-    // The host performs the login; the component sees its request refused.
-    assert_eq!(rk["error"]["kind"], "denied", "{rk}");
+    // The host performs the login, and reports the panel's refusal as what it is.
+    assert_eq!(rk["error"]["kind"], "bad_credentials", "{rk}");
     assert!(
         rk["error"]["message"]
             .as_str()

@@ -23,6 +23,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod lifecycle;
+
 const COMPONENTS: [&str; 2] = ["serverpilot", "runcloud"];
 const SP_APP: &str = "benchApp00000001";
 const SP_CLIENT: &str = "cid_bench";
@@ -56,12 +58,19 @@ fn row(
 fn main() -> Result<()> {
     let mut out = PathBuf::from("BENCHMARKS.md");
     let mut quick = false;
+    let mut only: Option<String> = None;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "lifecycle-child" => {
+                let dir = args.next().context("lifecycle-child DIR N")?;
+                let n = args.next().context("lifecycle-child DIR N")?.parse()?;
+                return lifecycle::child(Path::new(&dir), n);
+            }
             "--out" => out = args.next().context("--out needs a path")?.into(),
             "--quick" => quick = true,
-            other => bail!("unknown argument {other} (use --out PATH, --quick)"),
+            "--only" => only = Some(args.next().context("--only needs a part: lifecycle")?),
+            other => bail!("unknown argument {other} (use --out PATH, --quick, --only lifecycle)"),
         }
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -82,12 +91,22 @@ fn main() -> Result<()> {
     let n = |full: usize| if quick { (full / 10).max(3) } else { full };
 
     let mut rows = Vec::new();
-    sizes(&components, &mut rows)?;
-    runtime.block_on(compile_and_cache(&components, &scratch, n(20), &mut rows))?;
-    runtime.block_on(instantiation(&components, &scratch, n(2000), &mut rows))?;
-    runtime.block_on(per_event(&components, &scratch, n(200), &mut rows))?;
-    cli(&host_bin, &components, &scratch, n(30), &mut rows)?;
-    runtime.block_on(throughput(&components, &scratch, n(400), &mut rows))?;
+    if only.is_none() {
+        sizes(&components, &mut rows)?;
+        runtime.block_on(compile_and_cache(&components, &scratch, n(20), &mut rows))?;
+        runtime.block_on(instantiation(&components, &scratch, n(2000), &mut rows))?;
+        runtime.block_on(per_event(&components, &scratch, n(200), &mut rows))?;
+        cli(&host_bin, &components, &scratch, n(30), &mut rows)?;
+        runtime.block_on(throughput(&components, &scratch, n(400), &mut rows))?;
+    } else if only.as_deref() != Some("lifecycle") {
+        bail!("--only knows: lifecycle");
+    }
+    lifecycle::run(
+        &std::env::current_exe()?,
+        &scratch,
+        &[n(1_000), n(10_000)],
+        &mut rows,
+    )?;
     let _ = std::fs::remove_dir_all(&scratch);
 
     let report = render(&rows);

@@ -5,7 +5,9 @@
 //! [`server::Emulator`] (state, received requests, injected faults); the `panel-emulator`
 //! binary serves them for a demo, with `GET /_emulator/state` to look at the panel.
 
+pub mod bigscoots;
 pub mod bunnynet;
+pub mod closte;
 pub mod cloudflare;
 pub mod cloudways;
 pub mod cpanel;
@@ -22,5 +24,6 @@ pub mod serverpilot;
 pub mod session;
 pub mod tls;
 pub mod wpengine;
+pub mod wpmudev;
 
 pub use server::{EchoAuth, EchoMode, Emulator, Fault, FaultKind, Recorder, Request, Response};

@@ -87,11 +87,12 @@ struct BySni {
 impl ResolvesServerCert for BySni {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
         let name = hello.server_name()?.to_ascii_lowercase();
-        self.certs
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&name)
-            .cloned()
+        let certs = self.certs.lock().unwrap_or_else(|e| e.into_inner());
+        // The name's own certificate, else one served for `*.` + its parent.
+        certs.get(&name).cloned().or_else(|| {
+            let parent = name.split_once('.')?.1;
+            certs.get(&format!("*.{parent}")).cloned()
+        })
     }
 }
 
@@ -151,7 +152,8 @@ impl TlsServer {
         })
     }
 
-    /// Serves `served` to clients asking for `sni`.
+    /// Serves `served` to clients asking for `sni` (`*.parent`: any name under parent
+    /// without a certificate of its own).
     pub fn serve(&self, sni: &str, served: Served) {
         let key = self.ca.certified(&served);
         self.certs

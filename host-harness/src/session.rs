@@ -39,6 +39,8 @@ pub struct Session {
     invalidations: std::sync::atomic::AtomicU32,
     /// How the last login failed, for the report (the component only sees a denial).
     last_failure: std::sync::Mutex<Option<LoginFailure>>,
+    /// The constants the login sends, named when the panel refuses them.
+    credential_names: Vec<String>,
     secrets: Secrets,
 }
 
@@ -75,10 +77,14 @@ impl Session {
             return Err(format!("session login URL {:?} must be https", spec.url));
         }
         let mut fields = Vec::new();
+        let mut credential_names = Vec::new();
         for field in &spec.fields {
             let value = match &field.value {
                 LoginValue::Constant(name) => match constants.value(name) {
-                    Some(v) => v.to_string(),
+                    Some(v) => {
+                        credential_names.push(name.clone());
+                        v.to_string()
+                    }
                     None => return Ok(None),
                 },
                 LoginValue::Literal(v) => v.clone(),
@@ -102,6 +108,7 @@ impl Session {
             current: tokio::sync::Mutex::new(None),
             invalidations: Default::default(),
             last_failure: Default::default(),
+            credential_names,
             secrets,
         }))
     }
@@ -147,10 +154,14 @@ impl Session {
             Err(e) => return Err(fail(LoginFailure::Unavailable(e))),
         };
         if !(200..300).contains(&status) {
-            let message = self.secrets.redact(&format!(
+            let mut message = format!(
                 "the session login was refused (HTTP {status}): {}",
                 answer_message(&body)
-            ));
+            );
+            if matches!(status, 401 | 403) && !self.credential_names.is_empty() {
+                message.push_str(&format!("; check {}", self.credential_names.join(" and ")));
+            }
+            let message = self.secrets.redact(&message);
             return Err(fail(if matches!(status, 401 | 403) {
                 LoginFailure::Refused(message)
             } else if status >= 500 || status == 429 || status == 408 {

@@ -89,8 +89,9 @@ impl DomainProvider for Cloudflare {
                 ConstantSpec::optional(
                     SUBDOMAIN_WWW,
                     "www for subdomain sites",
-                    "\"always\" (or 1) adds a www.<site> record too, as the plugin does when the \
-                     network's www setting is \"always\"; unset or \"never\": only <site>",
+                    "Overrides the network's www policy for subdomain sites: \"always\" (or 1) \
+                     adds a www.<site> record too, \"never\" only <site>; unset: the policy \
+                     decides, as in the plugin",
                 ),
             ],
             any_of: vec![],
@@ -180,7 +181,7 @@ impl DomainProvider for Cloudflare {
         let zone = config::require_id(ZONE_ID)?;
         let apex = zone_name(&zone, ZONE_ID)?;
         check_in_zone(&event.domain, &apex)?;
-        let www = event.www || subdomain_www()?;
+        let www = subdomain_www()?.unwrap_or(event.www);
         let mut outcome = Outcome {
             changed: false,
             notes: vec![],
@@ -355,21 +356,22 @@ pub fn names_for(domain: &str, www: bool) -> Vec<String> {
 ///
 /// The plugin adds `www.<site>` when `should_create_www_subdomain("<site>")` allows: with the
 /// network setting `always` (its default), yes; with `main_only`, never (a site's host has
-/// three labels or more, so it is not a "main" domain); with `never`, no. The host's events
-/// for subdomain sites always say `www: false` and the component cannot see the network's
-/// setting, so the operator says it here; without it only `<site>` is created (Cloudflare's
-/// Universal SSL certificate covers one level below the apex, not `www.<site>.<apex>`).
-pub fn subdomain_www() -> Result<bool, ProviderError> {
+/// three labels or more, so it is not a "main" domain); with `never`, no. The host's event
+/// carries that policy; the operator may override it for subdomain sites here, because
+/// Cloudflare's Universal SSL certificate covers one level below the apex, not
+/// `www.<site>.<apex>` (`never` avoids records without an edge certificate).
+pub fn subdomain_www() -> Result<Option<bool>, ProviderError> {
     parse_switch(config::get(SUBDOMAIN_WWW).as_deref())
 }
 
-pub fn parse_switch(value: Option<&str>) -> Result<bool, ProviderError> {
+pub fn parse_switch(value: Option<&str>) -> Result<Option<bool>, ProviderError> {
     let Some(value) = value else {
-        return Ok(false);
+        return Ok(None);
     };
     match value.trim().to_ascii_lowercase().as_str() {
-        "always" | "1" | "true" | "yes" | "on" => Ok(true),
-        "never" | "main_only" | "0" | "false" | "no" | "off" | "" => Ok(false),
+        "" => Ok(None),
+        "always" | "1" | "true" | "yes" | "on" => Ok(Some(true)),
+        "never" | "main_only" | "0" | "false" | "no" | "off" => Ok(Some(false)),
         other => Err(ProviderError::InvalidInput(format!(
             "{SUBDOMAIN_WWW} must be \"always\" or \"never\" (got {other:?})"
         ))),
@@ -1239,11 +1241,16 @@ mod tests {
 
     #[test]
     fn the_subdomain_www_switch() {
-        assert!(!parse_switch(None).unwrap());
-        assert!(parse_switch(Some("always")).unwrap());
-        assert!(parse_switch(Some(" 1 ")).unwrap());
-        assert!(!parse_switch(Some("never")).unwrap());
-        assert!(!parse_switch(Some("main_only")).unwrap());
+        assert_eq!(
+            parse_switch(None).unwrap(),
+            None,
+            "unset: the policy decides"
+        );
+        assert_eq!(parse_switch(Some("")).unwrap(), None);
+        assert_eq!(parse_switch(Some("always")).unwrap(), Some(true));
+        assert_eq!(parse_switch(Some(" 1 ")).unwrap(), Some(true));
+        assert_eq!(parse_switch(Some("never")).unwrap(), Some(false));
+        assert_eq!(parse_switch(Some("main_only")).unwrap(), Some(false));
         assert!(matches!(
             parse_switch(Some("sometimes")),
             Err(ProviderError::InvalidInput(_))
