@@ -1,0 +1,529 @@
+//! Cloudways API v1 (`panel-apis-b.md` §1), as its documentation and the clients built on
+//! it describe it.
+//!
+//! - `POST /api/v1/oauth/access_token` (form, query or JSON `email`, `api_key`) → 200
+//!   `{"access_token", "token_type": "Bearer", "expires_in"}` (`token_ttl`, 3600 s by
+//!   default); wrong → 401 `{"error": "invalid_credentials", "error_description"}` (the
+//!   league/oauth2-server shape: unverified).
+//! - Every other call needs `Authorization: Bearer <token>`: none → 400 "Access Token not
+//!   provided"; unknown or expired → 401.
+//! - `GET /server` → `{"status": true, "servers": [{id, label, ..., "apps": [{id, label,
+//!   application, app_fqdn, cname, aliases, server_id, lets_encrypt}]}]}` (ids as strings).
+//!   `lets_encrypt` is `null` until a certificate is installed, then `{"ssl_domains": [...],
+//!   "wild_card": false}` (its shape is not documented).
+//! - `POST /app/manage/aliases` (form or query: `server_id`, `app_id`, `aliases[]` or
+//!   `aliases[N]`) **replaces** the list; non-integer ids → 422 `{field: [{code, message}]}`;
+//!   an app not in the account → `unknown_app_status` (403 or 404, unverified); success body
+//!   `alias_answer` (`{}` or `{"status": true}`, unverified). No alias field at all clears the
+//!   list, or is refused with 422 when `empty_list_refused` (unverified).
+//! - `POST /security/lets_encrypt_install` (`server_id`, `app_id`, `ssl_email`, `wild_card`,
+//!   `ssl_domains[]`) → `{"operation_id"}`; a name the app does not serve → 422. `GET
+//!   /operation/{id}` → `{"operation": {..., "is_completed": "0"|"1", "status", "message"}}`:
+//!   done after `polls_to_complete` reads; names in `failing` end as `failure` says (how a
+//!   failure is reported is not documented).
+//! - `rate_limit`: at most that many API calls per minute, then 429 (body not documented).
+
+use crate::server::{Panel, Request, Response};
+use serde_json::{Value, json};
+use std::collections::BTreeSet;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub id: u64,
+    pub label: String,
+    pub cname: String,
+    pub aliases: Vec<String>,
+    pub certificate: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Server {
+    pub id: u64,
+    pub apps: Vec<App>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AliasAnswer {
+    Empty,
+    Status,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// `is_completed: "1"` with a failure status and message.
+    CompletedWithError,
+    /// `is_completed: "-1"`.
+    Negative,
+}
+
+#[derive(Debug, Clone)]
+pub struct Operation {
+    pub id: u64,
+    pub server_id: u64,
+    pub app_id: u64,
+    pub domains: Vec<String>,
+    pub reads: u32,
+    pub completed: bool,
+    pub failed: bool,
+}
+
+/// One Let's Encrypt request as received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Install {
+    pub ssl_email: String,
+    pub wild_card: String,
+    pub domains: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Cloudways {
+    pub email: String,
+    pub api_key: String,
+    pub servers: Vec<Server>,
+    tokens: Vec<(String, Instant)>,
+    pub token_ttl: Duration,
+    pub logins: u32,
+    pub unknown_app_status: u16,
+    pub alias_answer: AliasAnswer,
+    pub empty_list_refused: bool,
+    pub polls_to_complete: u32,
+    pub failing: BTreeSet<String>,
+    pub failure: Failure,
+    pub operations: Vec<Operation>,
+    pub installs: Vec<Install>,
+    pub rate_limit: Option<usize>,
+    /// Revokes every token once, after this many authenticated answers (a token that
+    /// expired early).
+    pub revoke_after: Option<u32>,
+    served: u32,
+    calls: Vec<Instant>,
+    next_op: u64,
+}
+
+impl Cloudways {
+    /// One server with one app whose primary domain (`cname`) is `primary`.
+    pub fn new(email: &str, api_key: &str, server: u64, app: u64, primary: &str) -> Self {
+        Cloudways {
+            email: email.into(),
+            api_key: api_key.into(),
+            servers: vec![Server {
+                id: server,
+                apps: vec![App {
+                    id: app,
+                    label: "network".into(),
+                    cname: primary.into(),
+                    aliases: vec![],
+                    certificate: None,
+                }],
+            }],
+            tokens: vec![],
+            token_ttl: Duration::from_secs(3600),
+            logins: 0,
+            unknown_app_status: 403,
+            alias_answer: AliasAnswer::Empty,
+            empty_list_refused: false,
+            polls_to_complete: 2,
+            failing: BTreeSet::new(),
+            failure: Failure::CompletedWithError,
+            operations: vec![],
+            installs: vec![],
+            rate_limit: None,
+            revoke_after: None,
+            served: 0,
+            calls: vec![],
+            next_op: 596_280,
+        }
+    }
+
+    pub fn app(&self, server: u64, app: u64) -> &App {
+        self.find(server, app).expect("no such app")
+    }
+
+    pub fn app_mut(&mut self, server: u64, app: u64) -> &mut App {
+        self.servers
+            .iter_mut()
+            .find(|s| s.id == server)
+            .and_then(|s| s.apps.iter_mut().find(|a| a.id == app))
+            .expect("no such app")
+    }
+
+    fn find(&self, server: u64, app: u64) -> Option<&App> {
+        self.servers
+            .iter()
+            .find(|s| s.id == server)
+            .and_then(|s| s.apps.iter().find(|a| a.id == app))
+    }
+
+    /// Forgets every token (they expired early).
+    pub fn expire_tokens(&mut self) {
+        self.tokens.clear();
+    }
+
+    fn login(&mut self, request: &Request) -> Response {
+        let mut fields = params(request);
+        if let Ok(Value::Object(body)) = request.json() {
+            for (k, v) in body {
+                if let Some(v) = v.as_str() {
+                    fields.push((k, v.to_string()));
+                }
+            }
+        }
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+        };
+        if get("email").as_deref() != Some(self.email.as_str())
+            || get("api_key").as_deref() != Some(self.api_key.as_str())
+        {
+            return Response::json(
+                401,
+                &json!({"error": "invalid_credentials",
+                        "error_description": "The user credentials were incorrect."}),
+            );
+        }
+        self.logins += 1;
+        let token = format!("cw-access-{}-{:x}", self.logins, self.next_op * 31);
+        self.tokens.push((token.clone(), Instant::now()));
+        Response::json(
+            200,
+            &json!({"access_token": token, "token_type": "Bearer",
+                    "expires_in": self.token_ttl.as_secs()}),
+        )
+    }
+
+    fn route(&mut self, request: &Request) -> Response {
+        let Some(path) = request.path.strip_prefix("/api/v1") else {
+            return Response::json(404, &json!({"error": "Not Found"}));
+        };
+        if request.method == "POST" && path == "/oauth/access_token" {
+            return self.login(request);
+        }
+        let Some(bearer) = request
+            .header("authorization")
+            .and_then(|h| h.strip_prefix("Bearer "))
+        else {
+            return Response::json(400, &json!({"error": "Access Token not provided"}));
+        };
+        let valid = self
+            .tokens
+            .iter()
+            .any(|(t, at)| t == bearer && at.elapsed() < self.token_ttl);
+        if !valid {
+            return Response::json(
+                401,
+                &json!({"error": "invalid_token",
+                        "error_description": "The access token provided is invalid or has expired."}),
+            );
+        }
+        self.served += 1;
+        if self.revoke_after.is_some_and(|n| self.served > n) {
+            self.tokens.clear();
+            self.revoke_after = None;
+            return Response::json(
+                401,
+                &json!({"error": "invalid_token",
+                        "error_description": "The access token provided is invalid or has expired."}),
+            );
+        }
+        if let Some(limit) = self.rate_limit {
+            self.calls.retain(|t| t.elapsed() < Duration::from_secs(60));
+            if self.calls.len() >= limit {
+                return Response::json(429, &json!({"error": "Too Many Attempts."}));
+            }
+            self.calls.push(Instant::now());
+        }
+        match (request.method.as_str(), path) {
+            ("GET", "/server") => self.server_list(),
+            ("POST", "/app/manage/aliases") => self.aliases(request),
+            ("POST", "/security/lets_encrypt_install") => self.install(request),
+            ("GET", p) if p.starts_with("/operation/") => self.operation(&p["/operation/".len()..]),
+            _ => Response::json(404, &json!({"error": "Not Found"})),
+        }
+    }
+
+    fn server_list(&self) -> Response {
+        let servers: Vec<Value> = self
+            .servers
+            .iter()
+            .map(|s| {
+                let apps: Vec<Value> = s
+                    .apps
+                    .iter()
+                    .map(|a| {
+                        json!({"id": a.id.to_string(), "label": a.label,
+                               "application": "wordpressmu", "app_version": "6.5",
+                               "app_fqdn": format!("wordpress-{}.cloudwaysapps.com", a.id),
+                               "cname": a.cname, "aliases": a.aliases,
+                               "server_id": s.id.to_string(),
+                               "lets_encrypt": a.certificate.as_ref().map(|d| json!({
+                                   "ssl_domains": d, "wild_card": false, "auto": true })) })
+                    })
+                    .collect();
+                json!({"id": s.id.to_string(), "label": "network-server", "status": "running",
+                       "cloud": "do", "public_ip": "203.0.113.10",
+                       "server_fqdn": format!("{}.cloudwaysapps.com", s.id), "apps": apps})
+            })
+            .collect();
+        Response::json(200, &json!({"status": true, "servers": servers}))
+    }
+
+    /// `server_id` and `app_id` as integers of an app of the account, or the refusal.
+    fn target(&self, fields: &[(String, String)]) -> Result<(u64, u64), Response> {
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str())
+        };
+        let mut errors = serde_json::Map::new();
+        let server = get("server_id").and_then(|v| v.parse::<u64>().ok());
+        let app = get("app_id").and_then(|v| v.parse::<u64>().ok());
+        if server.is_none() {
+            errors.insert(
+                "server_id".into(),
+                json!([{"code": "integer", "message": "The server id must be an integer."}]),
+            );
+        }
+        if app.is_none() {
+            errors.insert(
+                "app_id".into(),
+                json!([{"code": "integer", "message": "The app id must be an integer."}]),
+            );
+        }
+        let (Some(server), Some(app)) = (server, app) else {
+            return Err(Response::json(422, &Value::Object(errors)));
+        };
+        if self.find(server, app).is_none() {
+            return Err(Response::json(
+                self.unknown_app_status,
+                &json!({"error": "You do not have access to this resource.",
+                        "message": "Application not found or you are not authorized to access it."}),
+            ));
+        }
+        Ok((server, app))
+    }
+
+    fn aliases(&mut self, request: &Request) -> Response {
+        let fields = params(request);
+        let (server, app) = match self.target(&fields) {
+            Ok(t) => t,
+            Err(refusal) => return refusal,
+        };
+        let list = list_field(&fields, "aliases");
+        if list.is_empty() && self.empty_list_refused {
+            return Response::json(
+                422,
+                &json!({"aliases": [{"code": "required", "message": "The aliases field is required."}]}),
+            );
+        }
+        for alias in &list {
+            if !crate::serverpilot::valid_hostname(alias.trim_start_matches("*.")) {
+                return Response::json(
+                    422,
+                    &json!({"aliases": [{"code": "invalid", "message": format!("{alias} is not a valid domain.")}]}),
+                );
+            }
+        }
+        let mut unique: Vec<String> = Vec::new();
+        for a in list {
+            if !unique.contains(&a) {
+                unique.push(a);
+            }
+        }
+        self.app_mut(server, app).aliases = unique;
+        match self.alias_answer {
+            AliasAnswer::Empty => Response::json(200, &json!({})),
+            AliasAnswer::Status => Response::json(200, &json!({"status": true})),
+        }
+    }
+
+    fn install(&mut self, request: &Request) -> Response {
+        let fields = params(request);
+        let (server, app) = match self.target(&fields) {
+            Ok(t) => t,
+            Err(refusal) => return refusal,
+        };
+        let get = |name: &str| {
+            fields
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default()
+        };
+        let email = get("ssl_email");
+        if !email.contains('@') {
+            return Response::json(
+                422,
+                &json!({"ssl_email": [{"code": "email", "message": "The ssl email must be a valid email address."}]}),
+            );
+        }
+        let domains = list_field(&fields, "ssl_domains");
+        if domains.is_empty() {
+            return Response::json(
+                422,
+                &json!({"ssl_domains": [{"code": "required", "message": "The ssl domains field is required."}]}),
+            );
+        }
+        let served = self.app(server, app).clone();
+        for d in &domains {
+            if served.cname != *d && !served.aliases.contains(d) {
+                return Response::json(
+                    422,
+                    &json!({"ssl_domains": [{"code": "invalid", "message": format!("{d} is not a domain of this application.")}]}),
+                );
+            }
+        }
+        self.installs.push(Install {
+            ssl_email: email,
+            wild_card: get("wild_card"),
+            domains: domains.clone(),
+        });
+        self.next_op += 1;
+        let failed = domains.iter().any(|d| self.failing.contains(d));
+        self.operations.push(Operation {
+            id: self.next_op,
+            server_id: server,
+            app_id: app,
+            domains,
+            reads: 0,
+            completed: false,
+            failed,
+        });
+        Response::json(200, &json!({"operation_id": self.next_op}))
+    }
+
+    fn operation(&mut self, id: &str) -> Response {
+        let polls = self.polls_to_complete;
+        let failure = self.failure;
+        let Some(i) = id
+            .parse::<u64>()
+            .ok()
+            .and_then(|id| self.operations.iter().position(|o| o.id == id))
+        else {
+            return Response::json(404, &json!({"error": "Operation not found"}));
+        };
+        let op = &mut self.operations[i];
+        op.reads += 1;
+        if !op.completed && op.reads >= polls {
+            op.completed = true;
+        }
+        let op = op.clone();
+        let (is_completed, status, message) = match (op.completed, op.failed, failure) {
+            (false, _, _) => ("0", "Process is initiated", "Process is initiated"),
+            (true, false, _) => (
+                "1",
+                "Operation completed",
+                "SSL certificate installed successfully",
+            ),
+            (true, true, Failure::CompletedWithError) => (
+                "1",
+                "Failed",
+                "Unable to verify domain ownership: DNS does not point to this server",
+            ),
+            (true, true, Failure::Negative) => ("-1", "", ""),
+        };
+        if op.completed && !op.failed {
+            self.app_mut(op.server_id, op.app_id).certificate = Some(op.domains.clone());
+        }
+        Response::json(
+            200,
+            &json!({"operation": {"id": op.id.to_string(), "type": "lets_encrypt_install",
+                    "server_id": op.server_id.to_string(), "app_id": op.app_id.to_string(),
+                    "estimated_time_remaining": "1", "frontend_step_number": "1",
+                    "status": status, "is_completed": is_completed, "message": message}}),
+        )
+    }
+}
+
+impl Panel for Cloudways {
+    fn handle(&mut self, request: &Request) -> Response {
+        self.route(request)
+    }
+
+    fn snapshot(&self) -> Value {
+        let servers: Vec<Value> = self
+            .servers
+            .iter()
+            .map(|s| {
+                json!({"id": s.id, "apps": s.apps.iter().map(|a| json!({
+                    "id": a.id, "cname": a.cname, "aliases": a.aliases,
+                    "certificate": a.certificate })).collect::<Vec<_>>()})
+            })
+            .collect();
+        json!({"panel": "cloudways", "servers": servers, "logins": self.logins})
+    }
+}
+
+/// Form fields from the body (form-encoded) and the query, in order, decoded.
+pub fn params(request: &Request) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut read = |text: &str| {
+        for pair in text.split('&').filter(|p| !p.is_empty()) {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            out.push((decode(k), decode(v)));
+        }
+    };
+    read(&request.query);
+    if request
+        .header("content-type")
+        .unwrap_or("")
+        .starts_with("application/x-www-form-urlencoded")
+    {
+        read(&String::from_utf8_lossy(&request.body));
+    }
+    out
+}
+
+/// `name[]=a&name[]=b` or `name[0]=a&name[1]=b` (PHP's `http_build_query`).
+fn list_field(fields: &[(String, String)], name: &str) -> Vec<String> {
+    fields
+        .iter()
+        .filter(|(k, _)| {
+            k.strip_prefix(name)
+                .and_then(|rest| rest.strip_prefix('['))
+                .and_then(|rest| rest.strip_suffix(']'))
+                .is_some_and(|index| index.is_empty() || index.bytes().all(|b| b.is_ascii_digit()))
+        })
+        .map(|(_, v)| v.trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+fn decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = value
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_array_forms_are_read() {
+        let fields = vec![
+            ("aliases[]".to_string(), "a.com".to_string()),
+            ("aliases[1]".to_string(), "B.com".to_string()),
+            ("aliasesx".to_string(), "c.com".to_string()),
+            ("server_id".to_string(), "1".to_string()),
+        ];
+        assert_eq!(list_field(&fields, "aliases"), ["a.com", "b.com"]);
+    }
+}

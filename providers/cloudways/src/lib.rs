@@ -1,0 +1,770 @@
+//! Cloudways: mapped domains are the application's aliases; Let's Encrypt is installed for
+//! the names whose DNS the host verified, and its operation is polled.
+//!
+//! API (`https://api.cloudways.com/api/v1`, `panel-apis-b.md` §1):
+//! - `POST /oauth/access_token` (form `email`, `api_key`) answers `{"access_token",
+//!   "token_type", "expires_in"}`: the host performs this exchange (a session), caches the
+//!   token for `expires_in` seconds, attaches it as `Authorization: Bearer` and exchanges
+//!   again after a 401; neither the API key nor the token enters this component;
+//! - `GET /server`: every server with its apps, each app with its `aliases` (ids are
+//!   strings in answers, integers in requests);
+//! - `POST /app/manage/aliases` (form `server_id`, `app_id`, `aliases[]`) **replaces** the
+//!   whole alias list: the list is read from the app right before it is written, and the host
+//!   runs one event at a time per server and app (the account lock);
+//! - `POST /security/lets_encrypt_install` (form `server_id`, `app_id`, `ssl_email`,
+//!   `wild_card`, `ssl_domains[]`) answers `{"operation_id"}`; `GET /operation/{id}` says
+//!   when it is done (`is_completed`).
+//!
+//! Unlike the PHP plugin: the alias list is read from the app and changed by the event's
+//! names, not rebuilt from WordPress's mapping table (which drops every alias added in the
+//! Cloudways panel); repeats send nothing; the Let's Encrypt request goes out when the host
+//! has verified the name's DNS and keeps the names the certificate already covers; its
+//! operation is polled instead of ignored; every answer is checked.
+
+use provider_sdk::http::{Request, Response};
+use provider_sdk::{
+    AuthScheme, BodyFormat, Capabilities, ConstantSpec, DomainEvent, DomainProvider, LoginField,
+    LoginValue, Operations, Outcome, PanelDomain, ProviderError, ProviderMetadata, SessionLogin,
+    config, journal, log,
+};
+use serde_json::Value;
+use std::time::Duration;
+
+pub const API_BASE: &str = "https://api.cloudways.com/api/v1";
+pub const EMAIL: &str = "WU_CLOUDWAYS_EMAIL";
+pub const API_KEY: &str = "WU_CLOUDWAYS_API_KEY";
+pub const SERVER_ID: &str = "WU_CLOUDWAYS_SERVER_ID";
+pub const APP_ID: &str = "WU_CLOUDWAYS_APP_ID";
+pub const EXTRA_DOMAINS: &str = "WU_CLOUDWAYS_EXTRA_DOMAINS";
+/// Token lifetime when the answer does not say (clients and the plugin assume an hour).
+const DEFAULT_TOKEN_SECS: u32 = 3600;
+/// Waits between reads of the Let's Encrypt operation (seconds).
+const POLL_WAITS: [u64; 4] = [1, 2, 3, 4];
+
+pub struct Cloudways;
+
+/// The host's declarative token exchange.
+pub fn session_login() -> SessionLogin {
+    SessionLogin {
+        url: format!("{API_BASE}/oauth/access_token"),
+        body_format: BodyFormat::Form,
+        fields: vec![
+            LoginField {
+                name: "email".into(),
+                value: LoginValue::Constant(EMAIL.into()),
+            },
+            LoginField {
+                name: "api_key".into(),
+                value: LoginValue::Constant(API_KEY.into()),
+            },
+        ],
+        token_pointer: "/access_token".into(),
+        lifetime_pointer: Some("/expires_in".into()),
+        default_lifetime_secs: DEFAULT_TOKEN_SECS,
+        token_header: None,
+    }
+}
+
+impl DomainProvider for Cloudways {
+    fn metadata() -> ProviderMetadata {
+        ProviderMetadata {
+            id: "cloudways".into(),
+            title: "Cloudways".into(),
+            description: "Keeps mapped domains in a Cloudways application's aliases and installs \
+                          Let's Encrypt certificates for them once their DNS points at the \
+                          server."
+                .into(),
+            tutorial_link:
+                "https://ultimatemultisite.com/docs/user-guide/host-integrations/cloudways".into(),
+            constants: vec![
+                ConstantSpec::required(
+                    EMAIL,
+                    "Cloudways account e-mail",
+                    "The e-mail address of the Cloudways account (used for the token exchange \
+                     and as the Let's Encrypt contact)",
+                ),
+                ConstantSpec::required(
+                    API_KEY,
+                    "Cloudways API key",
+                    "Account > API Integration > API key",
+                )
+                .secret(),
+                ConstantSpec::required(
+                    SERVER_ID,
+                    "Server ID",
+                    "From the server's URL in the Cloudways platform",
+                ),
+                ConstantSpec::required(
+                    APP_ID,
+                    "Application ID",
+                    "From the application's URL in the Cloudways platform",
+                ),
+                ConstantSpec::optional(
+                    EXTRA_DOMAINS,
+                    "Extra domains",
+                    "Comma-separated names that must stay in the alias list whatever \
+                     WordPress maps",
+                ),
+            ],
+            any_of: vec![],
+            capabilities: Capabilities::AUTO_SSL
+                | Capabilities::WWW_HANDLING
+                | Capabilities::REMOVAL,
+            operations: Operations::LIST_DOMAINS | Operations::REQUEST_CERTIFICATE,
+            ssl_verification_attempts: 5,
+            default_allowed_hosts: vec!["api.cloudways.com".into()],
+            auth: vec![AuthScheme::Session(session_login())],
+            account_constants: vec![SERVER_ID.into(), APP_ID.into()],
+        }
+    }
+
+    fn test_connection() -> Result<Outcome, ProviderError> {
+        let api = Api::configured()?;
+        let app = api.app()?;
+        Ok(Outcome::unchanged(format!(
+            "server {} app {} reachable ({}): {} alias(es)",
+            api.server_id,
+            api.app_id,
+            app.cname
+                .as_deref()
+                .or(app.label.as_deref())
+                .unwrap_or("no primary domain"),
+            app.aliases.len()
+        )))
+    }
+
+    fn add_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        Api::configured()?.add(&names_for(&event.domain, event.www))
+    }
+
+    fn remove_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        // The www variant goes with the domain whatever today's policy says.
+        Api::configured()?.remove(&names_for(&event.domain, true))
+    }
+
+    // Subdomain sites: the application's primary domain (and a wildcard alias, where the
+    // operator set one) serves them, as in the plugin: no request.
+
+    fn list_domains() -> Result<Vec<PanelDomain>, ProviderError> {
+        let app = Api::configured()?.app()?;
+        let mut list = Vec::new();
+        for primary in [app.cname.clone(), app.app_fqdn.clone()]
+            .into_iter()
+            .flatten()
+        {
+            if !list.iter().any(|d: &PanelDomain| d.name == primary) {
+                list.push(PanelDomain {
+                    name: primary,
+                    www: None,
+                    certificate: None,
+                    primary: true,
+                });
+            }
+        }
+        for alias in &app.aliases {
+            if !list.iter().any(|d| &d.name == alias) {
+                list.push(PanelDomain {
+                    name: alias.clone(),
+                    www: None,
+                    certificate: None,
+                    primary: false,
+                });
+            }
+        }
+        Ok(list)
+    }
+
+    fn request_certificate(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        Api::configured()?.request_certificate(&names_for(&event.domain, event.www))
+    }
+}
+
+provider_sdk::export_provider!(Cloudways);
+
+/// The names an event puts on the app: the domain, and `www.` + domain when wanted.
+pub fn names_for(domain: &str, www: bool) -> Vec<String> {
+    let mut names = vec![domain.to_string()];
+    if www && !domain.starts_with("www.") && !domain.starts_with("*.") {
+        names.push(format!("www.{domain}"));
+    }
+    names
+}
+
+/// `WU_CLOUDWAYS_EXTRA_DOMAINS`: comma-separated, trimmed, lower case, no duplicates.
+pub fn extra_domains(value: Option<&str>) -> Vec<String> {
+    let mut list: Vec<String> = Vec::new();
+    for name in value.unwrap_or("").split(',') {
+        let name = name.trim().trim_end_matches('.').to_ascii_lowercase();
+        if !name.is_empty() && !list.contains(&name) {
+            list.push(name);
+        }
+    }
+    list
+}
+
+/// An application as `GET /server` lists it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct App {
+    pub label: Option<String>,
+    pub cname: Option<String>,
+    pub app_fqdn: Option<String>,
+    pub aliases: Vec<String>,
+    /// The names the app's Let's Encrypt certificate covers, when the answer says.
+    pub certificate_names: Option<Vec<String>>,
+}
+
+fn id_text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::Number(n) => Some(n.to_string()),
+        Value::String(s) => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn text(v: &Value, key: &str) -> Option<String> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_ascii_lowercase)
+}
+
+/// A list of names as an array of strings or a comma-separated string.
+fn names_in(v: &Value) -> Option<Vec<String>> {
+    match v {
+        Value::Array(list) => Some(
+            list.iter()
+                .filter_map(Value::as_str)
+                .map(|s| s.trim().to_ascii_lowercase())
+                .filter(|s| !s.is_empty())
+                .collect(),
+        ),
+        Value::String(s) => Some(extra_domains(Some(s))),
+        _ => None,
+    }
+}
+
+impl App {
+    pub fn from_json(v: &Value) -> App {
+        let le = v.get("lets_encrypt").unwrap_or(&Value::Null);
+        let certificate_names = ["ssl_domains", "domains", "domain_names", "domain"]
+            .iter()
+            .find_map(|k| le.get(*k).and_then(names_in));
+        App {
+            label: text(v, "label"),
+            cname: text(v, "cname"),
+            app_fqdn: text(v, "app_fqdn"),
+            aliases: v.get("aliases").and_then(names_in).unwrap_or_default(),
+            certificate_names,
+        }
+    }
+
+    pub fn serves(&self, name: &str) -> bool {
+        self.cname.as_deref() == Some(name) || self.aliases.iter().any(|a| a == name)
+    }
+}
+
+/// The app `app_id` of server `server_id` in a `GET /server` answer.
+pub fn find_app(body: &Value, server_id: &str, app_id: &str) -> Result<App, ProviderError> {
+    if body.get("status").and_then(Value::as_bool) == Some(false) {
+        return Err(api_error(
+            200,
+            format!("Cloudways answered status: false: {}", message_of(body)),
+        ));
+    }
+    let Some(servers) = body.get("servers").and_then(Value::as_array) else {
+        return Err(api_error(200, "the server list has no `servers`".into()));
+    };
+    let Some(server) = servers
+        .iter()
+        .find(|s| id_text(s.get("id")).as_deref() == Some(server_id))
+    else {
+        return Err(ProviderError::NotFound(format!(
+            "Cloudways has no server {server_id} in this account ({} server(s) listed): check \
+             {SERVER_ID}",
+            servers.len()
+        )));
+    };
+    let apps = server.get("apps").and_then(Value::as_array);
+    let Some(app) = apps.and_then(|a| {
+        a.iter()
+            .find(|app| id_text(app.get("id")).as_deref() == Some(app_id))
+    }) else {
+        return Err(ProviderError::NotFound(format!(
+            "Cloudways server {server_id} has no application {app_id}: check {APP_ID}"
+        )));
+    };
+    Ok(App::from_json(app))
+}
+
+/// Cloudways' words from an answer: its 422 map (`{field: [{code, message}]}`),
+/// `error_description`, `message`, or the usual shapes.
+pub fn message_of(body: &Value) -> String {
+    if let Some(d) = body.get("error_description").and_then(Value::as_str) {
+        return d.to_string();
+    }
+    if let Some(m) = body.get("message").and_then(Value::as_str) {
+        return m.to_string();
+    }
+    if let Some(fields) = body.as_object() {
+        let parts: Vec<String> = fields
+            .iter()
+            .filter_map(|(field, problems)| {
+                let list = problems.as_array()?;
+                let words: Vec<&str> = list
+                    .iter()
+                    .filter_map(|p| p.get("message").and_then(Value::as_str).or(p.as_str()))
+                    .collect();
+                (!words.is_empty()).then(|| format!("{field}: {}", words.join(" ")))
+            })
+            .collect();
+        if !parts.is_empty() {
+            return parts.join("; ");
+        }
+    }
+    provider_sdk::errors::error_message(200, body.to_string().as_bytes())
+}
+
+fn panel_message(status: u16, body: &[u8]) -> String {
+    match serde_json::from_slice::<Value>(body) {
+        Ok(json) => message_of(&json),
+        Err(_) => provider_sdk::errors::error_message(status, body),
+    }
+}
+
+fn api_error(status: u16, message: String) -> ProviderError {
+    ProviderError::Api(provider_sdk::ApiError { status, message })
+}
+
+/// What a Let's Encrypt operation says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OperationState {
+    Running(String),
+    Done(String),
+    Failed(String),
+}
+
+/// `{"operation": {"is_completed": "0"|"1", "status", "message", ...}}`. How a failed
+/// operation is reported is not documented: a negative `is_completed`, or a completed one
+/// whose status or message speaks of failure, is a failure.
+pub fn operation_state(body: &Value) -> Result<OperationState, String> {
+    let op = body.get("operation").unwrap_or(body);
+    let completed = match op.get("is_completed") {
+        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+        Some(Value::Number(n)) => n.as_i64(),
+        Some(Value::Bool(b)) => Some(i64::from(*b)),
+        _ => None,
+    }
+    .ok_or("the operation has no readable `is_completed`")?;
+    let words: Vec<String> = ["status", "message"]
+        .iter()
+        .filter_map(|k| op.get(*k).and_then(Value::as_str))
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .fold(Vec::new(), |mut acc, w| {
+            if !acc.contains(&w) {
+                acc.push(w);
+            }
+            acc
+        });
+    let words = if words.is_empty() {
+        format!("is_completed {completed}")
+    } else {
+        words.join(": ")
+    };
+    let failed_words = {
+        let w = words.to_ascii_lowercase();
+        w.contains("fail") || w.contains("error") || w.contains("unable") || w.contains("could not")
+    };
+    Ok(match completed {
+        c if c < 0 => OperationState::Failed(words),
+        0 => OperationState::Running(words),
+        _ if failed_words => OperationState::Failed(words),
+        _ => OperationState::Done(words),
+    })
+}
+
+/// The names to send to `lets_encrypt_install`: the certificate's current names (Cloudways
+/// replaces the certificate) and the event's, each still served by the app.
+pub fn certificate_names(app: &App, wanted: &[String]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for name in app.certificate_names.iter().flatten().chain(wanted) {
+        if app.serves(name) && !names.contains(name) {
+            names.push(name.clone());
+        }
+    }
+    names
+}
+
+fn journal_key(what: &str, names: &[String]) -> String {
+    format!("{what} {}", names.join(","))
+}
+
+struct Api {
+    server_id: String,
+    app_id: String,
+}
+
+impl Api {
+    fn configured() -> Result<Api, ProviderError> {
+        let server_id = config::require_id(SERVER_ID)?;
+        let app_id = config::require_id(APP_ID)?;
+        for (name, value) in [(SERVER_ID, &server_id), (APP_ID, &app_id)] {
+            if !value.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(ProviderError::InvalidInput(format!(
+                    "{name} must be the number from the Cloudways platform's URL (got {value:?})"
+                )));
+            }
+        }
+        Ok(Api { server_id, app_id })
+    }
+
+    fn send(&self, request: Request) -> Result<Response, ProviderError> {
+        request.send().map_err(|e| match e {
+            ProviderError::Denied(m) => ProviderError::Denied(format!(
+                "{m} (if the host's log says the session login was refused, check {EMAIL} and \
+                 {API_KEY})"
+            )),
+            other => other,
+        })
+    }
+
+    /// An answer's JSON, with Cloudways' statuses in this integration's terms; `status:
+    /// false` inside an HTTP 200 is an error.
+    fn read(&self, response: Response) -> Result<Value, ProviderError> {
+        if response.is_success() {
+            let body: Value = if response.body.iter().all(u8::is_ascii_whitespace) {
+                Value::Object(Default::default())
+            } else {
+                provider_sdk::http::parse_json(response.status, &response.body)?
+            };
+            if body.get("status").and_then(Value::as_bool) == Some(false) {
+                return Err(api_error(
+                    response.status,
+                    format!("Cloudways answered status: false: {}", message_of(&body)),
+                ));
+            }
+            return Ok(body);
+        }
+        let message = panel_message(response.status, &response.body);
+        Err(match response.status {
+            400 => ProviderError::BadCredentials(format!(
+                "Cloudways says the access token was not provided (400): {message}"
+            )),
+            401 => ProviderError::BadCredentials(format!(
+                "Cloudways refused the access token (401): {message}; check {EMAIL} and {API_KEY}"
+            )),
+            403 => ProviderError::NotFound(format!(
+                "Cloudways does not let this account manage server {} app {} (403): {message}; \
+                 check {SERVER_ID} and {APP_ID}",
+                self.server_id, self.app_id
+            )),
+            404 => ProviderError::NotFound(format!(
+                "Cloudways has no server {} app {} (404): {message}; check {SERVER_ID} and {APP_ID}",
+                self.server_id, self.app_id
+            )),
+            status => provider_sdk::errors::status_error(
+                status,
+                response
+                    .header("retry-after")
+                    .and_then(provider_sdk::errors::parse_retry_after),
+                message,
+            ),
+        })
+    }
+
+    fn app(&self) -> Result<App, ProviderError> {
+        let body = self.read(self.send(Request::get(format!("{API_BASE}/server")))?)?;
+        find_app(&body, &self.server_id, &self.app_id)
+    }
+
+    fn write_aliases(&self, aliases: &[String]) -> Result<(), ProviderError> {
+        let mut fields: Vec<(&str, &str)> =
+            vec![("server_id", &self.server_id), ("app_id", &self.app_id)];
+        for alias in aliases {
+            fields.push(("aliases[]", alias));
+        }
+        let response =
+            self.send(Request::post(format!("{API_BASE}/app/manage/aliases")).form(&fields))?;
+        self.read(response).map(|_| ())
+    }
+
+    fn add(&self, names: &[String]) -> Result<Outcome, ProviderError> {
+        let app = self.app()?;
+        let extras = extra_domains(config::get(EXTRA_DOMAINS).as_deref());
+        let key = journal_key("aliases+", names);
+        let ours = journal::recall(&key).is_some();
+        let mut list = app.aliases.clone();
+        let mut added = Vec::new();
+        for name in names.iter().chain(&extras) {
+            if !list.contains(name) && app.cname.as_deref() != Some(name) {
+                list.push(name.clone());
+                added.push(name.clone());
+            }
+        }
+        if added.is_empty() {
+            return Ok(if ours {
+                Outcome::changed(format!("added {}", names.join(", ")))
+            } else {
+                Outcome::unchanged(format!("{} already in the app's aliases", names.join(", ")))
+            });
+        }
+        journal::remember(&key, "sent");
+        self.write_aliases(&list)
+            .map_err(|e| e.prefixed(&format!("adding {} failed: ", added.join(", "))))?;
+        log::info(format!(
+            "aliases of app {} now: {}",
+            self.app_id,
+            list.join(", ")
+        ));
+        Ok(
+            Outcome::changed(format!("added {}", added.join(", "))).with_note(
+                "Cloudways installs the Let's Encrypt certificate when asked (request-certificate) \
+             once DNS points at the server",
+            ),
+        )
+    }
+
+    fn remove(&self, names: &[String]) -> Result<Outcome, ProviderError> {
+        let app = self.app()?;
+        let extras = extra_domains(config::get(EXTRA_DOMAINS).as_deref());
+        let key = journal_key("aliases-", names);
+        let kept: Vec<&String> = names.iter().filter(|n| extras.contains(n)).collect();
+        let list: Vec<String> = app
+            .aliases
+            .iter()
+            .filter(|a| !names.contains(a) || extras.contains(a))
+            .cloned()
+            .collect();
+        let removed: Vec<String> = app
+            .aliases
+            .iter()
+            .filter(|a| !list.contains(a))
+            .cloned()
+            .collect();
+        let mut outcome = if removed.is_empty() {
+            if journal::recall(&key).is_some() {
+                Outcome::changed(format!("removed {}", names.join(", ")))
+            } else {
+                Outcome::unchanged(format!(
+                    "{} not in the app's aliases; nothing to remove",
+                    names.join(", ")
+                ))
+            }
+        } else {
+            journal::remember(&key, "sent");
+            self.write_aliases(&list)
+                .map_err(|e| e.prefixed(&format!("removing {} failed: ", removed.join(", "))))?;
+            log::info(format!(
+                "aliases of app {} now: {}",
+                self.app_id,
+                list.join(", ")
+            ));
+            Outcome::changed(format!("removed {}", removed.join(", ")))
+        };
+        if !kept.is_empty() {
+            let kept: Vec<&str> = kept.iter().map(|s| s.as_str()).collect();
+            outcome = outcome.with_note(format!(
+                "{} kept: listed in {EXTRA_DOMAINS}",
+                kept.join(", ")
+            ));
+        }
+        Ok(outcome)
+    }
+
+    fn operation(&self, id: &str) -> Result<OperationState, ProviderError> {
+        let url = format!("{API_BASE}/operation/{id}");
+        let body = self.read(self.send(Request::get(url))?)?;
+        operation_state(&body).map_err(|m| api_error(200, m))
+    }
+
+    fn request_certificate(&self, wanted: &[String]) -> Result<Outcome, ProviderError> {
+        let app = self.app()?;
+        // Only names the app serves: a name whose DNS was verified but that is not an alias
+        // yet cannot be validated by Let's Encrypt on this app.
+        let served: Vec<String> = wanted.iter().filter(|n| app.serves(n)).cloned().collect();
+        if served.is_empty() {
+            return Err(ProviderError::NotFound(format!(
+                "{} is not an alias of Cloudways app {}; map the domain first",
+                wanted.join(", "),
+                self.app_id
+            )));
+        }
+        let key = journal_key("lets_encrypt", &served);
+        let operation = match journal::recall(&key) {
+            // An earlier attempt of this event started it: follow that operation.
+            Some(id) => id,
+            None => {
+                if let Some(covered) = &app.certificate_names
+                    && served.iter().all(|n| covered.contains(n))
+                {
+                    return Ok(Outcome::unchanged(format!(
+                        "the app's Let's Encrypt certificate already covers {}",
+                        served.join(", ")
+                    )));
+                }
+                let names = certificate_names(&app, &served);
+                let email = config::secret(EMAIL).in_form()?;
+                let mut fields: Vec<(&str, &str)> = vec![
+                    ("server_id", &self.server_id),
+                    ("app_id", &self.app_id),
+                    ("ssl_email", &email),
+                    ("wild_card", "false"),
+                ];
+                for name in &names {
+                    fields.push(("ssl_domains[]", name));
+                }
+                let response = self.send(
+                    Request::post(format!("{API_BASE}/security/lets_encrypt_install"))
+                        .form(&fields),
+                )?;
+                let body = self
+                    .read(response)
+                    .map_err(|e| e.prefixed("installing Let's Encrypt failed: "))?;
+                let Some(id) = id_text(body.get("operation_id")).filter(|s| !s.is_empty()) else {
+                    return Err(api_error(
+                        200,
+                        "Cloudways accepted the Let's Encrypt request but gave no operation_id"
+                            .into(),
+                    ));
+                };
+                if !id.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    return Err(api_error(200, format!("unexpected operation_id {id:?}")));
+                }
+                journal::remember(&key, &id);
+                log::info(format!(
+                    "Let's Encrypt requested for {} (operation {id})",
+                    names.join(", ")
+                ));
+                id
+            }
+        };
+        let mut state = self.operation(&operation)?;
+        for wait in POLL_WAITS {
+            if !matches!(state, OperationState::Running(_)) {
+                break;
+            }
+            std::thread::sleep(Duration::from_secs(wait));
+            state = self.operation(&operation)?;
+        }
+        let names = served.join(", ");
+        match state {
+            OperationState::Done(words) => Ok(Outcome::changed(format!(
+                "Let's Encrypt certificate installed for {names} (operation {operation}: {words})"
+            ))),
+            OperationState::Failed(words) => Err(api_error(
+                0,
+                format!(
+                    "Cloudways could not install the Let's Encrypt certificate for {names} \
+                     (operation {operation}: {words})"
+                ),
+            )),
+            OperationState::Running(words) => Ok(Outcome::changed(format!(
+                "Let's Encrypt requested for {names}; Cloudways is still working on it \
+                 (operation {operation}: {words})"
+            ))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_exchange_is_the_documented_one() {
+        let login = session_login();
+        assert_eq!(
+            login.url,
+            "https://api.cloudways.com/api/v1/oauth/access_token"
+        );
+        assert!(matches!(login.body_format, BodyFormat::Form));
+        let names: Vec<&str> = login.fields.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["email", "api_key"]);
+        assert_eq!(login.token_pointer, "/access_token");
+        assert_eq!(login.lifetime_pointer.as_deref(), Some("/expires_in"));
+    }
+
+    #[test]
+    fn extras_are_a_clean_list() {
+        assert_eq!(
+            extra_domains(Some(" A.com, b.com.,,a.com ")),
+            ["a.com", "b.com"]
+        );
+        assert!(extra_domains(None).is_empty());
+    }
+
+    fn server_answer() -> Value {
+        json!({"status": true, "servers": [{"id": "50482", "label": "net", "apps": [
+            {"id": "1234", "label": "wp", "cname": "network.example",
+             "app_fqdn": "wordpress-1234.cloudwaysapps.com", "aliases": ["a.com"],
+             "lets_encrypt": {"ssl_domains": ["network.example"]}}]}]})
+    }
+
+    #[test]
+    fn the_app_is_found_by_string_ids() {
+        let app = find_app(&server_answer(), "50482", "1234").unwrap();
+        assert_eq!(app.aliases, ["a.com"]);
+        assert_eq!(app.cname.as_deref(), Some("network.example"));
+        assert_eq!(
+            app.certificate_names.as_deref(),
+            Some(&["network.example".to_string()][..])
+        );
+        assert!(matches!(
+            find_app(&server_answer(), "1", "1234"),
+            Err(ProviderError::NotFound(_))
+        ));
+        assert!(matches!(
+            find_app(&server_answer(), "50482", "9"),
+            Err(ProviderError::NotFound(_))
+        ));
+        let app = App::from_json(&json!({"id": "1", "aliases": [], "lets_encrypt": null}));
+        assert_eq!(app.certificate_names, None);
+    }
+
+    #[test]
+    fn certificate_names_keep_what_is_covered() {
+        let app = find_app(&server_answer(), "50482", "1234").unwrap();
+        assert_eq!(
+            certificate_names(&app, &["a.com".to_string(), "www.a.com".to_string()]),
+            ["network.example", "a.com"]
+        );
+    }
+
+    #[test]
+    fn operations() {
+        let running = json!({"operation": {"id": "1", "is_completed": "0", "status": "Process is initiated", "message": "Process is initiated"}});
+        assert_eq!(
+            operation_state(&running).unwrap(),
+            OperationState::Running("Process is initiated".into())
+        );
+        let done = json!({"operation": {"is_completed": "1", "status": "Operation completed", "message": ""}});
+        assert!(matches!(
+            operation_state(&done).unwrap(),
+            OperationState::Done(_)
+        ));
+        let failed = json!({"operation": {"is_completed": "1", "status": "Failed", "message": "Unable to verify domain"}});
+        assert!(matches!(
+            operation_state(&failed).unwrap(),
+            OperationState::Failed(_)
+        ));
+        let negative = json!({"operation": {"is_completed": "-1"}});
+        assert!(matches!(
+            operation_state(&negative).unwrap(),
+            OperationState::Failed(_)
+        ));
+        assert!(operation_state(&json!({"operation": {}})).is_err());
+    }
+
+    #[test]
+    fn messages() {
+        let v = json!({"server_id": [{"code": "integer", "message": "The server id must be an integer."}]});
+        assert_eq!(
+            message_of(&v),
+            "server_id: The server id must be an integer."
+        );
+        let v = json!({"error": "invalid_credentials", "error_description": "The user credentials were incorrect."});
+        assert_eq!(message_of(&v), "The user credentials were incorrect.");
+    }
+}
