@@ -201,36 +201,7 @@ const AUTOSSL_QUEUED: &str = "AutoSSL check of the account queued";
 /// The cPanel URL from the operator's host and port, as the host builds the allow-list
 /// entry: a URL keeps its scheme and port, a bare host gets HTTPS and the port (2083).
 pub fn base_url(host: &str, port: Option<&str>) -> Result<String, ProviderError> {
-    let host = host.trim();
-    let (scheme, rest) = match host.split_once("://") {
-        Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
-        None => ("https".to_string(), host),
-    };
-    let invalid = |why: &str| ProviderError::InvalidInput(format!("{HOST} {host:?}: {why}"));
-    if scheme != "https" && scheme != "http" {
-        return Err(invalid("the scheme must be https"));
-    }
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let ok = !authority.is_empty()
-        && authority
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'));
-    if !ok {
-        return Err(invalid("expected a host name"));
-    }
-    let has_port = authority
-        .rsplit_once(':')
-        .is_some_and(|(h, p)| !h.is_empty() && !p.is_empty() && !authority.starts_with('['));
-    if has_port {
-        return Ok(format!("{scheme}://{authority}"));
-    }
-    let port = port.map(str::trim).unwrap_or(DEFAULT_PORT);
-    if !port.parse::<u16>().is_ok_and(|p| p > 0) {
-        return Err(ProviderError::InvalidInput(format!(
-            "{PORT} must be a port number (got {port:?})"
-        )));
-    }
-    Ok(format!("{scheme}://{authority}:{port}"))
+    provider_sdk::url::panel_base(HOST, host, PORT, port, DEFAULT_PORT)
 }
 
 /// The subdomain label an addon domain gets: the domain without dots, as the PHP plugin

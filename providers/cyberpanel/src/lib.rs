@@ -195,29 +195,7 @@ provider_sdk::export_provider!(CyberPanel);
 /// allowed host: a scheme written in the host value is kept (https otherwise), a path is
 /// dropped, and a port already in the host value wins over `WU_CYBERPANEL_PORT`.
 pub fn base_url(host: &str, port: Option<&str>) -> Result<String, ProviderError> {
-    let host = host.trim();
-    let (scheme, rest) = match host.split_once("://") {
-        Some((scheme, rest)) => (scheme.to_ascii_lowercase(), rest),
-        None => ("https".to_string(), host),
-    };
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let bad = |why: &str| ProviderError::InvalidInput(format!("{HOST} {host:?}: {why}"));
-    if scheme != "https" && scheme != "http" {
-        return Err(bad("the scheme must be https"));
-    }
-    if authority.is_empty() || authority.contains(['@', ' ']) {
-        return Err(bad("not a host name"));
-    }
-    if authority.contains(':') {
-        return Ok(format!("{scheme}://{authority}"));
-    }
-    let port = port.map(str::trim).unwrap_or(DEFAULT_PORT);
-    if port.is_empty() || port.len() > 5 || !port.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(ProviderError::InvalidInput(format!(
-            "{PORT} must be a port number (got {port:?})"
-        )));
-    }
-    Ok(format!("{scheme}://{authority}:{port}"))
+    provider_sdk::url::panel_base(HOST, host, PORT, port, DEFAULT_PORT)
 }
 
 /// What CyberPanel's input filter (`CyberCP/secMiddleware.py`) refuses in any JSON string
