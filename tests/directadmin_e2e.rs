@@ -6,7 +6,6 @@
 mod support;
 
 use panel_emulators::directadmin::{DirectAdmin, LoginKey};
-use panel_emulators::hestia::form_params;
 use panel_emulators::server::basic_header;
 use panel_emulators::{Emulator, Fault, FaultKind, Request};
 use support::{Case, Run, strings};
@@ -85,7 +84,7 @@ fn writes(emu: &Emulator<DirectAdmin>) -> Vec<Request> {
 }
 
 fn param(r: &Request, name: &str) -> Option<String> {
-    form_params(r).get(name).cloned()
+    r.form_params().get(name).cloned()
 }
 
 fn no_secret(run: &Run) {

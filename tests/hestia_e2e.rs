@@ -5,7 +5,7 @@
 
 mod support;
 
-use panel_emulators::hestia::{AccessKey, Hestia, form_params};
+use panel_emulators::hestia::{AccessKey, Hestia};
 use panel_emulators::{Emulator, Fault, FaultKind, Request, Response};
 use support::{Case, Run, strings};
 
@@ -92,7 +92,7 @@ fn no_secret(run: &Run) {
 }
 
 fn field(r: &Request, name: &str) -> Option<String> {
-    form_params(r).get(name).cloned()
+    r.form_params().get(name).cloned()
 }
 
 #[test]

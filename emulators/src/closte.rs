@@ -18,7 +18,6 @@
 //! - Anything else (the PHP plugin's guessed SSL routes among them) → a 404 HTML page.
 
 use crate::server::{Panel, Request, Response};
-use crate::wpmudev::form_params;
 use serde_json::{Value, json};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,7 +79,7 @@ impl Closte {
         let Some(endpoint) = request.path.strip_prefix("/api/client/") else {
             return not_found();
         };
-        let params = form_params(request);
+        let params = request.form_params();
         if params.get("apikey").map(String::as_str) != Some(self.api_key.as_str()) {
             return Response::json(
                 self.bad_key_status,

@@ -32,7 +32,7 @@
 //!   `Ratelimit-Policy` headers on every answer; over budget 429 code 971 with `Retry-After`,
 //!   and every call refused until the window ends.
 
-use crate::server::{Panel, Request, Response};
+use crate::server::{Panel, Request, Response, percent_decode};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -448,7 +448,7 @@ impl Cloudflare {
     }
 
     fn list_hostnames(&mut self, zone_id: &str, request: &Request) -> Response {
-        let hostname = request.query_param("hostname").map(|h| decode(&h));
+        let hostname = request.query_param("hostname").map(|h| percent_decode(&h));
         let id = request.query_param("id");
         if hostname.is_some() && id.is_some() {
             return self.fail1(
@@ -593,7 +593,7 @@ impl Cloudflare {
 
     fn list_records(&self, zone_id: &str, request: &Request) -> Response {
         let zone = &self.zones[zone_id];
-        let name = request.query_param("name").map(|n| decode(&n));
+        let name = request.query_param("name").map(|n| percent_decode(&n));
         let kind = request.query_param("type");
         let (page, per_page) = self.page_params(request, 100, 5000);
         let matching: Vec<&DnsRecord> = zone
@@ -713,26 +713,6 @@ fn expand_target(target: &str, apex: &str) -> String {
     } else {
         target
     }
-}
-
-fn decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = value
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 fn envelope(status: u16, result: Value, info: Option<Value>) -> Response {
@@ -867,7 +847,7 @@ mod tests {
 
     #[test]
     fn query_values_are_decoded() {
-        assert_eq!(decode("a%2Eb.com"), "a.b.com");
-        assert_eq!(decode("x%"), "x%");
+        assert_eq!(percent_decode("a%2Eb.com"), "a.b.com");
+        assert_eq!(percent_decode("x%"), "x%");
     }
 }

@@ -161,7 +161,7 @@ impl Cloudways {
     }
 
     fn login(&mut self, request: &Request) -> Response {
-        let mut fields = params(request);
+        let mut fields = request.form_pairs();
         if let Ok(Value::Object(body)) = request.json() {
             for (k, v) in body {
                 if let Some(v) = v.as_str() {
@@ -307,7 +307,7 @@ impl Cloudways {
     }
 
     fn aliases(&mut self, request: &Request) -> Response {
-        let fields = params(request);
+        let fields = request.form_pairs();
         let (server, app) = match self.target(&fields) {
             Ok(t) => t,
             Err(refusal) => return refusal,
@@ -341,7 +341,7 @@ impl Cloudways {
     }
 
     fn install(&mut self, request: &Request) -> Response {
-        let fields = params(request);
+        let fields = request.form_pairs();
         let (server, app) = match self.target(&fields) {
             Ok(t) => t,
             Err(refusal) => return refusal,
@@ -457,26 +457,6 @@ impl Panel for Cloudways {
     }
 }
 
-/// Form fields from the body (form-encoded) and the query, in order, decoded.
-pub fn params(request: &Request) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut read = |text: &str| {
-        for pair in text.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            out.push((decode(k), decode(v)));
-        }
-    };
-    read(&request.query);
-    if request
-        .header("content-type")
-        .unwrap_or("")
-        .starts_with("application/x-www-form-urlencoded")
-    {
-        read(&String::from_utf8_lossy(&request.body));
-    }
-    out
-}
-
 /// `name[]=a&name[]=b` or `name[0]=a&name[1]=b` (PHP's `http_build_query`).
 fn list_field(fields: &[(String, String)], name: &str) -> Vec<String> {
     fields
@@ -490,26 +470,6 @@ fn list_field(fields: &[(String, String)], name: &str) -> Vec<String> {
         .map(|(_, v)| v.trim().to_ascii_lowercase())
         .filter(|v| !v.is_empty())
         .collect()
-}
-
-fn decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = value
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -194,7 +194,7 @@ impl CPanel {
             Ok(token) => token,
             Err(denied) => return denied,
         };
-        let params = params(request);
+        let params = request.form_params();
         let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
         match segments.as_slice() {
             ["execute", module, function] => self.uapi(module, function, &params),
@@ -527,46 +527,6 @@ fn api2_failure(module: &str, function: &str, message: &str) -> Response {
             "event": { "result": 1 }, "preevent": { "result": 1 }, "postevent": { "result": 1 },
         }}),
     )
-}
-
-/// Query and form parameters, decoded (a form field wins over the same query key).
-fn params(request: &Request) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut read = |text: &str| {
-        for pair in text.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            out.insert(decode(k), decode(v));
-        }
-    };
-    read(&request.query);
-    if request
-        .header("content-type")
-        .unwrap_or("")
-        .starts_with("application/x-www-form-urlencoded")
-    {
-        read(&String::from_utf8_lossy(&request.body));
-    }
-    out
-}
-
-fn decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = value
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Panel for CPanel {

@@ -15,7 +15,6 @@
 //!   the pointer limit are `error=1` with `text` and `details` (UNVERIFIED texts).
 //! - `post_blocked`: 405 for POST, as `api_access` hardening does.
 
-use crate::hestia::form_params;
 use crate::server::{Panel, Request, Response, basic_credentials};
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -89,7 +88,7 @@ impl DirectAdmin {
         if user != self.user || (!password_ok && key.is_none()) {
             return self.login_page();
         }
-        let params = form_params(request);
+        let params = request.form_params();
         let json = self.json_mode && params.get("json").map(String::as_str) == Some("yes");
         let command = request.path.trim_start_matches('/').to_string();
         if let Some(key) = &key

@@ -491,7 +491,7 @@ fn request_data(request: &Request) -> Option<BTreeMap<String, String>> {
     if request.method != "POST" {
         return None;
     }
-    let form = form_params(request);
+    let form = request.form_params();
     if ["access_key", "user", "hash"]
         .iter()
         .any(|k| form.contains_key(*k))
@@ -513,48 +513,6 @@ fn request_data(request: &Request) -> Option<BTreeMap<String, String>> {
             })
             .collect(),
     )
-}
-
-/// Query and `application/x-www-form-urlencoded` body parameters, decoded (a body field
-/// wins over the same query key). Shared by the Hestia, DirectAdmin and Plesk emulators.
-pub fn form_params(request: &Request) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut read = |text: &str| {
-        for pair in text.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            out.insert(url_decode(k), url_decode(v));
-        }
-    };
-    read(&request.query);
-    if request
-        .header("content-type")
-        .unwrap_or("")
-        .starts_with("application/x-www-form-urlencoded")
-    {
-        read(&String::from_utf8_lossy(&request.body));
-    }
-    out
-}
-
-/// Percent-decoding with `+` as a space.
-pub fn url_decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = value
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 impl Panel for Hestia {

@@ -45,6 +45,52 @@ impl Request {
     pub fn json(&self) -> Result<serde_json::Value, String> {
         serde_json::from_slice(&self.body).map_err(|e| e.to_string())
     }
+
+    /// Query and form-body fields in the order sent (the query's first), percent-decoded.
+    pub fn form_pairs(&self) -> Vec<(String, String)> {
+        let mut out = Vec::new();
+        let mut read = |text: &str| {
+            for pair in text.split('&').filter(|p| !p.is_empty()) {
+                let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+                out.push((percent_decode(k), percent_decode(v)));
+            }
+        };
+        read(&self.query);
+        if self
+            .header("content-type")
+            .unwrap_or("")
+            .starts_with("application/x-www-form-urlencoded")
+        {
+            read(&String::from_utf8_lossy(&self.body));
+        }
+        out
+    }
+
+    /// Query and form-body fields by name (a form field wins over the same query key).
+    pub fn form_params(&self) -> std::collections::BTreeMap<String, String> {
+        self.form_pairs().into_iter().collect()
+    }
+}
+
+/// `%XX` and `+` decoded, as PHP and form encoders write them; a broken escape is kept.
+pub fn percent_decode(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(b) = value
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(b);
+            i += 3;
+            continue;
+        }
+        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[derive(Debug, Clone)]

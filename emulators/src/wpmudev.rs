@@ -129,7 +129,7 @@ impl WpmuDev {
     }
 
     fn add(&mut self, request: &Request) -> Response {
-        let form = form_params(request);
+        let form = request.form_params();
         let name = form
             .get("domain")
             .map(|d| d.to_ascii_lowercase())
@@ -204,44 +204,4 @@ impl Panel for WpmuDev {
     fn snapshot(&self) -> Value {
         json!({ "panel": "wpmudev", "site_id": self.site_id, "domains": self.domains })
     }
-}
-
-/// Query and form parameters, percent-decoded (a form field wins over the same query key).
-pub fn form_params(request: &Request) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut read = |text: &str| {
-        for pair in text.split('&').filter(|p| !p.is_empty()) {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            out.insert(decode(k), decode(v));
-        }
-    };
-    read(&request.query);
-    if request
-        .header("content-type")
-        .unwrap_or("")
-        .starts_with("application/x-www-form-urlencoded")
-    {
-        read(&String::from_utf8_lossy(&request.body));
-    }
-    out
-}
-
-fn decode(value: &str) -> String {
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%'
-            && let Some(b) = value
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        {
-            out.push(b);
-            i += 3;
-            continue;
-        }
-        out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
