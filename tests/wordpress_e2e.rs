@@ -473,6 +473,31 @@ fn the_bridge_in_a_real_wordpress() {
     assert_eq!(after["stages"], before, "nothing recorded");
     assert_eq!(after["stages"][SHOP]["stage"], "done");
 
+    // A replay of a change already recorded (same delivery number), freshly and correctly
+    // signed, is acknowledged and changes nothing.
+    let last = before[SHOP].clone();
+    assert!(last["delivery"].is_u64(), "the service numbers its changes: {last}");
+    let replay = serde_json::json!({
+        "domain": SHOP, "site": 3, "stage": "failed",
+        "delivery": last["delivery"], "changed_at": last["changed_at"],
+    })
+    .to_string();
+    let (status, answer) = http(
+        "POST",
+        &wp.stage_url(),
+        &[
+            ("X-Domain-Host-Timestamp", &fresh),
+            ("X-Domain-Host-Signature", &sign(&wp.secret, &fresh, &replay)),
+            ("Content-Type", "application/json"),
+        ],
+        &replay,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains(r#""already":true"#), "{answer}");
+    assert_eq!(wp.state()["stages"], before);
+    assert_eq!(wp.state()["model"][SHOP]["stage"], "done");
+
     // A correctly signed callback with a stage it does not know is refused too (400).
     let bad = format!(r#"{{"domain":"{SHOP}","site":3,"stage":"exploded"}}"#);
     let (status, _) = http(

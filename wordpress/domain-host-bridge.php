@@ -328,7 +328,9 @@ function verify_signature( \WP_REST_Request $request ) {
 }
 
 /**
- * Records a verified stage callback. 200 only once it is stored.
+ * Records a verified stage callback. 200 only once it is stored (or was already: the
+ * service numbers each change, `delivery`, and sends a domain's changes in order, so a
+ * change older than the one recorded is a retry or a replay and changes nothing).
  *
  * @return \WP_REST_Response|\WP_Error
  */
@@ -340,41 +342,57 @@ function receive_stage( \WP_REST_Request $request ) {
 		return new \WP_Error( 'domain_host_bad_callback', 'A callback needs a domain and a known stage.', array( 'status' => 400 ) );
 	}
 	$record = array(
-		'stage'     => $stage,
-		'site'      => (int) ( $data['site'] ?? $data['site_id'] ?? 0 ),
-		'previous'  => is_string( $data['previous'] ?? null ) ? $data['previous'] : null,
-		'diagnosis' => diagnosis_lines( $data['diagnosis'] ?? array() ),
-		'at'        => (int) $request->get_header( 'x-domain-host-timestamp' ),
-		'received'  => time(),
+		'stage'      => $stage,
+		'site'       => (int) ( $data['site'] ?? $data['site_id'] ?? 0 ),
+		'kind'       => is_string( $data['kind'] ?? null ) ? $data['kind'] : null,
+		'previous'   => is_string( $data['previous_stage'] ?? null ) ? $data['previous_stage'] : null,
+		'diagnosis'  => diagnosis_lines( $data['diagnosis'] ?? array() ),
+		'delivery'   => is_int( $data['delivery'] ?? null ) ? $data['delivery'] : null,
+		'changed_at' => is_string( $data['changed_at'] ?? null ) ? $data['changed_at'] : null,
+		'received'   => time(),
 	);
-
-	$model = record_in_model( $domain, $stage );
-	if ( is_wp_error( $model ) ) {
-		log_message( "Stage $stage for $domain not recorded: " . $model->get_error_message(), 'error' );
-		return new \WP_Error( 'domain_host_not_recorded', $model->get_error_message(), array( 'status' => 500 ) );
-	}
-	$record['model'] = $model;
-	$stored          = with_lock(
+	$result = with_lock(
 		'stages',
 		10,
-		static function () use ( $domain, $record ) {
-			$stages            = read_option( STAGES_OPTION );
+		static function () use ( $domain, $stage, $record ) {
+			$stages = read_option( STAGES_OPTION );
+			$last   = $stages[ $domain ] ?? null;
+			if ( $last && null !== $record['delivery'] && null !== ( $last['delivery'] ?? null )
+				&& $record['delivery'] <= $last['delivery'] && (string) $record['changed_at'] <= (string) ( $last['changed_at'] ?? '' ) ) {
+				return array( 'already', $last['model'] ?? 'option' );
+			}
+			$model = record_in_model( $domain, $stage );
+			if ( is_wp_error( $model ) ) {
+				return $model;
+			}
+			$record['model']   = $model;
 			$stages[ $domain ] = $record;
 			update_network_option( null, STAGES_OPTION, $stages );
-			return read_option( STAGES_OPTION )[ $domain ] ?? null;
+			$stored = read_option( STAGES_OPTION )[ $domain ] ?? null;
+			if ( ! is_array( $stored ) || $stored['stage'] !== $stage || $stored['delivery'] !== $record['delivery'] ) {
+				return new \WP_Error( 'domain_host_option', 'the network option could not be written' );
+			}
+			return array( 'recorded', $model );
 		}
 	);
-	if ( ! is_array( $stored ) || $stored['stage'] !== $stage ) {
-		log_message( "Stage $stage for $domain not recorded: the network option could not be written.", 'error' );
-		return new \WP_Error( 'domain_host_not_recorded', 'The stage could not be stored.', array( 'status' => 500 ) );
+	if ( null === $result ) {
+		$result = new \WP_Error( 'domain_host_busy', 'the stage lock was not granted' );
 	}
-	log_message( sprintf( 'Stage of %s: %s (recorded in %s).', $domain, $stage, $model ) );
+	if ( is_wp_error( $result ) ) {
+		log_message( "Stage $stage for $domain not recorded: " . $result->get_error_message() . '.', 'error' );
+		return new \WP_Error( 'domain_host_not_recorded', 'The stage could not be recorded.', array( 'status' => 500 ) );
+	}
+	[ $outcome, $where ] = $result;
+	if ( 'recorded' === $outcome ) {
+		log_message( sprintf( 'Stage of %s: %s (recorded in %s).', $domain, $stage, $where ) );
+	}
 	return new \WP_REST_Response(
 		array(
 			'recorded' => true,
+			'already'  => 'already' === $outcome,
 			'domain'   => $domain,
 			'stage'    => $stage,
-			'in'       => $model,
+			'in'       => $where,
 		),
 		200
 	);
