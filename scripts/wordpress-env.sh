@@ -15,6 +15,7 @@
 # Environment: DOMAIN_HOST_WP_DIR (default /tmp/domain-host-wordpress), DOMAIN_HOST_WP_PORT
 # (default 18780), DOMAIN_HOST_WP_SERVICE_PORT (the port domain-host serve listens on,
 # default 18787). Run it again at any time: it only does what is missing.
+# `scripts/wordpress-env.sh stop` stops its MariaDB and PHP server (the data stays).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO="$PWD"
@@ -24,6 +25,16 @@ SERVICE_PORT="${DOMAIN_HOST_WP_SERVICE_PORT:-18787}"
 HOST="127.0.0.1:$WP_PORT"
 say() { echo "wordpress-env: $*" >&2; }
 
+if [ "${1:-}" = stop ]; then
+  # Stops what an earlier run started (php -S and its workers, MariaDB); keeps the data.
+  if [ -f "$DIR/php-server.pid" ]; then
+    kill -- -"$(cat "$DIR/php-server.pid")" 2>/dev/null || true
+    rm -f "$DIR/php-server.pid"
+  fi
+  mariadb-admin --no-defaults --socket="$DIR/mysqld.sock" -uroot shutdown 2>/dev/null || true
+  say "stopped"
+  exit 0
+fi
 if [ "$(id -u)" != 0 ]; then
   say "must run as root (installs Debian packages, runs MariaDB)"
   exit 2
@@ -145,7 +156,7 @@ cp "$REPO/tests/wordpress/router.php" "$DIR/router.php"
 up() { php -r 'exit(@file_get_contents("http://'"$HOST"'/wp-json/") === false ? 1 : 0);'; }
 if ! up; then
   if [ -f "$DIR/php-server.pid" ] && kill -0 "$(cat "$DIR/php-server.pid")" 2>/dev/null; then
-    kill "$(cat "$DIR/php-server.pid")" || true
+    kill -- -"$(cat "$DIR/php-server.pid")" 2>/dev/null || kill "$(cat "$DIR/php-server.pid")" || true
     sleep 0.5
   fi
   say "starting php -S $HOST"

@@ -35,6 +35,8 @@ $_SERVER['REQUEST_URI'] = '/wp-admin/install.php';
 $_SERVER['SCRIPT_NAME'] = '/wp-admin/install.php';
 $_SERVER['PHP_SELF']    = '/wp-admin/install.php';
 require $root . '/wp-load.php';
+// No "new site" e-mail: there is no mailer here.
+function wp_new_blog_notification() {}
 require_once ABSPATH . 'wp-admin/includes/upgrade.php';
 
 $url = 'http://' . $host;
