@@ -28,6 +28,7 @@ use support::{Case, HOST};
 const ZONE: &str = "example.test";
 const SHOP: &str = "shop.example.test";
 const QUEUED: &str = "later.example.test";
+const GONE: &str = "gone.example.test";
 const CLIENT_ID: &str = "cid_wordpress";
 const API_KEY: &str = "sp-wordpress-api-key-0987654321";
 const APP_ID: &str = "wpApp01";
@@ -376,13 +377,50 @@ fn the_bridge_in_a_real_wordpress() {
             .contains("unreachable"),
         "{waiting}"
     );
-    assert!(waiting["scheduled"].is_u64(), "a retry is scheduled: {waiting}");
+    assert!(
+        waiting["scheduled"].is_u64(),
+        "a retry is scheduled: {waiting}"
+    );
     let key = queue[0]["key"].as_str().unwrap().to_string();
+    // Another domain mapped and removed again while the service is down: both wait, in order.
+    wp.php(&["fire", "wu_add_domain", GONE, "6"]);
+    let waiting = wp.php(&["fire", "wu_remove_domain", GONE, "6"]);
+    let events: Vec<(String, String)> = waiting["queue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap().into(),
+                e["domain"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("add-domain".to_string(), QUEUED.to_string()),
+            ("add-domain".into(), GONE.into()),
+            ("remove-domain".into(), GONE.into())
+        ],
+        "{waiting}"
+    );
+    let keys: std::collections::BTreeSet<&str> = waiting["queue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys.len(), 3, "one idempotency key per event");
     // ... a cron run while it is still down keeps it, with the same key ...
     let still = wp.php(&["cron"]);
     assert_eq!(still["ran"], true);
     assert_eq!(still["queue"][0]["key"], key.as_str(), "{still}");
-    assert_eq!(still["queue"][0]["attempts"], 2, "{still}");
+    assert_eq!(
+        still["queue"][0]["attempts"], 4,
+        "tried on each event and by cron: {still}"
+    );
+    assert_eq!(still["queue"].as_array().unwrap().len(), 3, "{still}");
     assert!(still["scheduled"].is_u64(), "rescheduled: {still}");
     assert!(!panel_domains(&emu).contains(&QUEUED.to_string()));
 
@@ -392,10 +430,17 @@ fn the_bridge_in_a_real_wordpress() {
     assert_eq!(ran["ran"], true);
     assert_eq!(ran["queue"], serde_json::json!([]), "{ran}");
     assert_eq!(ran["scheduled"], false, "nothing left to schedule: {ran}");
-    wait_for("the queued domain on the panel", Duration::from_secs(20), || {
-        panel_domains(&emu).contains(&QUEUED.to_string())
-    });
+    wait_for(
+        "the queued domain on the panel",
+        Duration::from_secs(20),
+        || panel_domains(&emu).contains(&QUEUED.to_string()),
+    );
     assert_eq!(writes_with(&emu, QUEUED), 1, "applied exactly once");
+    wait_for(
+        "the added-then-removed domain gone",
+        Duration::from_secs(20),
+        || writes_with(&emu, GONE) == 1 && !panel_domains(&emu).contains(&GONE.to_string()),
+    );
     let again = wp.php(&["cron"]);
     assert_eq!(again["ran"], false, "no run left behind: {again}");
 
@@ -476,7 +521,10 @@ fn the_bridge_in_a_real_wordpress() {
     // A replay of a change already recorded (same delivery number), freshly and correctly
     // signed, is acknowledged and changes nothing.
     let last = before[SHOP].clone();
-    assert!(last["delivery"].is_u64(), "the service numbers its changes: {last}");
+    assert!(
+        last["delivery"].is_u64(),
+        "the service numbers its changes: {last}"
+    );
     let replay = serde_json::json!({
         "domain": SHOP, "site": 3, "stage": "failed",
         "delivery": last["delivery"], "changed_at": last["changed_at"],
@@ -487,7 +535,10 @@ fn the_bridge_in_a_real_wordpress() {
         &wp.stage_url(),
         &[
             ("X-Domain-Host-Timestamp", &fresh),
-            ("X-Domain-Host-Signature", &sign(&wp.secret, &fresh, &replay)),
+            (
+                "X-Domain-Host-Signature",
+                &sign(&wp.secret, &fresh, &replay),
+            ),
             ("Content-Type", "application/json"),
         ],
         &replay,
@@ -519,7 +570,10 @@ fn the_bridge_in_a_real_wordpress() {
     let html = page["html"].as_str().unwrap();
     assert!(html.contains(SHOP) && html.contains(QUEUED), "{html}");
     assert!(html.contains("<code>done</code>"), "{html}");
-    assert!(!html.contains("notice-error"), "the service answered: {html}");
+    assert!(
+        !html.contains("notice-error"),
+        "the service answered: {html}"
+    );
     assert!(!html.contains("notice-warning"), "{html}");
     // ... and warns when Ultimate Multisite's own ServerPilot integration is on too.
     wp.php(&["um-integrations", "serverpilot"]);
