@@ -29,6 +29,7 @@ const ZONE: &str = "example.test";
 const SHOP: &str = "shop.example.test";
 const QUEUED: &str = "later.example.test";
 const GONE: &str = "gone.example.test";
+const TWICE: &str = "twice.example.test";
 const CLIENT_ID: &str = "cid_wordpress";
 const API_KEY: &str = "sp-wordpress-api-key-0987654321";
 const APP_ID: &str = "wpApp01";
@@ -452,7 +453,48 @@ fn the_bridge_in_a_real_wordpress() {
     assert_eq!(state["stages"][QUEUED]["model"], "option", "{state}");
     assert!(state["model"].get(QUEUED).is_none(), "{state}");
 
-    // Phase 4: an event the service refuses for good (400) is logged and dropped.
+    // Phase 4: under Action Scheduler (the stand-in's), Ultimate Multisite's job re-run is
+    // the same event (the key comes from the action), applied once ...
+    wp.php(&["as", "on"]);
+    for _ in 0..2 {
+        let ran = wp.php(&["as-fire", "501", "wu_add_domain", TWICE, "8"]);
+        assert_eq!(ran["queue"], serde_json::json!([]), "{ran}");
+    }
+    wait_for(
+        "the re-run domain on the panel",
+        Duration::from_secs(20),
+        || panel_domains(&emu).contains(&TWICE.to_string()),
+    );
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(writes_with(&emu, TWICE), 1, "the same key is applied once");
+    // ... and a retry waits as a pending Action Scheduler action, not a WP-Cron event.
+    let service_stopped = {
+        service.stop();
+        wp.php(&["as-fire", "502", "wu_remove_domain", TWICE, "8"])
+    };
+    assert_eq!(
+        service_stopped["queue"][0]["key"],
+        "wu-as-502-remove-domain"
+    );
+    assert_eq!(service_stopped["scheduled"], false, "{service_stopped}");
+    let pending: Vec<&Value> = service_stopped["actions"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|a| a["hook"] == "domain_host_deliver" && a["status"] == "pending")
+        .collect();
+    assert_eq!(pending.len(), 1, "{service_stopped}");
+    assert_eq!(pending[0]["group"], "domain-host");
+    let service = Service::start(&case, &wp);
+    let ran = wp.php(&["as-run"]);
+    assert_eq!(ran["ran"], 1);
+    assert_eq!(ran["queue"], serde_json::json!([]), "{ran}");
+    wait_for("the re-run domain removed", Duration::from_secs(20), || {
+        !panel_domains(&emu).contains(&TWICE.to_string())
+    });
+    wp.php(&["as", "off"]);
+
+    // Phase 5: an event the service refuses for good (400) is logged and dropped.
     wp.php(&["standin", "on"]);
     let refused = wp.php(&["fire", "wu_add_domain", "not a domain!", "4"]);
     assert_eq!(refused["queue"], serde_json::json!([]), "{refused}");
@@ -464,7 +506,7 @@ fn the_bridge_in_a_real_wordpress() {
         wp.log()
     );
 
-    // Phase 5: forged callbacks are refused and record nothing.
+    // Phase 6: forged callbacks are refused and record nothing.
     let before = wp.state()["stages"].clone();
     let body = format!(r#"{{"domain":"{SHOP}","site":3,"stage":"failed"}}"#);
     let fresh = now().to_string();
@@ -565,7 +607,7 @@ fn the_bridge_in_a_real_wordpress() {
     assert_eq!(status, 400);
     assert_eq!(wp.state()["stages"], before);
 
-    // Phase 6: the network admin page lists the service's domains with their stage.
+    // Phase 7: the network admin page lists the service's domains with their stage.
     let page = wp.php(&["admin-page"]);
     let html = page["html"].as_str().unwrap();
     assert!(html.contains(SHOP) && html.contains(QUEUED), "{html}");
@@ -585,7 +627,7 @@ fn the_bridge_in_a_real_wordpress() {
     );
     wp.php(&["um-integrations"]);
 
-    // Phase 7: the bridge logged through wu_log_add (the stand-in's log file while it was
+    // Phase 8: the bridge logged through wu_log_add (the stand-in's log file while it was
     // on) and never the token or the secret.
     let log = wp.log();
     assert!(

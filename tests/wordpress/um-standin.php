@@ -81,3 +81,59 @@ if ( get_site_option( 'um_standin_active' ) ) {
 		file_put_contents( "$dir/$handle.log", sprintf( "[%s] [%s] %s\n", gmdate( 'Y-m-d H:i:s' ), strtoupper( (string) $log_level ), $message ), FILE_APPEND );
 	}
 }
+
+/*
+ * Action Scheduler, as far as the bridge uses it (switched on by the network option
+ * `um_standin_as`): actions kept in the network option `um_standin_as_actions`.
+ */
+if ( get_site_option( 'um_standin_as' ) ) {
+
+	function um_standin_as_actions(): array {
+		wp_cache_delete( get_current_network_id() . ':um_standin_as_actions', 'site-options' );
+		return get_site_option( 'um_standin_as_actions', array() );
+	}
+
+	function as_schedule_single_action( $timestamp, $hook, $args = array(), $group = '' ) {
+		$actions        = um_standin_as_actions();
+		$id             = 1000 + count( $actions );
+		$actions[ $id ] = array(
+			'hook'   => $hook,
+			'args'   => $args,
+			'group'  => $group,
+			'when'   => (int) $timestamp,
+			'status' => 'pending',
+		);
+		update_site_option( 'um_standin_as_actions', $actions );
+		return $id;
+	}
+
+	function as_get_scheduled_actions( $query = array(), $return_format = OBJECT ) {
+		$found = array();
+		foreach ( um_standin_as_actions() as $id => $action ) {
+			foreach ( array( 'hook', 'group', 'status' ) as $field ) {
+				if ( isset( $query[ $field ] ) && $query[ $field ] !== $action[ $field ] ) {
+					continue 2;
+				}
+			}
+			$found[ $id ] = $action;
+		}
+		return 'ids' === $return_format ? array_keys( $found ) : $found;
+	}
+
+	/** Runs an action as Action Scheduler's queue runner does (with its execute hooks). */
+	function um_standin_as_run( int $id, string $hook, array $args ): void {
+		$actions = um_standin_as_actions();
+		if ( isset( $actions[ $id ] ) ) {
+			$actions[ $id ]['status'] = 'in-progress';
+			update_site_option( 'um_standin_as_actions', $actions );
+		}
+		do_action( 'action_scheduler_before_execute', $id, 'WP CLI' );
+		do_action_ref_array( $hook, array_values( $args ) );
+		do_action( 'action_scheduler_after_execute', $id, null, 'WP CLI' );
+		$actions = um_standin_as_actions();
+		if ( isset( $actions[ $id ] ) ) {
+			$actions[ $id ]['status'] = 'complete';
+			update_site_option( 'um_standin_as_actions', $actions );
+		}
+	}
+}

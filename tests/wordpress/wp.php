@@ -11,6 +11,9 @@
  *   php wp.php WORDPRESS_DIR HOST reset                      forget the bridge's state
  *   php wp.php WORDPRESS_DIR HOST admin-page                 the network admin page's HTML
  *   php wp.php WORDPRESS_DIR HOST um-integrations [ID...]    Ultimate Multisite's own integrations enabled
+ *   php wp.php WORDPRESS_DIR HOST as on|off                  the Action Scheduler stand-in
+ *   php wp.php WORDPRESS_DIR HOST as-fire ID HOOK DOMAIN SITE_ID   Ultimate Multisite's job, run as action ID
+ *   php wp.php WORDPRESS_DIR HOST as-run                     runs the pending domain-host action
  */
 if ( $argc < 4 ) {
 	fwrite( STDERR, "usage: php wp.php WORDPRESS_DIR HOST COMMAND [ARGS]\n" );
@@ -35,6 +38,7 @@ function state(): array {
 		'stages'    => fresh( 'domain_host_stages' ) ?? (object) array(),
 		'model'     => fresh( 'um_standin_domains' ) ?? (object) array(),
 		'standin'   => function_exists( 'wu_get_domain_by_domain' ),
+		'actions'   => fresh( 'um_standin_as_actions' ) ?? (object) array(),
 	);
 }
 
@@ -69,7 +73,7 @@ switch ( $command ) {
 		$out = array( 'standin' => 'on' === ( $args[0] ?? '' ) );
 		break;
 	case 'reset':
-		foreach ( array( 'domain_host_queue', 'domain_host_stages', 'um_standin_domains', 'wu_host_integrations_enabled' ) as $o ) {
+		foreach ( array( 'domain_host_queue', 'domain_host_stages', 'um_standin_domains', 'wu_host_integrations_enabled', 'um_standin_as', 'um_standin_as_actions' ) as $o ) {
 			delete_site_option( $o );
 		}
 		wp_clear_scheduled_hook( 'domain_host_deliver' );
@@ -82,6 +86,22 @@ switch ( $command ) {
 		ob_start();
 		\DomainHost\Bridge\render_admin_page();
 		$out = array( 'html' => ob_get_clean() );
+		break;
+	case 'as':
+		update_site_option( 'um_standin_as', 'on' === ( $args[0] ?? '' ) );
+		$out = array( 'as' => 'on' === ( $args[0] ?? '' ) );
+		break;
+	case 'as-fire':
+		$name = in_array( $args[1], array( 'wu_add_subdomain', 'wu_remove_subdomain' ), true ) ? 'subdomain' : 'domain';
+		um_standin_as_run( (int) $args[0], $args[1], array( $name => $args[2], 'site_id' => (int) $args[3] ) );
+		$out = state();
+		break;
+	case 'as-run':
+		$ids = as_get_scheduled_actions( array( 'hook' => 'domain_host_deliver', 'status' => 'pending' ), 'ids' );
+		foreach ( $ids as $id ) {
+			um_standin_as_run( $id, 'domain_host_deliver', array() );
+		}
+		$out = array( 'ran' => count( $ids ) ) + state();
 		break;
 	case 'um-integrations':
 		update_site_option( 'wu_host_integrations_enabled', array_fill_keys( $args, true ) );
