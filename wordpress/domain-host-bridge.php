@@ -216,7 +216,7 @@ function post_event( array $entry ): array {
 	$json   = json_decode( $body, true );
 	if ( $status >= 200 && $status < 300 ) {
 		$id = is_array( $json ) && isset( $json['id'] ) ? (string) $json['id'] : '?';
-		log_message( "Sent $describe: accepted as event $id." );
+		log_message( 202 === $status ? "Sent $describe: accepted as event $id." : "Sent $describe: the service already had it (event $id)." );
 		return array( 'result' => 'sent', 'message' => '' );
 	}
 	$reason  = is_array( $json ) && isset( $json['error'] ) ? ( is_string( $json['error'] ) ? $json['error'] : wp_json_encode( $json['error'] ) ) : substr( $body, 0, 300 );
