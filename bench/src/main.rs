@@ -88,6 +88,16 @@ fn main() -> Result<()> {
     runtime.block_on(per_event(&components, &scratch, n(200), &mut rows))?;
     cli(&host_bin, &components, &scratch, n(30), &mut rows)?;
     runtime.block_on(throughput(&components, &scratch, n(400), &mut rows))?;
+    for synchronous in ["normal", "full"] {
+        runtime.block_on(service(
+            &host_bin,
+            &components,
+            &scratch,
+            n(2000),
+            synchronous,
+            &mut rows,
+        ))?;
+    }
     let _ = std::fs::remove_dir_all(&scratch);
 
     let report = render(&rows);
@@ -640,6 +650,249 @@ async fn throughput(
         format!("{:.0} events/s", n as f64 / elapsed.as_secs_f64()),
         "",
         None,
+    ));
+    Ok(())
+}
+
+/// One HTTP/1.1 request on a kept-alive connection of the benchmark's clients.
+async fn post(
+    sender: &mut hyper::client::conn::http1::SendRequest<Full<Bytes>>,
+    path: &str,
+    token: &str,
+    body: String,
+) -> Result<(u16, Bytes)> {
+    let request = hyper::Request::post(path)
+        .header("host", "127.0.0.1")
+        .header("authorization", format!("Bearer {token}"))
+        .header("content-type", "application/json")
+        .body(Full::new(Bytes::from(body)))?;
+    let response = sender.send_request(request).await?;
+    let status = response.status().as_u16();
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok((status, body))
+}
+
+async fn connect(addr: &str) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+    let stream = tokio::net::TcpStream::connect(addr).await?;
+    stream.set_nodelay(true)?;
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+    tokio::spawn(conn);
+    Ok(sender)
+}
+
+/// The largest resident set of a running process (VmHWM), in kB.
+fn peak_rss_kb(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("VmHWM:")
+                .and_then(|v| v.trim().trim_end_matches(" kB").parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// `domain-host serve` against the RunCloud emulator: 16 clients post `n` add-domain
+/// events as fast as they are accepted; latency from each POST being sent (acceptance
+/// included) to the panel's first request for that domain, throughput from the first POST
+/// to the last event done, and the service's peak memory.
+async fn service(
+    host_bin: &Path,
+    components: &Path,
+    scratch: &Path,
+    n: usize,
+    synchronous: &str,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    use std::io::BufRead;
+    const TOKEN: &str = "bench-service-token-0123456789";
+    let emu = Arc::new(Emulator::spawn(
+        RunCloud::new(RC_TOKEN, "k", "s", 1, 2, "network.example"),
+        0,
+    )?);
+    let dir = scratch.join(format!("service-{synchronous}"));
+    std::fs::create_dir_all(&dir)?;
+    let config = dir.join("domain-host.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "www = \"never\"\ncomponents = {:?}\nstate_dir = {:?}\ncache_dir = {:?}\n\
+             [service]\ntoken_env = \"BENCH_TOKEN\"\nworkers = 16\nsynchronous = \"{synchronous}\"\n\
+             [integrations.runcloud]\nenabled = true\n\
+             constants = {{ WU_RUNCLOUD_API_TOKEN = \"{RC_TOKEN}\", WU_RUNCLOUD_SERVER_ID = \"1\", WU_RUNCLOUD_APP_ID = \"2\" }}\n\
+             routes = {{ \"manage.runcloud.io\" = \"{}\" }}\n",
+            components,
+            dir.join("state"),
+            scratch.join("cache"),
+            emu.base_url()
+        ),
+    )?;
+    let mut child = std::process::Command::new(host_bin)
+        .arg("--config")
+        .arg(&config)
+        .args(["--log-level", "off", "serve", "--listen", "127.0.0.1:0"])
+        .env("BENCH_TOKEN", TOKEN)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .context("the service did not start")?
+        .to_string();
+
+    let event = |name: String| {
+        serde_json::json!({ "event": "add-domain", "domain": name, "site_id": 1 }).to_string()
+    };
+    // Warm up: the first events fault in the component's memory and the database pages.
+    {
+        let mut sender = connect(&addr).await?;
+        for i in 0..20 {
+            post(
+                &mut sender,
+                "/v1/events",
+                TOKEN,
+                event(format!("warm{i}.example.com")),
+            )
+            .await?;
+        }
+    }
+    let wait_done = |emu: Arc<Emulator<RunCloud>>, count: usize| async move {
+        let deadline = Instant::now() + Duration::from_secs(300);
+        loop {
+            let created = emu
+                .requests()
+                .iter()
+                .filter(|r| r.method == "POST" && r.path.ends_with("/domains"))
+                .count();
+            if created >= count {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!("service benchmark: only {created} of {count} events reached the panel");
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    };
+    wait_done(emu.clone(), 20).await?;
+
+    let clients = 16;
+    let sent: Arc<std::sync::Mutex<BTreeMap<String, Instant>>> = Default::default();
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 0..clients {
+        let (addr, sent) = (addr.clone(), sent.clone());
+        tasks.spawn(async move {
+            let mut sender = connect(&addr).await?;
+            for i in (c..n).step_by(clients) {
+                let name = format!("svc{i}.example.com");
+                sent.lock().unwrap().insert(name.clone(), Instant::now());
+                let body =
+                    serde_json::json!({ "event": "add-domain", "domain": name, "site_id": 1 })
+                        .to_string();
+                let (status, _) = post(&mut sender, "/v1/events", TOKEN, body).await?;
+                if status != 202 {
+                    bail!("service benchmark: HTTP {status} for event {i}");
+                }
+            }
+            Ok::<_, anyhow::Error>(())
+        });
+    }
+    for result in tasks.join_all().await {
+        result?;
+    }
+    let accepted = started.elapsed();
+    // Done: every event's panel request answered and the event's state committed.
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let mut sender = connect(&addr).await?;
+        let request = hyper::Request::get("/metrics")
+            .header("host", "127.0.0.1")
+            .body(Full::new(Bytes::new()))?;
+        let text = sender
+            .send_request(request)
+            .await?
+            .into_body()
+            .collect()
+            .await?
+            .to_bytes();
+        let text = String::from_utf8_lossy(&text);
+        let done: usize = text
+            .lines()
+            .find_map(|l| l.strip_prefix("domain_host_events{state=\"done\"} "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        if done >= n + 20 {
+            break;
+        }
+        if Instant::now() > deadline {
+            bail!("service benchmark: only {done} events done");
+        }
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    let elapsed = started.elapsed();
+    let peak_kb = peak_rss_kb(child.id());
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+
+    let sent = sent.lock().unwrap().clone();
+    let mut first: BTreeMap<String, Instant> = BTreeMap::new();
+    for r in emu.requests() {
+        if r.method == "POST"
+            && r.path.ends_with("/domains")
+            && let Ok(body) = r.json()
+            && let Some(name) = body["name"].as_str()
+        {
+            first.entry(name.to_string()).or_insert(r.received);
+        }
+    }
+    let mut latencies: Vec<Duration> = sent
+        .iter()
+        .map(|(name, at)| {
+            first
+                .get(name)
+                .map(|p| p.saturating_duration_since(*at))
+                .context("an event never reached the panel")
+        })
+        .collect::<Result<_>>()?;
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1]
+    };
+    let (p50, p99) = (pct(0.50), pct(0.99));
+    let rate = n as f64 / elapsed.as_secs_f64();
+    let label = if synchronous == "full" {
+        "synchronous = full: fsync per commit"
+    } else {
+        "synchronous = normal: WAL, commits survive a killed process"
+    };
+    rows.push(row(
+        format!("service ({label}): event latency from POST to the panel's first request, p50 ({n} events, {clients} clients)"),
+        ms(p50),
+        "",
+        None,
+    ));
+    rows.push(row(
+        format!("service ({label}): event latency, p99"),
+        ms(p99),
+        "< 50 ms",
+        Some(p99 < Duration::from_millis(50)),
+    ));
+    rows.push(row(
+        format!("service ({label}): sustained events/s, accepted to done, {clients} clients (all accepted after {})", ms(accepted)),
+        format!("{rate:.0} events/s"),
+        "≥ 500 events/s",
+        Some(rate >= 500.0),
+    ));
+    rows.push(row(
+        format!("service ({label}): peak memory of the service (VmHWM)"),
+        format!("{:.1} MB", peak_kb as f64 / 1024.0),
+        "< 100 MB",
+        Some(peak_kb < 100 * 1024),
     ));
     Ok(())
 }
