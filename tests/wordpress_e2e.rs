@@ -269,18 +269,49 @@ fn panel_domains(emu: &Emulator<ServerPilot>) -> Vec<String> {
     emu.lock().panel.app(APP_ID).domains.clone()
 }
 
-/// POSTs that wrote the app's domain list with `domain` in it.
-fn writes_with(emu: &Emulator<ServerPilot>, domain: &str) -> usize {
-    emu.requests()
+/// How many times a write of the app's domain list added `domain` (absent before, present
+/// after): an event applied twice by a careless panel client would show here.
+fn additions(emu: &Emulator<ServerPilot>, domain: &str) -> usize {
+    let mut present = false;
+    let mut added = 0;
+    for request in emu.requests() {
+        if request.method != "POST" || !request.path.ends_with(APP_ID) {
+            continue;
+        }
+        let now = request
+            .json()
+            .ok()
+            .and_then(|j| j["domains"].as_array().cloned())
+            .is_some_and(|d| d.iter().any(|x| x == domain));
+        if now && !present {
+            added += 1;
+        }
+        present = now;
+    }
+    added
+}
+
+/// The service's `/metrics` line `name{label} value`, as a number (0 when absent).
+fn metric(wp: &WordPress, line: &str) -> u64 {
+    let (status, text) = http(
+        "GET",
+        &format!("http://127.0.0.1:{}/metrics", wp.service_port),
+        &[],
+        "",
+    )
+    .expect("metrics");
+    assert_eq!(status, 200);
+    text.lines()
+        .find_map(|l| l.strip_prefix(line)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Events the service holds, in any state (its store, kept across restarts).
+fn stored_events(wp: &WordPress) -> u64 {
+    ["queued", "running", "done", "failed"]
         .iter()
-        .filter(|r| r.method == "POST" && r.path.ends_with(APP_ID))
-        .filter(|r| {
-            r.json()
-                .ok()
-                .and_then(|j| j["domains"].as_array().cloned())
-                .is_some_and(|d| d.iter().any(|x| x == domain))
-        })
-        .count()
+        .map(|state| metric(wp, &format!("domain_host_events{{state=\"{state}\"}}")))
+        .sum()
 }
 
 #[test]
@@ -436,12 +467,20 @@ fn the_bridge_in_a_real_wordpress() {
         Duration::from_secs(20),
         || panel_domains(&emu).contains(&QUEUED.to_string()),
     );
-    assert_eq!(writes_with(&emu, QUEUED), 1, "applied exactly once");
     wait_for(
         "the added-then-removed domain gone",
         Duration::from_secs(20),
-        || writes_with(&emu, GONE) == 1 && !panel_domains(&emu).contains(&GONE.to_string()),
+        || additions(&emu, GONE) == 1 && !panel_domains(&emu).contains(&GONE.to_string()),
     );
+    assert_eq!(additions(&emu, QUEUED), 1, "applied once");
+    // Every event the bridge sent is one event in the service: the shop, then the three
+    // that waited (the cron run that found the service down left nothing behind).
+    wait_for(
+        "4 events done in the service",
+        Duration::from_secs(20),
+        || metric(&wp, "domain_host_events{state=\"done\"}") == 4,
+    );
+    assert_eq!(stored_events(&wp), 4);
     let again = wp.php(&["cron"]);
     assert_eq!(again["ran"], false, "no run left behind: {again}");
 
@@ -465,8 +504,21 @@ fn the_bridge_in_a_real_wordpress() {
         Duration::from_secs(20),
         || panel_domains(&emu).contains(&TWICE.to_string()),
     );
-    std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(writes_with(&emu, TWICE), 1, "the same key is applied once");
+    assert_eq!(
+        metric(
+            &wp,
+            "domain_host_requests_refused_total{reason=\"repeated\"}"
+        ),
+        1,
+        "the re-run was recognised by its key"
+    );
+    wait_for(
+        "5 events done in the service",
+        Duration::from_secs(20),
+        || metric(&wp, "domain_host_events{state=\"done\"}") == 5,
+    );
+    assert_eq!(stored_events(&wp), 5, "the same key is one event");
+    assert_eq!(additions(&emu, TWICE), 1);
     // ... and a retry waits as a pending Action Scheduler action, not a WP-Cron event.
     let service_stopped = {
         service.stop();
@@ -492,6 +544,7 @@ fn the_bridge_in_a_real_wordpress() {
     wait_for("the re-run domain removed", Duration::from_secs(20), || {
         !panel_domains(&emu).contains(&TWICE.to_string())
     });
+    assert_eq!(stored_events(&wp), 6);
     wp.php(&["as", "off"]);
 
     // Phase 5: an event the service refuses for good (400) is logged and dropped.
@@ -499,6 +552,11 @@ fn the_bridge_in_a_real_wordpress() {
     let refused = wp.php(&["fire", "wu_add_domain", "not a domain!", "4"]);
     assert_eq!(refused["queue"], serde_json::json!([]), "{refused}");
     assert_eq!(refused["scheduled"], false, "{refused}");
+    assert_eq!(
+        stored_events(&wp),
+        6,
+        "nothing stored for the refused event"
+    );
     assert!(
         wp.log()
             .contains("Dropped add-domain not a domain! (site 4"),
