@@ -547,6 +547,12 @@ fn the_bridge_in_a_real_wordpress() {
     assert_eq!(stored_events(&wp), 6);
     wp.php(&["as", "off"]);
 
+    // The removals come back as the service's `removed` stage, in the option.
+    wait_for("the removed domains' stage", Duration::from_secs(30), || {
+        let stages = wp.state()["stages"].clone();
+        stages[GONE]["stage"] == "removed" && stages[TWICE]["stage"] == "removed"
+    });
+
     // Phase 5: an event the service refuses for good (400) is logged and dropped.
     wp.php(&["standin", "on"]);
     let refused = wp.php(&["fire", "wu_add_domain", "not a domain!", "4"]);
@@ -649,8 +655,8 @@ fn the_bridge_in_a_real_wordpress() {
     assert_eq!(wp.state()["stages"], before);
     assert_eq!(wp.state()["model"][SHOP]["stage"], "done");
 
-    // A correctly signed callback with a stage it does not know is refused too (400).
-    let bad = format!(r#"{{"domain":"{SHOP}","site":3,"stage":"exploded"}}"#);
+    // A correctly signed callback without a well-formed stage is refused too (400).
+    let bad = format!(r#"{{"domain":"{SHOP}","site":3,"stage":"<b>Exploded</b>"}}"#);
     let (status, _) = http(
         "POST",
         &wp.stage_url(),

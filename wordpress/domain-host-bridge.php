@@ -55,8 +55,10 @@ const EVENTS = array(
 /** The stages Ultimate Multisite's Domain model stores (Domain_Stage). */
 const UM_STAGES = array( 'checking-dns', 'checking-ssl-cert', 'done', 'done-without-ssl', 'failed', 'ssl-failed' );
 
-/** The stages the service reports: Ultimate Multisite's, plus `degraded` (was done, broke). */
-const SERVICE_STAGES = array( 'checking-dns', 'checking-ssl-cert', 'done', 'done-without-ssl', 'failed', 'ssl-failed', 'degraded' );
+/*
+ * The service reports Ultimate Multisite's stages plus `degraded` (was done, broke) and
+ * `removed`; those two, and any stage a later service adds, go to the network option only.
+ */
 
 // ---------------------------------------------------------------------------------------
 // Outgoing: domain events to the service.
@@ -338,8 +340,9 @@ function receive_stage( \WP_REST_Request $request ) {
 	$data   = json_decode( $request->get_body(), true );
 	$domain = is_array( $data ) && is_string( $data['domain'] ?? null ) ? strtolower( trim( $data['domain'] ) ) : '';
 	$stage  = is_array( $data ) && is_string( $data['stage'] ?? null ) ? $data['stage'] : '';
-	if ( '' === $domain || ! in_array( $stage, SERVICE_STAGES, true ) ) {
-		return new \WP_Error( 'domain_host_bad_callback', 'A callback needs a domain and a known stage.', array( 'status' => 400 ) );
+	// Any well-formed stage is recorded (refusing one would hold up the service's outbox).
+	if ( '' === $domain || ! preg_match( '/^[a-z][a-z-]{0,39}$/', $stage ) ) {
+		return new \WP_Error( 'domain_host_bad_callback', 'A callback needs a domain and a stage.', array( 'status' => 400 ) );
 	}
 	$record = array(
 		'stage'      => $stage,
@@ -401,7 +404,8 @@ function receive_stage( \WP_REST_Request $request ) {
 /**
  * Ultimate Multisite's Domain model, when the plugin is active and knows the domain.
  * Returns where the stage went: 'domain-model' or 'option' (no model, unknown domain, or a
- * stage the model does not have: `degraded`), or a WP_Error when the model refused it.
+ * stage the model does not have: `degraded`, `removed`), or a WP_Error when the model
+ * refused it.
  *
  * @return string|\WP_Error
  */
