@@ -97,8 +97,11 @@ add_action(
 function accept_event( string $event, string $domain, int $site_id ): void {
 	$action_id = $GLOBALS['domain_host_bridge_action_id'] ?? null;
 	// One key per event: the Action Scheduler action when there is one (so a re-run of the
-	// same action is the same event), a fresh UUID otherwise. Kept with the queued event.
-	$key   = $action_id ? sprintf( 'wu-as-%d-%s', $action_id, $event ) : 'wp-' . wp_generate_uuid4();
+	// same action is the same event; the name and site are in it too, in case the action
+	// table's ids are ever reused), a fresh UUID otherwise. Kept with the queued event.
+	$key   = $action_id
+		? sprintf( 'wu-as-%d-%s-%s', $action_id, $event, substr( hash( 'sha256', $domain . '|' . $site_id ), 0, 12 ) )
+		: 'wp-' . wp_generate_uuid4();
 	$entry = array(
 		'key'      => $key,
 		'event'    => $event,
