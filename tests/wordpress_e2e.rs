@@ -171,6 +171,50 @@ fn http(
     Ok((status, body))
 }
 
+/// A stand-in for the service on `port` that answers one request with `status` (and
+/// `Retry-After: 120`), then returns the request it got.
+fn answer_once(port: u16, status: &'static str) -> std::thread::JoinHandle<String> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("the service's port");
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut buf).unwrap_or(0);
+            request.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&request).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    break;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        let body = r#"{"error":"busy"}"#;
+        let _ = stream.write_all(
+            format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nRetry-After: 120\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        String::from_utf8_lossy(&request).to_string()
+    })
+}
+
 fn now() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -455,6 +499,35 @@ fn the_bridge_in_a_real_wordpress() {
     assert_eq!(still["queue"].as_array().unwrap().len(), 3, "{still}");
     assert!(still["scheduled"].is_u64(), "rescheduled: {still}");
     assert!(!panel_domains(&emu).contains(&QUEUED.to_string()));
+    // ... a service answering 503 or 429 keeps it too, honouring Retry-After, and every
+    // attempt carries the event's same Idempotency-Key and the token ...
+    for (answer, error) in [
+        ("503 Service Unavailable", "HTTP 503: busy"),
+        ("429 Too Many Requests", "HTTP 429: busy"),
+    ] {
+        let fake = answer_once(wp.service_port, answer);
+        let before = now();
+        let kept = wp.php(&["cron"]);
+        let request = fake.join().unwrap().to_ascii_lowercase();
+        assert!(
+            request.contains(&format!("idempotency-key: {}", key.to_ascii_lowercase())),
+            "{request}"
+        );
+        assert!(
+            request.contains(&format!(
+                "authorization: bearer {}",
+                wp.token.to_ascii_lowercase()
+            )),
+            "{request}"
+        );
+        assert_eq!(kept["queue"][0]["key"], key.as_str(), "{kept}");
+        assert_eq!(kept["queue"][0]["last_error"], error, "{kept}");
+        assert_eq!(kept["queue"].as_array().unwrap().len(), 3, "{kept}");
+        assert!(
+            kept["scheduled"].as_u64().unwrap() >= before + 119,
+            "Retry-After: 120 honoured: {kept}"
+        );
+    }
 
     // ... and is delivered once after the service starts and WP-Cron runs.
     let service = Service::start(&case, &wp);
