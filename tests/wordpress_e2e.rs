@@ -529,10 +529,14 @@ fn the_bridge_in_a_real_wordpress() {
         );
     }
 
-    // ... and is delivered once after the service starts and WP-Cron runs.
+    // ... and is delivered once after the service starts and WP-Cron runs (the real
+    // wp-cron.php, over HTTP, once the retry is due).
     let service = Service::start(&case, &wp);
-    let ran = wp.php(&["cron"]);
-    assert_eq!(ran["ran"], true);
+    let due = wp.php(&["due"]);
+    assert!(due["scheduled"].as_u64().unwrap() <= now(), "{due}");
+    let (status, _) = http("GET", &format!("{}/wp-cron.php", wp.url), &[], "").unwrap();
+    assert_eq!(status, 200);
+    let ran = wp.state();
     assert_eq!(ran["queue"], serde_json::json!([]), "{ran}");
     assert_eq!(ran["scheduled"], false, "nothing left to schedule: {ran}");
     wait_for(

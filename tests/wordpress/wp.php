@@ -7,6 +7,7 @@
  *   php wp.php WORDPRESS_DIR HOST map DOMAIN SITE_ID         a domain row (stand-in model), then wu_add_domain
  *   php wp.php WORDPRESS_DIR HOST state                      queue, scheduled run, stages
  *   php wp.php WORDPRESS_DIR HOST cron                       runs the bridge's scheduled delivery as WP-Cron would
+ *   php wp.php WORDPRESS_DIR HOST due                        makes the scheduled delivery due now (for wp-cron.php)
  *   php wp.php WORDPRESS_DIR HOST standin on|off             Ultimate Multisite's model present or not
  *   php wp.php WORDPRESS_DIR HOST reset                      forget the bridge's state
  *   php wp.php WORDPRESS_DIR HOST admin-page                 the network admin page's HTML
@@ -67,6 +68,14 @@ switch ( $command ) {
 			do_action( 'domain_host_deliver' );
 		}
 		$out = array( 'ran' => false !== $ts ) + state();
+		break;
+	case 'due':
+		$ts = wp_next_scheduled( 'domain_host_deliver' );
+		if ( false !== $ts ) {
+			wp_unschedule_event( $ts, 'domain_host_deliver' );
+			wp_schedule_single_event( time() - 1, 'domain_host_deliver' );
+		}
+		$out = array( 'was' => $ts ) + state();
 		break;
 	case 'standin':
 		update_site_option( 'um_standin_active', 'on' === ( $args[0] ?? '' ) );
