@@ -716,10 +716,13 @@ fn a_transient_failure_is_queued_again_with_backoff() {
     );
 }
 
+/// What the receiver got: its answer, the request's headers (lower-cased names), the body.
+type Received = (u16, Vec<(String, String)>, String);
+
 /// A callback receiver that answers 500 to its first `failures` requests, then 200.
 struct Receiver {
     url: String,
-    got: Arc<Mutex<Vec<(u16, Vec<(String, String)>, String)>>>,
+    got: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
