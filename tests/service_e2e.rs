@@ -716,10 +716,13 @@ fn a_transient_failure_is_queued_again_with_backoff() {
     );
 }
 
+/// What the receiver got: its answer, the request's headers (lower-cased names), the body.
+type Received = (u16, Vec<(String, String)>, String);
+
 /// A callback receiver that answers 500 to its first `failures` requests, then 200.
 struct Receiver {
     url: String,
-    got: Arc<Mutex<Vec<(u16, Vec<(String, String)>, String)>>>,
+    got: Arc<Mutex<Vec<Received>>>,
 }
 
 impl Receiver {
@@ -937,23 +940,94 @@ fn every_stage_change_reaches_a_callback_that_fails_twice_once_and_signed() {
 }
 
 #[test]
-fn sigterm_stops_the_service_cleanly() {
+fn sigterm_lets_the_running_event_finish_and_exits_cleanly() {
     let case = Case::new("svc-term");
     let sp = serverpilot();
+    // The panel takes 800 ms over the list update: SIGTERM arrives meanwhile.
+    sp.inject(Fault {
+        method: Some("POST".into()),
+        path_prefix: Some(format!("/v1/apps/{SP_APP}")),
+        times: 1,
+        kind: FaultKind::Delay(Duration::from_millis(800)),
+    });
     case.write_config(&format!(
         "www = \"never\"\n{}{}",
-        service_table(""),
+        service_table("shutdown_grace = \"10s\""),
         sp_table(&sp)
     ));
     let service = Service::start(&case);
     let id = service.accept("add-domain", "shop.example.com", 3);
-    assert_eq!(service.finished(id)["state"], "done");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sp_list_updates(&sp) == 0 {
+        assert!(
+            Instant::now() < deadline,
+            "the update never reached the panel"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
     let addr = service.addr.clone();
     let (code, took, log) = service.terminate();
     assert_eq!(code, Some(0), "{log}");
     assert!(took < Duration::from_secs(10), "{took:?}");
     assert!(log.contains("SIGTERM"), "{log}");
     assert!(TcpStream::connect(&addr).is_err(), "no longer listening");
+    assert_eq!(sp_domains(&sp), ["shop.example.com"]);
+    // It finished before the exit: a restart does not run it again.
+    let service = Service::start(&case);
+    let event = service.event(id);
+    assert_eq!(
+        (event["state"].as_str(), event["attempts"].as_i64()),
+        (Some("done"), Some(1)),
+        "{event}"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(sp_list_updates(&sp), 1);
+}
+
+#[test]
+fn reconcile_and_verify_over_http() {
+    let case = Case::new("svc-reconcile");
+    let sp = serverpilot();
+    sp.lock().panel.app_mut(SP_APP).domains = vec!["stale.example.com".into()];
+    case.write_config(&format!(
+        "www = \"never\"\nnetwork_domain = \"network.example\"\n{}{}",
+        service_table(""),
+        sp_table(&sp)
+    ));
+    let service = Service::start(&case);
+    let wanted = r#"[{"domain": "shop.example.com", "site": 3, "kind": "mapped"}]"#;
+    let (status, report) = service.call("POST", "/v1/reconcile", wanted);
+    assert_eq!(
+        (status, report["in_sync"].clone()),
+        (200, Value::Bool(false)),
+        "{report}"
+    );
+    assert_eq!(
+        sp_domains(&sp),
+        ["stale.example.com"],
+        "a dry run changes nothing"
+    );
+    let (status, report) = service.call("POST", "/v1/reconcile?apply=true&prune=true", wanted);
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(sp_domains(&sp), ["shop.example.com"], "{report}");
+    for (path, body) in [
+        ("/v1/reconcile?apply=yes", wanted),
+        ("/v1/reconcile?force=true", wanted),
+        (
+            "/v1/reconcile",
+            r#"[{"domain": "bad domain", "site": 1, "kind": "mapped"}]"#,
+        ),
+    ] {
+        let (status, answer) = service.call("POST", path, body);
+        assert_eq!(status, 400, "{path}: {answer}");
+    }
+    // Without a [lifecycle] table there is nothing to verify.
+    let (status, answer) = service.call("POST", "/v1/domains/shop.example.com/verify", "");
+    assert_eq!(status, 409, "{answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("[lifecycle]"),
+        "{answer}"
+    );
 }
 
 #[test]

@@ -56,12 +56,14 @@ fn row(
 fn main() -> Result<()> {
     let mut out = PathBuf::from("BENCHMARKS.md");
     let mut quick = false;
+    let mut service_only = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--out" => out = args.next().context("--out needs a path")?.into(),
             "--quick" => quick = true,
-            other => bail!("unknown argument {other} (use --out PATH, --quick)"),
+            "--service-only" => service_only = true,
+            other => bail!("unknown argument {other} (use --out PATH, --quick, --service-only)"),
         }
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -82,12 +84,14 @@ fn main() -> Result<()> {
     let n = |full: usize| if quick { (full / 10).max(3) } else { full };
 
     let mut rows = Vec::new();
-    sizes(&components, &mut rows)?;
-    runtime.block_on(compile_and_cache(&components, &scratch, n(20), &mut rows))?;
-    runtime.block_on(instantiation(&components, &scratch, n(2000), &mut rows))?;
-    runtime.block_on(per_event(&components, &scratch, n(200), &mut rows))?;
-    cli(&host_bin, &components, &scratch, n(30), &mut rows)?;
-    runtime.block_on(throughput(&components, &scratch, n(400), &mut rows))?;
+    if !service_only {
+        sizes(&components, &mut rows)?;
+        runtime.block_on(compile_and_cache(&components, &scratch, n(20), &mut rows))?;
+        runtime.block_on(instantiation(&components, &scratch, n(2000), &mut rows))?;
+        runtime.block_on(per_event(&components, &scratch, n(200), &mut rows))?;
+        cli(&host_bin, &components, &scratch, n(30), &mut rows)?;
+        runtime.block_on(throughput(&components, &scratch, n(400), &mut rows))?;
+    }
     for synchronous in ["normal", "full"] {
         runtime.block_on(service(
             &host_bin,
@@ -666,6 +670,7 @@ async fn post(
         .header("authorization", format!("Bearer {token}"))
         .header("content-type", "application/json")
         .body(Full::new(Bytes::from(body)))?;
+    sender.ready().await?;
     let response = sender.send_request(request).await?;
     let status = response.status().as_u16();
     let body = response.into_body().collect().await?.to_bytes();
@@ -679,6 +684,80 @@ async fn connect(addr: &str) -> Result<hyper::client::conn::http1::SendRequest<F
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
     tokio::spawn(conn);
     Ok(sender)
+}
+
+/// Posts `n` add-domain events named `<prefix><i>.example.com` from `clients` kept-alive
+/// connections, as fast as accepted or at `rate` events/s in all; when each was sent.
+async fn post_all(
+    addr: &str,
+    token: &'static str,
+    clients: usize,
+    prefix: &'static str,
+    n: usize,
+    rate: Option<f64>,
+) -> Result<BTreeMap<String, Instant>> {
+    let sent: Arc<std::sync::Mutex<BTreeMap<String, Instant>>> = Default::default();
+    let start = tokio::time::Instant::now() + Duration::from_millis(20);
+    let mut tasks = tokio::task::JoinSet::new();
+    for c in 0..clients {
+        let (addr, sent) = (addr.to_string(), sent.clone());
+        tasks.spawn(async move {
+            let mut sender = connect(&addr).await?;
+            for i in (c..n).step_by(clients) {
+                if let Some(rate) = rate {
+                    tokio::time::sleep_until(start + Duration::from_secs_f64(i as f64 / rate))
+                        .await;
+                }
+                let name = format!("{prefix}{i}.example.com");
+                let body =
+                    serde_json::json!({ "event": "add-domain", "domain": name, "site_id": 1 })
+                        .to_string();
+                sent.lock().unwrap().insert(name, Instant::now());
+                let (status, _) = post(&mut sender, "/v1/events", token, body).await?;
+                if status != 202 {
+                    bail!("service benchmark: HTTP {status} for event {i}");
+                }
+            }
+            Ok::<_, anyhow::Error>(())
+        });
+    }
+    for result in tasks.join_all().await {
+        result?;
+    }
+    let sent = sent.lock().unwrap().clone();
+    Ok(sent)
+}
+
+/// Waits until the service counts `count` events done (scraping `/metrics` every 10 ms).
+async fn wait_done(addr: &str, count: usize) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    let mut sender = connect(addr).await?;
+    loop {
+        sender.ready().await?;
+        let request = hyper::Request::get("/metrics")
+            .header("host", "127.0.0.1")
+            .body(Full::new(Bytes::new()))?;
+        let text = sender
+            .send_request(request)
+            .await?
+            .into_body()
+            .collect()
+            .await?
+            .to_bytes();
+        let text = String::from_utf8_lossy(&text);
+        let done: usize = text
+            .lines()
+            .find_map(|l| l.strip_prefix("domain_host_events{state=\"done\"} "))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0);
+        if done >= count {
+            return Ok(());
+        }
+        if Instant::now() > deadline {
+            bail!("service benchmark: only {done} of {count} events done");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// The largest resident set of a running process (VmHWM), in kB.
@@ -760,86 +839,15 @@ async fn service(
             .await?;
         }
     }
-    let wait_done = |emu: Arc<Emulator<RunCloud>>, count: usize| async move {
-        let deadline = Instant::now() + Duration::from_secs(300);
-        loop {
-            let created = emu
-                .requests()
-                .iter()
-                .filter(|r| r.method == "POST" && r.path.ends_with("/domains"))
-                .count();
-            if created >= count {
-                return Ok(());
-            }
-            if Instant::now() > deadline {
-                bail!("service benchmark: only {created} of {count} events reached the panel");
-            }
-            tokio::time::sleep(Duration::from_millis(2)).await;
-        }
-    };
-    wait_done(emu.clone(), 20).await?;
+    wait_done(&addr, 20).await?;
 
     let clients = 16;
-    let sent: Arc<std::sync::Mutex<BTreeMap<String, Instant>>> = Default::default();
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for c in 0..clients {
-        let (addr, sent) = (addr.clone(), sent.clone());
-        tasks.spawn(async move {
-            let mut sender = connect(&addr).await?;
-            for i in (c..n).step_by(clients) {
-                let name = format!("svc{i}.example.com");
-                sent.lock().unwrap().insert(name.clone(), Instant::now());
-                let body =
-                    serde_json::json!({ "event": "add-domain", "domain": name, "site_id": 1 })
-                        .to_string();
-                let (status, _) = post(&mut sender, "/v1/events", TOKEN, body).await?;
-                if status != 202 {
-                    bail!("service benchmark: HTTP {status} for event {i}");
-                }
-            }
-            Ok::<_, anyhow::Error>(())
-        });
-    }
-    for result in tasks.join_all().await {
-        result?;
-    }
-    let accepted = started.elapsed();
-    // Done: every event's panel request answered and the event's state committed.
-    let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let mut sender = connect(&addr).await?;
-        let request = hyper::Request::get("/metrics")
-            .header("host", "127.0.0.1")
-            .body(Full::new(Bytes::new()))?;
-        let text = sender
-            .send_request(request)
-            .await?
-            .into_body()
-            .collect()
-            .await?
-            .to_bytes();
-        let text = String::from_utf8_lossy(&text);
-        let done: usize = text
-            .lines()
-            .find_map(|l| l.strip_prefix("domain_host_events{state=\"done\"} "))
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or(0);
-        if done >= n + 20 {
-            break;
-        }
-        if Instant::now() > deadline {
-            bail!("service benchmark: only {done} events done");
-        }
-        tokio::time::sleep(Duration::from_millis(2)).await;
-    }
-    let elapsed = started.elapsed();
-    let peak_kb = peak_rss_kb(child.id());
-    // SAFETY: a signal to our own child.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let _ = child.wait();
-
-    let sent = sent.lock().unwrap().clone();
+    // Latency: the 16 clients together offer a steady 250 events/s (half the throughput
+    // target), so the numbers are the service's own delay, not a queue's.
+    let paced = (n / 4).max(16);
+    let rate = 250.0;
+    let latency_sent = post_all(&addr, TOKEN, clients, "lat", paced, Some(rate)).await?;
+    wait_done(&addr, 20 + paced).await?;
     let mut first: BTreeMap<String, Instant> = BTreeMap::new();
     for r in emu.requests() {
         if r.method == "POST"
@@ -850,7 +858,7 @@ async fn service(
             first.entry(name.to_string()).or_insert(r.received);
         }
     }
-    let mut latencies: Vec<Duration> = sent
+    let mut latencies: Vec<Duration> = latency_sent
         .iter()
         .map(|(name, at)| {
             first
@@ -864,14 +872,27 @@ async fn service(
         latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1]
     };
     let (p50, p99) = (pct(0.50), pct(0.99));
-    let rate = n as f64 / elapsed.as_secs_f64();
+
+    // Throughput: the 16 clients post `n` events as fast as they are accepted; the rate is
+    // from the first POST until the last event's state is committed done.
+    let started = Instant::now();
+    post_all(&addr, TOKEN, clients, "svc", n, None).await?;
+    let accepted = started.elapsed();
+    wait_done(&addr, 20 + paced + n).await?;
+    let elapsed = started.elapsed();
+    let peak_kb = peak_rss_kb(child.id());
+    // SAFETY: a signal to our own child.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let _ = child.wait();
+
+    let throughput = n as f64 / elapsed.as_secs_f64();
     let label = if synchronous == "full" {
         "synchronous = full: fsync per commit"
     } else {
         "synchronous = normal: WAL, commits survive a killed process"
     };
     rows.push(row(
-        format!("service ({label}): event latency from POST to the panel's first request, p50 ({n} events, {clients} clients)"),
+        format!("service ({label}): event latency from POST to the panel's first request, p50 ({paced} events, {clients} clients offering {rate:.0} events/s)"),
         ms(p50),
         "",
         None,
@@ -884,10 +905,17 @@ async fn service(
     ));
     rows.push(row(
         format!("service ({label}): sustained events/s, accepted to done, {clients} clients (all accepted after {})", ms(accepted)),
-        format!("{rate:.0} events/s"),
+        format!("{throughput:.0} events/s ({n} events)"),
         "≥ 500 events/s",
-        Some(rate >= 500.0),
+        Some(throughput >= 500.0),
     ));
+    rows.last_mut().unwrap().why = Some(
+        "Service throughput: each event is three commits (accepted, taken, finished) and RunCloud's \
+         events serialise on the account lock (one web application's list). With synchronous = full \
+         every commit waits for an fsync of the shared disk; the default (normal, WAL) keeps every \
+         accepted event across a killed process but not across a power loss. Batching the \
+         acceptance commits of concurrent requests (group commit) is the next step.",
+    );
     rows.push(row(
         format!("service ({label}): peak memory of the service (VmHWM)"),
         format!("{:.1} MB", peak_kb as f64 / 1024.0),

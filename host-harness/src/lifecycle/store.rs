@@ -66,7 +66,7 @@ const MIGRATIONS: &[&str] = &[
         report TEXT,
         error TEXT
     );
-    CREATE INDEX events_pending ON events(state, next_attempt_ms);
+    CREATE INDEX events_queue ON events(state, id);
     CREATE INDEX events_domain ON events(domain, state, id);
     CREATE TABLE outbox (
         id INTEGER PRIMARY KEY AUTOINCREMENT,

@@ -212,22 +212,24 @@ async fn dispatch(state: Arc<State>, mut stop: watch::Receiver<bool>) {
         if *stop.borrow() {
             break;
         }
+        // When every free worker got an event, a finishing one wakes the loop; otherwise
+        // the soonest retry (or a new event) does.
+        let mut next = None;
         if !state.service.paused {
             let free = state.service.workers.saturating_sub(running.len());
             match queue::claim(&state.store, now_ms(), free) {
                 Ok(claimed) => {
+                    let filled = claimed.len() == free;
                     for event in claimed {
                         running.spawn(apply(state.clone(), event));
+                    }
+                    if !filled {
+                        next = queue::next_due(&state.store).ok().flatten();
                     }
                 }
                 Err(e) => state.say(&format!("cannot read the queue: {e:#}")),
             }
         }
-        let next = if state.service.paused {
-            None
-        } else {
-            queue::next_due(&state.store).ok().flatten()
-        };
         tokio::select! {
             _ = state.wake_events.notified() => {}
             Some(_) = running.join_next(), if !running.is_empty() => {}
