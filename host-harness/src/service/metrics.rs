@@ -91,13 +91,18 @@ impl Metrics {
         for (reason, n) in [
             ("invalid", self.refused.load(Ordering::Relaxed)),
             ("unauthorized", self.unauthorized.load(Ordering::Relaxed)),
-            ("repeated", self.repeated.load(Ordering::Relaxed)),
         ] {
             let _ = writeln!(
                 out,
                 "domain_host_requests_refused_total{{reason=\"{reason}\"}} {n}"
             );
         }
+        out.push_str("# HELP domain_host_events_repeated_total Events posted again with a known Idempotency-Key (not stored again).\n# TYPE domain_host_events_repeated_total counter\n");
+        let _ = writeln!(
+            out,
+            "domain_host_events_repeated_total {}",
+            self.repeated.load(Ordering::Relaxed)
+        );
         out.push_str("# HELP domain_host_event_attempts_total Attempts at applying events since start.\n# TYPE domain_host_event_attempts_total counter\n");
         let _ = writeln!(
             out,
