@@ -582,10 +582,7 @@ fn the_bridge_in_a_real_wordpress() {
         || panel_domains(&emu).contains(&TWICE.to_string()),
     );
     assert_eq!(
-        metric(
-            &wp,
-            "domain_host_requests_refused_total{reason=\"repeated\"}"
-        ),
+        metric(&wp, "domain_host_events_repeated_total"),
         1,
         "the re-run was recognised by its key"
     );
