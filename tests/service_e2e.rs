@@ -440,6 +440,14 @@ fn a_bad_event_is_refused_with_400_and_nothing_is_stored() {
             "site_id",
         ),
         (
+            r#"{"event": "add-domain", "domain": "shop.example.com", "site_id": "3a"}"#,
+            "site_id",
+        ),
+        (
+            r#"{"event": "add-domain", "domain": "shop.example.com", "site_id": 1.5}"#,
+            "site_id",
+        ),
+        (
             r#"{"event": "add-domain", "domain": "a.com", "site_id": 1, "extra": 1}"#,
             "extra",
         ),
@@ -468,6 +476,20 @@ fn a_bad_event_is_refused_with_400_and_nothing_is_stored() {
     assert!(metrics.contains("domain_host_queue_depth 0"), "{metrics}");
     assert!(sp.requests().is_empty());
     assert_eq!(service.accept("add-domain", "shop.example.com", 3), 1);
+    // A site id in a string (as PHP may hold it) reads as the command line's --site.
+    let (status, text) = http(
+        &service.addr,
+        "POST",
+        "/v1/events",
+        Some(TOKEN),
+        &[],
+        r#"{"event": "add-domain", "domain": "other.example.com", "site_id": "7"}"#,
+    );
+    assert_eq!(status, 202, "{text}");
+    assert_eq!(
+        service.event(json(&text)["id"].as_i64().unwrap())["site_id"],
+        7
+    );
 }
 
 #[test]

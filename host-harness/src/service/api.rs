@@ -120,7 +120,18 @@ async fn metrics(state: Shared) -> Response {
 struct EventBody {
     event: String,
     domain: String,
-    site_id: u64,
+    /// A number, or its digits in a string (as PHP often holds ids), as `--site` reads it.
+    site_id: serde_json::Value,
+}
+
+fn site_id(value: &serde_json::Value) -> Option<u64> {
+    match value {
+        serde_json::Value::Number(n) => n.as_u64(),
+        serde_json::Value::String(s) if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) => {
+            s.parse().ok()
+        }
+        _ => None,
+    }
 }
 
 const EVENTS: [&str; 4] = [
@@ -144,6 +155,12 @@ async fn post_event(state: Shared, headers: HeaderMap, body: Bytes) -> Response 
             ));
         }
     };
+    let Some(site) = site_id(&body.site_id) else {
+        return refuse(format!(
+            "site_id must be a site's number (0 or more), not {}",
+            body.site_id
+        ));
+    };
     if !EVENTS.contains(&body.event.as_str()) {
         return refuse(format!(
             "unknown event {:?}: one of {}",
@@ -162,7 +179,7 @@ async fn post_event(state: Shared, headers: HeaderMap, body: Bytes) -> Response 
             }
         },
     };
-    let event = match app::domain_event(&state.network.config, &body.domain, body.site_id)
+    let event = match app::domain_event(&state.network.config, &body.domain, site)
         .and_then(|e| app::check_wildcards(&e, &state.network.integrations).map(|_| e))
     {
         Ok(e) => e,
@@ -171,7 +188,7 @@ async fn post_event(state: Shared, headers: HeaderMap, body: Bytes) -> Response 
     let new = NewEvent {
         kind: body.event,
         domain: event.domain,
-        site: body.site_id,
+        site,
         idempotency_key: key,
     };
     match queue::accept(&state.store, &new, crate::lifecycle::store::now_ms()) {
