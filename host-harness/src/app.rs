@@ -170,7 +170,7 @@ enum Output {
 
 /// Registers the values the operator's config makes secret before anything is loaded:
 /// the named environment variables and the constants marked secret.
-fn register_operator_secrets(config: &LoadedConfig, secrets: &Secrets) {
+pub fn register_operator_secrets(config: &LoadedConfig, secrets: &Secrets) {
     for integration in config.config.integrations.values() {
         for name in &integration.env {
             if let Ok(value) = std::env::var(name) {
@@ -183,6 +183,45 @@ fn register_operator_secrets(config: &LoadedConfig, secrets: &Secrets) {
             }
         }
     }
+    if let Some(service) = &config.config.service {
+        if let Ok(token) = service.token() {
+            secrets.add(&token);
+        }
+        if let Ok(Some(key)) = service.callback_secret() {
+            secrets.add(&key);
+        }
+    }
+}
+
+/// The event for a name as given (command line or service): validated and normalised,
+/// with the network's `www.` policy for it. Bad input is refused before anything runs.
+pub fn domain_event(config: &LoadedConfig, name: &str, site: u64) -> Result<DomainEvent> {
+    let name = domain::normalize(name, true)?;
+    // Subdomain sites get what the policy says for the full host too (DNS panels add
+    // `www.` records for them as the PHP plugin does; app panels ignore it).
+    let www = wants_www(config.config.www, &name);
+    Ok(DomainEvent {
+        domain: name,
+        site_id: site,
+        www,
+        attempt: 1,
+    })
+}
+
+/// A wildcard name is refused when an enabled integration cannot serve one.
+pub fn check_wildcards(event: &DomainEvent, loaded: &[std::sync::Arc<Integration>]) -> Result<()> {
+    if event.domain.starts_with("*.")
+        && let Some(i) = loaded
+            .iter()
+            .find(|i| !i.metadata.capabilities.contains(Capabilities::WILDCARDS))
+    {
+        bail!(
+            "invalid domain {:?}: {} does not support wildcard domains",
+            event.domain,
+            i.metadata.title
+        );
+    }
+    Ok(())
 }
 
 async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Result<Output> {
@@ -211,37 +250,11 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
         | Command::Reconcile { .. } => None,
         Command::RequestCertificate { domain, site }
         | Command::CertificateStatus { domain, site }
-        | Command::DnsRequirements { domain, site } => {
-            let name = domain::normalize(domain, true)?;
-            let www = wants_www(config.config.www, &name);
-            Some(DomainEvent {
-                domain: name,
-                site_id: *site,
-                www,
-                attempt: 1,
-            })
-        }
-        Command::AddDomain { domain, site } | Command::RemoveDomain { domain, site } => {
-            let name = domain::normalize(domain, true)?;
-            let www = wants_www(config.config.www, &name);
-            Some(DomainEvent {
-                domain: name,
-                site_id: *site,
-                www,
-                attempt: 1,
-            })
-        }
+        | Command::DnsRequirements { domain, site }
+        | Command::AddDomain { domain, site }
+        | Command::RemoveDomain { domain, site } => Some(domain_event(&config, domain, *site)?),
         Command::AddSubdomain { host, site } | Command::RemoveSubdomain { host, site } => {
-            let name = domain::normalize(host, true)?;
-            // What the policy says for the full host (DNS panels add `www.` records for
-            // subdomain sites as the PHP plugin does; app panels ignore it).
-            let www = wants_www(config.config.www, &name);
-            Some(DomainEvent {
-                domain: name,
-                site_id: *site,
-                www,
-                attempt: 1,
-            })
+            Some(domain_event(&config, host, *site)?)
         }
     };
 
@@ -278,10 +291,8 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
         },
     )
     .await?;
-    let config = &network.config;
     let loaded = &network.integrations;
     let failed = network.failed.clone();
-    let host = &network.host;
 
     if let Command::Status { domain } = &command {
         return status(&network, domain.as_deref());
@@ -318,26 +329,11 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
     }
 
     if matches!(command, Command::List) {
-        let mut list: Vec<ListEntry> = loaded
-            .iter()
-            .map(|i| ListEntry::from_integration(config, i))
-            .collect();
-        list.extend(failed.into_iter().map(|f| ListEntry::broken(config, f)));
-        list.sort_by(|a, b| a.id.cmp(&b.id));
-        return Ok(Output::List(list));
+        return Ok(Output::List(integration_list(&network)));
     }
 
-    if let Some(event) = &event
-        && event.domain.starts_with("*.")
-        && let Some(i) = loaded
-            .iter()
-            .find(|i| !i.metadata.capabilities.contains(Capabilities::WILDCARDS))
-    {
-        bail!(
-            "invalid domain {:?}: {} does not support wildcard domains",
-            event.domain,
-            i.metadata.title
-        );
+    if let Some(event) = &event {
+        check_wildcards(event, loaded)?;
     }
 
     if let (Command::Reconcile { apply, prune, .. }, Some(wanted)) = (&command, &wanted) {
@@ -345,16 +341,9 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
             apply: *apply,
             prune: *prune,
         };
-        let report = reconcile::reconcile(
-            host,
-            loaded,
-            wanted,
-            config.config.www,
-            config.config.network_domain.as_deref(),
-            mode,
-        )
-        .await;
-        return Ok(Output::Reconciled(report));
+        return Ok(Output::Reconciled(
+            reconcile_network(&network, wanted, mode).await,
+        ));
     }
 
     let operation = match (command, event) {
@@ -383,7 +372,43 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
     Ok(Output::Event(report))
 }
 
-fn enabled_ids(config: &LoadedConfig) -> Vec<String> {
+/// `reconcile`: what WordPress wants against what each loaded integration's panel serves.
+pub async fn reconcile_network(
+    network: &Network,
+    wanted: &[reconcile::Wanted],
+    mode: reconcile::Mode,
+) -> reconcile::ReconcileReport {
+    reconcile::reconcile(
+        &network.host,
+        &network.integrations,
+        wanted,
+        network.config.config.www,
+        network.config.config.network_domain.as_deref(),
+        mode,
+    )
+    .await
+}
+
+/// What `list` shows: every integration of the network, loaded or not.
+pub fn integration_list(network: &Network) -> Vec<ListEntry> {
+    let config = &network.config;
+    let mut list: Vec<ListEntry> = network
+        .integrations
+        .iter()
+        .map(|i| ListEntry::from_integration(config, i))
+        .collect();
+    list.extend(
+        network
+            .failed
+            .iter()
+            .cloned()
+            .map(|f| ListEntry::broken(config, f)),
+    );
+    list.sort_by(|a, b| a.id.cmp(&b.id));
+    list
+}
+
+pub fn enabled_ids(config: &LoadedConfig) -> Vec<String> {
     config
         .config
         .integrations
@@ -394,7 +419,7 @@ fn enabled_ids(config: &LoadedConfig) -> Vec<String> {
 }
 
 #[derive(Debug, Serialize)]
-struct ListEntry {
+pub struct ListEntry {
     id: String,
     enabled: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -568,7 +593,7 @@ pub fn default_config_path() -> std::path::PathBuf {
         .unwrap_or_else(|| Path::new("domain-host.toml").to_path_buf())
 }
 
-fn lifecycle_of(network: &Network) -> Result<&lifecycle::Lifecycle> {
+pub fn lifecycle_of(network: &Network) -> Result<&lifecycle::Lifecycle> {
     network.lifecycle.as_ref().ok_or_else(|| {
         anyhow::anyhow!(
             "{} has no [lifecycle] table: set lifecycle.targets (the addresses the network serves from) to check domains",
@@ -582,20 +607,36 @@ fn normalized(domain: &str) -> Result<String> {
 }
 
 fn status(network: &Network, domain: Option<&str>) -> Result<Output> {
+    Ok(Output::Status(statuses(network, domain)?, domain.is_some()))
+}
+
+/// `status`: every domain, or one (an error names a domain with no record).
+pub fn statuses(network: &Network, domain: Option<&str>) -> Result<Vec<lifecycle::Status>> {
     let lifecycle = lifecycle_of(network)?;
     match domain {
         Some(d) => {
             let d = normalized(d)?;
-            let record = lifecycle.store.get(&d)?.ok_or_else(|| {
-                anyhow::anyhow!("no record of {d}: it is added by add-domain or add-subdomain")
-            })?;
-            Ok(Output::Status(vec![(&record).into()], true))
+            let record = lifecycle.store.get(&d)?.ok_or_else(|| no_record(&d))?;
+            Ok(vec![(&record).into()])
         }
-        None => Ok(Output::Status(
-            lifecycle.store.all()?.iter().map(Into::into).collect(),
-            false,
-        )),
+        None => Ok(lifecycle.store.all()?.iter().map(Into::into).collect()),
     }
+}
+
+/// The error for a domain the lifecycle has no record of.
+pub fn no_record(domain: &str) -> anyhow::Error {
+    anyhow::anyhow!("no record of {domain}: it is added by add-domain or add-subdomain")
+}
+
+/// `verify DOMAIN` (without waiting): a check now, its schedule reset.
+pub async fn verify_now(network: &Network, domain: &str) -> Result<lifecycle::Status> {
+    let lifecycle = lifecycle_of(network)?;
+    let d = normalized(domain)?;
+    let record = lifecycle
+        .verify(&d, Some(network.panels()))
+        .await?
+        .ok_or_else(|| no_record(&d))?;
+    Ok((&record).into())
 }
 
 async fn verify(
@@ -620,9 +661,10 @@ async fn verify(
     };
     let d = normalized(domain)?;
     let mut progress = Progress::new(&d, wait);
-    let mut record = lifecycle.verify(&d, panels).await?.ok_or_else(|| {
-        anyhow::anyhow!("no record of {d}: it is added by add-domain or add-subdomain")
-    })?;
+    let mut record = lifecycle
+        .verify(&d, panels)
+        .await?
+        .ok_or_else(|| no_record(&d))?;
     progress.show(&record);
     while wait
         && !matches!(record.stage.as_str(), "done" | "failed" | "ssl-failed")

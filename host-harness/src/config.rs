@@ -45,6 +45,177 @@ pub struct HostConfig {
     pub integrations: BTreeMap<String, IntegrationConfig>,
     /// DNS and certificate checks of mapped domains (see `lifecycle::config`).
     pub lifecycle: Option<crate::lifecycle::config::LifecycleConfig>,
+    /// `domain-host serve`: the HTTP API, its token and the stage callback.
+    pub service: Option<ServiceConfig>,
+}
+
+/// `[service]`: what `domain-host serve` listens on, who may call it, and where stage
+/// changes go.
+///
+/// ```toml
+/// [service]
+/// listen = "127.0.0.1:8787"
+/// token_env = "DOMAIN_HOST_TOKEN"       # or token = "..." (one of them is required)
+/// callback_url = "https://network.example/wp-json/domain-host/v1/stage"   # optional
+/// callback_secret_env = "DOMAIN_HOST_CALLBACK_SECRET"  # or callback_secret = "..."
+/// workers = 16                  # events applied at once (never two of one domain)
+/// retry_interval = "5s"         # first wait after a transient failure, then doubling
+/// retry_max_interval = "10m"
+/// max_attempts = 10             # then the event is failed
+/// shutdown_grace = "20s"        # SIGTERM: how long running events may finish
+/// synchronous = "normal"        # or "full": an fsync per commit (survives power loss)
+/// paused = false                # accept and queue, apply nothing (maintenance)
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    #[serde(default = "default_listen")]
+    pub listen: std::net::SocketAddr,
+    pub token: Option<String>,
+    pub token_env: Option<String>,
+    pub callback_url: Option<String>,
+    pub callback_secret: Option<String>,
+    pub callback_secret_env: Option<String>,
+    #[serde(default = "default_workers")]
+    pub workers: usize,
+    #[serde(default = "d_5s", with = "duration_text")]
+    pub retry_interval: std::time::Duration,
+    #[serde(default = "d_10m", with = "duration_text")]
+    pub retry_max_interval: std::time::Duration,
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    #[serde(default = "d_20s", with = "duration_text")]
+    pub shutdown_grace: std::time::Duration,
+    #[serde(default)]
+    pub synchronous: Synchronous,
+    #[serde(default)]
+    pub paused: bool,
+}
+
+/// How a commit reaches the disk (SQLite's `synchronous` in WAL mode).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Synchronous {
+    /// A committed event survives the process being killed at any point.
+    #[default]
+    Normal,
+    /// It survives a power loss too, at the cost of an fsync per commit.
+    Full,
+}
+
+fn default_listen() -> std::net::SocketAddr {
+    ([127, 0, 0, 1], 8787).into()
+}
+fn default_workers() -> usize {
+    16
+}
+fn default_max_attempts() -> u32 {
+    10
+}
+fn d_5s() -> std::time::Duration {
+    std::time::Duration::from_secs(5)
+}
+fn d_10m() -> std::time::Duration {
+    std::time::Duration::from_secs(600)
+}
+fn d_20s() -> std::time::Duration {
+    std::time::Duration::from_secs(20)
+}
+
+/// `"200ms"`, `"5s"`, `"10m"`, as operators write durations.
+mod duration_text {
+    use serde::{Deserialize, Deserializer};
+    use std::time::Duration;
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let text = String::deserialize(d)?;
+        humantime::parse_duration(&text).map_err(|e| {
+            serde::de::Error::custom(format!(
+                "{text:?} is not a duration like \"500ms\", \"5s\", \"10m\": {e}"
+            ))
+        })
+    }
+}
+
+impl ServiceConfig {
+    /// Refuses settings that cannot work, naming the key.
+    pub fn check(&self) -> Result<()> {
+        match (&self.token, &self.token_env) {
+            (Some(_), Some(_)) => bail!("service: set token or token_env, not both"),
+            (None, None) => bail!(
+                "service: a token is required: set token_env (the environment variable holding it) or token"
+            ),
+            (Some(t), None) if t.trim().len() < 16 => {
+                bail!("service.token must be at least 16 characters")
+            }
+            _ => {}
+        }
+        for (key, name) in [
+            ("token_env", &self.token_env),
+            ("callback_secret_env", &self.callback_secret_env),
+        ] {
+            if let Some(name) = name
+                && !is_constant_name(name)
+            {
+                bail!("service.{key}: {name:?} is not an environment variable name");
+            }
+        }
+        if self.callback_secret.is_some() && self.callback_secret_env.is_some() {
+            bail!("service: set callback_secret or callback_secret_env, not both");
+        }
+        if let Some(url) = &self.callback_url {
+            let uri: http::Uri = url
+                .parse()
+                .map_err(|_| anyhow::anyhow!("service.callback_url: {url:?} is not a URL"))?;
+            if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
+                bail!("service.callback_url: {url:?} must be an http:// or https:// URL");
+            }
+            if self.callback_secret.is_none() && self.callback_secret_env.is_none() {
+                bail!(
+                    "service: callback_url needs callback_secret or callback_secret_env (the HMAC key the receiver verifies)"
+                );
+            }
+        }
+        if self.workers == 0 {
+            bail!("service.workers must be greater than 0");
+        }
+        if self.max_attempts == 0 {
+            bail!("service.max_attempts must be greater than 0");
+        }
+        if self.retry_interval.is_zero() || self.retry_max_interval < self.retry_interval {
+            bail!("service: retry_interval must be above 0 and at most retry_max_interval");
+        }
+        Ok(())
+    }
+
+    /// The bearer token: from the named environment variable, or the file.
+    pub fn token(&self) -> Result<String> {
+        secret_value("token", &self.token, &self.token_env)
+    }
+
+    /// The callback's HMAC key, when a callback is configured.
+    pub fn callback_secret(&self) -> Result<Option<String>> {
+        if self.callback_secret.is_none() && self.callback_secret_env.is_none() {
+            return Ok(None);
+        }
+        secret_value(
+            "callback_secret",
+            &self.callback_secret,
+            &self.callback_secret_env,
+        )
+        .map(Some)
+    }
+}
+
+fn secret_value(key: &str, value: &Option<String>, env: &Option<String>) -> Result<String> {
+    match (value, env) {
+        (Some(v), _) => Ok(v.clone()),
+        (None, Some(name)) => match std::env::var(name) {
+            Ok(v) if !v.trim().is_empty() => Ok(v),
+            _ => bail!("service.{key}_env: the environment variable {name} is not set"),
+        },
+        (None, None) => bail!("service: {key} is not set"),
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -151,6 +322,11 @@ impl LoadedConfig {
             lifecycle
                 .check()
                 .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
+        }
+        if let Some(service) = &config.service {
+            service
+                .check()
+                .with_context(|| format!("config file {}", path.display()))?;
         }
         let base = path
             .parent()
@@ -528,6 +704,31 @@ mod tests {
     fn zero_limits_are_refused() {
         let e = error("[limits]\nmemory_mb = 0\n");
         assert!(e.contains("limits.memory_mb"), "{e}");
+    }
+
+    #[test]
+    fn the_service_table_needs_a_token_and_a_signed_callback() {
+        let e = error("[service]\nlisten = \"127.0.0.1:9000\"\n");
+        assert!(e.contains("token"), "{e}");
+        let e =
+            error("[service]\ntoken_env = \"TOKEN\"\ncallback_url = \"https://x.example/cb\"\n");
+        assert!(e.contains("callback_secret"), "{e}");
+        let e = error(
+            "[service]\ntoken_env = \"TOKEN\"\ncallback_url = \"ftp://x\"\ncallback_secret = \"k\"\n",
+        );
+        assert!(e.contains("callback_url"), "{e}");
+        let e = error("[service]\ntoken_env = \"TOKEN\"\nlisten_on = \"x\"\n");
+        assert!(e.contains("listen_on"), "{e}");
+        let e = error("[service]\ntoken = \"short-s3cret\"\n");
+        assert!(e.contains("16") && !e.contains("short-s3cret"), "{e}");
+        let c = parse(
+            "[service]\ntoken_env = \"DH_TOKEN\"\ncallback_url = \"http://127.0.0.1:1/cb\"\ncallback_secret_env = \"DH_CB\"\nretry_interval = \"200ms\"\n",
+        )
+        .unwrap();
+        let s = c.config.service.unwrap();
+        assert_eq!(s.listen, "127.0.0.1:8787".parse().unwrap());
+        assert_eq!(s.retry_interval, std::time::Duration::from_millis(200));
+        assert_eq!(s.workers, 16);
     }
 
     #[test]

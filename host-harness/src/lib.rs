@@ -35,5 +35,6 @@ pub mod placeholders;
 pub mod reconcile;
 pub mod report;
 pub mod retry;
+pub mod service;
 pub mod session;
 pub mod store;

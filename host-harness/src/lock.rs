@@ -14,6 +14,25 @@ use std::time::{Duration, Instant};
 #[derive(Debug)]
 pub struct AccountLock {
     _file: File,
+    /// Waiters of this process queue here first (in order, woken at once when it is
+    /// released) instead of polling the file: the service runs many events at once.
+    _local: tokio::sync::OwnedMutexGuard<()>,
+}
+
+/// One in-process queue per lock file.
+fn local(path: &Path) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    static LOCALS: OnceLock<Mutex<HashMap<PathBuf, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
+    let mut map = LOCALS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    // Per-domain locks would pile up in a long-running service: forget idle queues.
+    if map.len() > 1024 {
+        map.retain(|_, queue| Arc::strong_count(queue) > 1);
+    }
+    map.entry(path.to_path_buf()).or_default().clone()
 }
 
 /// The lock for an account, or for one domain of it when the provider's events for
@@ -38,13 +57,28 @@ pub async fn acquire(path: PathBuf, wait: Duration) -> Result<AccountLock> {
     if let Some(dir) = path.parent() {
         crate::files::shared_dir(dir)?;
     }
+    let started = Instant::now();
+    let queue = local(&path);
+    let local = match tokio::time::timeout(wait, queue.lock_owned()).await {
+        Ok(guard) => guard,
+        Err(_) => anyhow::bail!(
+            "another domain-host has been working on this integration for over {}s \
+             (lock file {})",
+            wait.as_secs(),
+            path.display()
+        ),
+    };
     let file = crate::files::open_lock_file(&path)
         .with_context(|| format!("cannot open lock file {}", path.display()))?;
-    let started = Instant::now();
     let mut pause = Duration::from_millis(2);
     loop {
         match file.try_lock() {
-            Ok(()) => return Ok(AccountLock { _file: file }),
+            Ok(()) => {
+                return Ok(AccountLock {
+                    _file: file,
+                    _local: local,
+                });
+            }
             Err(TryLockError::WouldBlock) if started.elapsed() < wait => {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_millis(50));

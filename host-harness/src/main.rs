@@ -92,6 +92,14 @@ enum Cmd {
         #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
         timeout: std::time::Duration,
     },
+    /// Run the HTTP service WordPress posts events to (the `[service]` table), until
+    /// SIGTERM or SIGINT.
+    Serve {
+        /// Listen here instead of service.listen (port 0: any free port; the address is
+        /// printed as "listening on ADDRESS").
+        #[arg(long, value_name = "ADDRESS")]
+        listen: Option<std::net::SocketAddr>,
+    },
     /// Compare what WordPress has (a JSON list) with what each panel serves; exit 0 when in
     /// sync, 1 when drift remains.
     Reconcile {
@@ -128,7 +136,15 @@ fn main() {
         json: cli.json,
         log_level,
     };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     let command = match cli.command {
+        Cmd::Serve { listen } => {
+            let status = runtime.block_on(domain_host::service::run(&options, listen));
+            std::process::exit(status);
+        }
         Cmd::List => Command::List,
         Cmd::Approve { id } => Command::Approve { id },
         Cmd::Test { id } => Command::Test { id },
@@ -162,10 +178,6 @@ fn main() {
             prune,
         },
     };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .expect("tokio runtime");
     let status = runtime.block_on(app::run(&options, command));
     std::process::exit(status);
 }

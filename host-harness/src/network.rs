@@ -8,6 +8,7 @@ use crate::approvals;
 use crate::config::LoadedConfig;
 use crate::credentials::Secrets;
 use crate::host::{Host, HostSettings, Integration};
+use crate::lifecycle::store::Store;
 use crate::lifecycle::{Lifecycle, Panels};
 use crate::logs::Level;
 use crate::operation::Operation;
@@ -24,6 +25,9 @@ pub struct Network {
     pub failed: Vec<IntegrationReport>,
     /// Present when the config has a `[lifecycle]` table.
     pub lifecycle: Option<Lifecycle>,
+    /// The database (`domain-host.db` in the state directory), when the config has a
+    /// `[lifecycle]` or `[service]` table: the lifecycle's records, the service's queue.
+    pub store: Option<Arc<Store>>,
 }
 
 /// Which integrations to load, and how a missing component counts.
@@ -75,13 +79,32 @@ impl Network {
                 }
             }
         }
-        let lifecycle = open_lifecycle(&config, &host, &integrations)?;
+        let store = if config.config.lifecycle.is_some() || config.config.service.is_some() {
+            let store = Store::open(&host.settings.state_dir.join("domain-host.db"))?;
+            // Stage changes go to the outbox whenever a callback is configured, whoever
+            // changes them (the service, or `verify` from cron): the service delivers them.
+            store.keep_outbox(
+                config
+                    .config
+                    .service
+                    .as_ref()
+                    .is_some_and(|s| s.callback_url.is_some()),
+            );
+            Some(Arc::new(store))
+        } else {
+            None
+        };
+        let lifecycle = match &store {
+            Some(store) => open_lifecycle(&config, store.clone(), &integrations)?,
+            None => None,
+        };
         Ok(Network {
             config,
             host,
             integrations,
             failed,
             lifecycle,
+            store,
         })
     }
 
@@ -96,8 +119,24 @@ impl Network {
     /// lifecycle's record of the domain: created or refreshed after an add, ended after a
     /// removal.
     pub async fn event(&self, operation: &Operation) -> EventReport {
+        self.event_from(operation, None, None).await
+    }
+
+    /// [`Network::event`] on behalf of a service event (`event`: its id, named in the
+    /// stage changes it causes), through every integration or only `only`.
+    pub async fn event_from(
+        &self,
+        operation: &Operation,
+        event: Option<i64>,
+        only: Option<&str>,
+    ) -> EventReport {
         let mut tasks = tokio::task::JoinSet::new();
-        for (index, integration) in self.integrations.iter().enumerate() {
+        for (index, integration) in self
+            .integrations
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| only.is_none_or(|id| i.id == id))
+        {
             let host = self.host.clone();
             let integration = integration.clone();
             let operation = operation.clone();
@@ -105,7 +144,12 @@ impl Network {
         }
         let mut reports: Vec<(usize, IntegrationReport)> = tasks.join_all().await;
         reports.sort_by_key(|(i, _)| *i);
-        let mut integrations: Vec<IntegrationReport> = self.failed.clone();
+        let mut integrations: Vec<IntegrationReport> = self
+            .failed
+            .iter()
+            .filter(|f| only.is_none_or(|id| f.id == id))
+            .cloned()
+            .collect();
         integrations.extend(reports.into_iter().map(|(_, r)| r));
         integrations.sort_by(|a, b| a.id.cmp(&b.id));
         let mut report = EventReport::new(operation.name(), integrations);
@@ -116,7 +160,7 @@ impl Network {
         }
         if let Some(lifecycle) = &self.lifecycle {
             report.lifecycle = self
-                .keep_record(lifecycle, operation)
+                .keep_record(lifecycle, operation, event)
                 .await
                 .err()
                 .map(|e| format!("{e:#}"));
@@ -124,17 +168,22 @@ impl Network {
         report
     }
 
-    async fn keep_record(&self, lifecycle: &Lifecycle, operation: &Operation) -> Result<()> {
+    async fn keep_record(
+        &self,
+        lifecycle: &Lifecycle,
+        operation: &Operation,
+        event: Option<i64>,
+    ) -> Result<()> {
         match operation {
             Operation::AddDomain(e) | Operation::AddSubdomain(e) => {
                 let subdomain = matches!(operation, Operation::AddSubdomain(_));
-                lifecycle.record(&e.domain, e.site_id, subdomain, e.www)?;
+                lifecycle.record_for(&e.domain, e.site_id, subdomain, e.www, event)?;
                 lifecycle
                     .record_requirements(&e.domain, e.www, e.site_id, self.panels())
                     .await
             }
             Operation::RemoveDomain(e) | Operation::RemoveSubdomain(e) => {
-                lifecycle.end(&e.domain).map(drop)
+                lifecycle.end_for(&e.domain, event).map(drop)
             }
             _ => Ok(()),
         }
@@ -144,7 +193,7 @@ impl Network {
 /// The lifecycle of the config, when it has a `[lifecycle]` table.
 fn open_lifecycle(
     config: &LoadedConfig,
-    host: &Host,
+    store: Arc<Store>,
     integrations: &[Arc<Integration>],
 ) -> Result<Option<Lifecycle>> {
     let Some(lc) = &config.config.lifecycle else {
@@ -172,8 +221,6 @@ fn open_lifecycle(
             .max()
             .unwrap_or(5)
     });
-    let store =
-        crate::lifecycle::store::Store::open(&host.settings.state_dir.join("domain-host.db"))?;
     Ok(Some(Lifecycle::new(
         lc.clone(),
         store,

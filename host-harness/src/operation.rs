@@ -66,6 +66,18 @@ impl Operation {
         op
     }
 
+    /// One of the four domain events by its name (`add-domain`, `remove-domain`,
+    /// `add-subdomain`, `remove-subdomain`), as the CLI and the service name them.
+    pub fn domain_event(name: &str, event: DomainEvent) -> Option<Operation> {
+        match name {
+            "add-domain" => Some(Operation::AddDomain(event)),
+            "remove-domain" => Some(Operation::RemoveDomain(event)),
+            "add-subdomain" => Some(Operation::AddSubdomain(event)),
+            "remove-subdomain" => Some(Operation::RemoveSubdomain(event)),
+            _ => None,
+        }
+    }
+
     /// The domain an event is about.
     pub fn domain(&self) -> Option<&str> {
         self.event().map(|e| e.domain.as_str())

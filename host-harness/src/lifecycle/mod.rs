@@ -39,7 +39,7 @@ pub struct Panels<'a> {
 
 pub struct Lifecycle {
     pub config: LifecycleConfig,
-    pub store: Store,
+    pub store: Arc<Store>,
     roots: Arc<rustls::RootCertStore>,
     resolvers: Vec<SocketAddr>,
     /// The certificate attempts of compatible mode.
@@ -68,7 +68,7 @@ struct NameCheck {
 impl Lifecycle {
     pub fn new(
         config: LifecycleConfig,
-        store: Store,
+        store: Arc<Store>,
         extra_roots: &[Vec<u8>],
         ssl_attempts: u32,
     ) -> Result<Self> {
@@ -90,15 +90,32 @@ impl Lifecycle {
 
     /// Creates or refreshes a domain's record after the panels were told.
     pub fn record(&self, domain: &str, site: u64, subdomain: bool, www: bool) -> Result<()> {
+        self.record_for(domain, site, subdomain, www, None)
+    }
+
+    /// [`Lifecycle::record`] on behalf of a service event.
+    pub fn record_for(
+        &self,
+        domain: &str,
+        site: u64,
+        subdomain: bool,
+        www: bool,
+        event: Option<i64>,
+    ) -> Result<()> {
         let names = names_for(domain, www && !subdomain);
         let kind = if subdomain { "subdomain" } else { "mapped" };
         self.store
-            .upsert(domain, site, kind, &names, store::now_ms())
+            .upsert_for(domain, site, kind, &names, store::now_ms(), event)
     }
 
     /// Ends a domain's record.
     pub fn end(&self, domain: &str) -> Result<bool> {
         self.store.remove(domain)
+    }
+
+    /// [`Lifecycle::end`] on behalf of a service event.
+    pub fn end_for(&self, domain: &str, event: Option<i64>) -> Result<bool> {
+        self.store.remove_for(domain, event)
     }
 
     /// `verify`: a fresh start for the schedule (and for a failed domain), then a check now.
@@ -132,18 +149,29 @@ impl Lifecycle {
 
     /// Checks every domain that is due (at most `limit`), `concurrency` at once.
     pub async fn check_due(&self, panels: Option<Panels<'_>>, limit: usize) -> Result<usize> {
+        Ok(self.check_due_stages(panels, limit).await?.len())
+    }
+
+    /// [`Lifecycle::check_due`], answering the stage each checked domain ended in.
+    pub async fn check_due_stages(
+        &self,
+        panels: Option<Panels<'_>>,
+        limit: usize,
+    ) -> Result<Vec<String>> {
         use futures::StreamExt;
         let due = self.store.due(store::now_ms(), limit)?;
-        let count = due.len();
         let mut stream = futures::stream::iter(
             due.into_iter()
                 .map(|d| async move { self.check(&d, panels).await }),
         )
         .buffer_unordered(self.config.concurrency);
+        let mut stages = Vec::new();
         while let Some(result) = stream.next().await {
-            result?;
+            if let Some(record) = result? {
+                stages.push(record.stage);
+            }
         }
-        Ok(count)
+        Ok(stages)
     }
 
     fn nameservers(&self) -> &[SocketAddr] {

@@ -49,6 +49,36 @@ const MIGRATIONS: &[&str] = &[
         summary TEXT NOT NULL
     );
     CREATE INDEX checks_domain ON checks(domain, at_ms);",
+    // 2: the service (`domain-host serve`): its event queue (ids in accepted order, never
+    // reused; idempotency keys unique) and the outbox of stage changes for the callback.
+    "CREATE TABLE events (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        kind TEXT NOT NULL,
+        domain TEXT NOT NULL,
+        site INTEGER NOT NULL,
+        idempotency_key TEXT UNIQUE,
+        state TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms INTEGER NOT NULL,
+        accepted_ms INTEGER NOT NULL,
+        started_ms INTEGER,
+        finished_ms INTEGER,
+        report TEXT,
+        error TEXT
+    );
+    CREATE INDEX events_queue ON events(state, id);
+    CREATE INDEX events_domain ON events(domain, state, id);
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        domain TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_ms INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_ms INTEGER NOT NULL,
+        delivered_ms INTEGER,
+        last_error TEXT
+    );
+    CREATE INDEX outbox_pending ON outbox(delivered_ms, domain, id);",
 ];
 
 /// The routing track of a name, as stored and shown.
@@ -129,6 +159,8 @@ pub struct DomainRecord {
 
 pub struct Store {
     conn: Mutex<Connection>,
+    /// Whether stage changes are written to the outbox (a callback is configured).
+    outbox: std::sync::atomic::AtomicBool,
 }
 
 pub fn now_ms() -> i64 {
@@ -155,7 +187,24 @@ impl Store {
         migrate(&conn)?;
         Ok(Store {
             conn: Mutex::new(conn),
+            outbox: Default::default(),
         })
+    }
+
+    /// From now on, every stage change is also written to the outbox, in the transaction
+    /// that changes the stage (the service delivers it to the callback).
+    pub fn keep_outbox(&self, on: bool) {
+        self.outbox.store(on, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn outbox_on(&self) -> bool {
+        self.outbox.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// `synchronous = FULL`: an fsync per commit, so a commit also survives a power loss.
+    pub fn synchronous_full(&self) -> Result<()> {
+        self.conn().pragma_update(None, "synchronous", "FULL")?;
+        Ok(())
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -182,6 +231,20 @@ impl Store {
         names: &[String],
         now: i64,
     ) -> Result<()> {
+        self.upsert_for(domain, site, kind, names, now, None)
+    }
+
+    /// [`Store::upsert`] on behalf of a service event (named in the stage change).
+    pub fn upsert_for(
+        &self,
+        domain: &str,
+        site: u64,
+        kind: &str,
+        names: &[String],
+        now: i64,
+        event: Option<i64>,
+    ) -> Result<()> {
+        let outbox = self.outbox_on();
         self.transaction(|tx| {
             let exists: bool = tx
                 .query_row("SELECT 1 FROM domains WHERE domain = ?1", [domain], |_| Ok(()))
@@ -200,6 +263,32 @@ impl Store {
                      VALUES (?1, ?2, ?3, 'checking-dns', 'dns', ?4, ?4, ?4, ?4)",
                     params![domain, site as i64, kind, now],
                 )?;
+                if outbox {
+                    let names: Vec<NameRecord> = names
+                        .iter()
+                        .map(|n| NameRecord {
+                            name: n.clone(),
+                            dns: DnsView::unchecked(),
+                            certificate: CertView::unchecked(),
+                            requirements: vec![],
+                            panel: BTreeMap::new(),
+                            requested_ms: None,
+                        })
+                        .collect();
+                    stage_change(
+                        tx,
+                        StageChange {
+                            domain,
+                            site,
+                            kind,
+                            previous: None,
+                            stage: "checking-dns",
+                            names: &names,
+                            diagnosis: &[],
+                            event,
+                        },
+                    )?;
+                }
             }
             let placeholders = names.iter().map(|_| "?").collect::<Vec<_>>().join(",");
             let mut keep: Vec<&dyn rusqlite::ToSql> = vec![&domain];
@@ -227,8 +316,40 @@ impl Store {
 
     /// Ends a domain's record (it was removed from the network).
     pub fn remove(&self, domain: &str) -> Result<bool> {
+        self.remove_for(domain, None)
+    }
+
+    /// [`Store::remove`] on behalf of a service event (named in the stage change).
+    pub fn remove_for(&self, domain: &str, event: Option<i64>) -> Result<bool> {
+        let outbox = self.outbox_on();
         self.transaction(|tx| {
-            Ok(tx.execute("DELETE FROM domains WHERE domain = ?1", [domain])? > 0)
+            let before: Option<(i64, String, String)> = tx
+                .query_row(
+                    "SELECT site, kind, stage FROM domains WHERE domain = ?1",
+                    [domain],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+                )
+                .optional()?;
+            let Some((site, kind, stage)) = before else {
+                return Ok(false);
+            };
+            tx.execute("DELETE FROM domains WHERE domain = ?1", [domain])?;
+            if outbox {
+                stage_change(
+                    tx,
+                    StageChange {
+                        domain,
+                        site: site as u64,
+                        kind: &kind,
+                        previous: Some(&stage),
+                        stage: "removed",
+                        names: &[],
+                        diagnosis: &[],
+                        event,
+                    },
+                )?;
+            }
+            Ok(true)
         })
     }
 
@@ -270,7 +391,18 @@ impl Store {
 
     /// Writes a check's result: the domain, its names and a timeline entry, at once.
     pub fn save(&self, record: &DomainRecord, summary: &str) -> Result<()> {
+        let outbox = self.outbox_on();
         self.transaction(|tx| {
+            let previous: Option<String> = if outbox {
+                tx.query_row(
+                    "SELECT stage FROM domains WHERE domain = ?1",
+                    [&record.domain],
+                    |r| r.get(0),
+                )
+                .optional()?
+            } else {
+                None
+            };
             let updated = tx.execute(
                 "UPDATE domains SET stage = ?2, phase = ?3, phase_started_ms = ?4, attempts = ?5, checks = ?6,
                  backoff = ?7, next_check_ms = ?8, last_check_ms = ?9, done_ms = ?10, diagnosis = ?11, updated_ms = ?12
@@ -319,6 +451,23 @@ impl Store {
                  (SELECT id FROM checks WHERE domain = ?1 ORDER BY id DESC LIMIT 200)",
                 [&record.domain],
             )?;
+            if let Some(previous) = previous
+                && previous != record.stage
+            {
+                stage_change(
+                    tx,
+                    StageChange {
+                        domain: &record.domain,
+                        site: record.site,
+                        kind: &record.kind,
+                        previous: Some(&previous),
+                        stage: &record.stage,
+                        names: &record.names,
+                        diagnosis: &record.diagnosis,
+                        event: None,
+                    },
+                )?;
+            }
             Ok(())
         })
     }
@@ -341,6 +490,53 @@ impl Store {
     pub fn with_connection<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
         f(&mut self.conn())
     }
+}
+
+/// A domain's stage changed: what the callback says about it.
+struct StageChange<'a> {
+    domain: &'a str,
+    site: u64,
+    kind: &'a str,
+    previous: Option<&'a str>,
+    stage: &'a str,
+    names: &'a [NameRecord],
+    diagnosis: &'a [String],
+    event: Option<i64>,
+}
+
+/// Writes a stage change to the outbox, in the caller's transaction.
+fn stage_change(tx: &rusqlite::Transaction, change: StageChange<'_>) -> Result<()> {
+    let now = now_ms();
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(now.max(0) as u64);
+    let names: Vec<serde_json::Value> = change
+        .names
+        .iter()
+        .map(|n| {
+            serde_json::json!({
+                "name": n.name,
+                "dns": n.dns.state,
+                "dns_reason": n.dns.reason,
+                "certificate": n.certificate.state,
+                "certificate_reason": n.certificate.reason,
+            })
+        })
+        .collect();
+    let body = serde_json::json!({
+        "domain": change.domain,
+        "site": change.site,
+        "kind": change.kind,
+        "stage": change.stage,
+        "previous_stage": change.previous,
+        "names": names,
+        "diagnosis": change.diagnosis,
+        "event_id": change.event,
+        "changed_at": humantime::format_rfc3339_millis(at).to_string(),
+    });
+    tx.execute(
+        "INSERT INTO outbox (domain, body, created_ms, next_attempt_ms) VALUES (?1, ?2, ?3, ?3)",
+        params![change.domain, body.to_string(), now],
+    )?;
+    Ok(())
 }
 
 fn migrate(conn: &Connection) -> Result<()> {

@@ -1,0 +1,441 @@
+//! `domain-host serve`: the durable service WordPress posts events to.
+//!
+//! - [`api`]: the HTTP API (axum), behind a bearer token;
+//! - [`queue`]: events, idempotency keys and the callback outbox in the lifecycle's
+//!   database, each change one transaction;
+//! - the dispatcher here: applies queued events through [`Network::event_from`] (the CLI's
+//!   dispatch path, with its locks and retries), a domain's events one at a time in the
+//!   order accepted, different domains at once (`workers`); a transient failure is queued
+//!   again with backoff, a process killed mid-event re-queues it on start;
+//! - the scheduler: the lifecycle's due checks ([`crate::lifecycle::Lifecycle::check_due`]);
+//! - [`callback`]: stage changes from the outbox to `callback_url`, signed, until acknowledged.
+//!
+//! One [`Network`] (components compiled and loaded once) serves every event.
+
+pub mod api;
+pub mod callback;
+pub mod metrics;
+pub mod queue;
+
+use crate::app::{self, Options};
+use crate::config::{LoadedConfig, ServiceConfig, Synchronous};
+use crate::credentials::Secrets;
+use crate::lifecycle::store::{Store, now_ms};
+use crate::network::{Network, Selection};
+use crate::operation::Operation;
+use crate::report::EventReport;
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+use tokio::sync::{Notify, watch};
+
+pub struct State {
+    pub network: Arc<Network>,
+    pub store: Arc<Store>,
+    pub service: ServiceConfig,
+    pub secrets: Secrets,
+    token_digest: [u8; 32],
+    pub metrics: metrics::Metrics,
+    pub callback: Option<callback::Callback>,
+    /// A new event was accepted.
+    pub wake_events: Notify,
+    /// A domain was added or changed: checks may be due.
+    pub wake_checks: Notify,
+    /// A stage may have changed: the outbox may have something to send.
+    pub wake_outbox: Notify,
+    log: bool,
+}
+
+/// Compares a presented token with the configured one in constant time.
+pub fn same_token(expected: &[u8; 32], given: &str) -> bool {
+    let given: [u8; 32] = Sha256::digest(given.as_bytes()).into();
+    expected
+        .iter()
+        .zip(given.iter())
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
+}
+
+impl State {
+    fn say(&self, line: &str) {
+        if self.log {
+            eprintln!("domain-host: {}", self.secrets.redact(line));
+        }
+    }
+}
+
+/// Runs the service until SIGTERM or SIGINT. Returns the exit status.
+pub async fn run(options: &Options, listen: Option<SocketAddr>) -> i32 {
+    let secrets = Secrets::default();
+    match serve(options, listen, &secrets).await {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("domain-host: {}", secrets.redact(&format!("{e:#}")));
+            app::EXIT_USAGE
+        }
+    }
+}
+
+async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets) -> Result<()> {
+    let config = LoadedConfig::load(&options.config)?;
+    app::register_operator_secrets(&config, secrets);
+    let Some(service) = config.config.service.clone() else {
+        bail!(
+            "{} has no [service] table: set at least service.token_env (the environment variable holding the API token)",
+            config.path.display()
+        );
+    };
+    let token = service.token()?;
+    let callback = match (&service.callback_url, service.callback_secret()?) {
+        (Some(url), Some(key)) => Some(callback::Callback::new(url, key)?),
+        _ => None,
+    };
+    let ids = app::enabled_ids(&config);
+    let network = Network::open(
+        config,
+        secrets.clone(),
+        options.log_level,
+        Selection {
+            ids,
+            mode: crate::approvals::Mode::Enforce,
+            strict: true,
+        },
+    )
+    .await?;
+    let store = network
+        .store
+        .clone()
+        .context("the service needs its database")?;
+    if service.synchronous == Synchronous::Full {
+        store.synchronous_full()?;
+    }
+    let requeued = queue::requeue_running(&store, now_ms())?;
+    let address = listen.unwrap_or(service.listen);
+    let listener = tokio::net::TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address}"))?;
+    let bound = listener.local_addr()?;
+    let state = Arc::new(State {
+        network: Arc::new(network),
+        store,
+        token_digest: Sha256::digest(token.as_bytes()).into(),
+        service: service.clone(),
+        secrets: secrets.clone(),
+        metrics: Default::default(),
+        callback,
+        wake_events: Notify::new(),
+        wake_checks: Notify::new(),
+        wake_outbox: Notify::new(),
+        log: options.log_level.is_some(),
+    });
+    if requeued > 0 {
+        state.say(&format!(
+            "{requeued} event(s) were running when the service stopped: queued again"
+        ));
+    }
+    // The line a supervisor (or a test) waits for; the address is the bound one.
+    println!("listening on {bound}");
+    state.say(&format!(
+        "serving on {bound} ({} integration(s){})",
+        state.network.integrations.len(),
+        if service.paused {
+            ", paused: events are queued, not applied"
+        } else {
+            ""
+        }
+    ));
+
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let dispatcher = tokio::spawn(dispatch(state.clone(), stop_rx.clone()));
+    let scheduler = tokio::spawn(schedule(state.clone(), stop_rx.clone()));
+    let deliverer = tokio::spawn(deliver(state.clone(), stop_rx.clone()));
+
+    let mut http_stop = stop_rx.clone();
+    let server = axum::serve(listener, api::router(state.clone()))
+        .with_graceful_shutdown(async move {
+            let _ = http_stop.wait_for(|s| *s).await;
+        })
+        .into_future();
+    let server = tokio::spawn(server);
+
+    let signal = shutdown_signal().await;
+    state.say(&format!(
+        "{signal}: no new requests; running events may finish (up to {} s)",
+        service.shutdown_grace.as_secs()
+    ));
+    let _ = stop_tx.send(true);
+    let grace = service.shutdown_grace + Duration::from_secs(1);
+    let _ = tokio::time::timeout(grace, dispatcher).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
+    scheduler.abort();
+    deliverer.abort();
+    state.say("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() -> &'static str {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+            return "SIGINT";
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = tokio::signal::ctrl_c() => "SIGINT",
+    }
+}
+
+/// Sleeps until `at` (unix ms), at most `cap`, or until woken or stopping.
+async fn nap(at: Option<i64>, cap: Duration, wake: &Notify, stop: &mut watch::Receiver<bool>) {
+    let wait = at
+        .map(|at| Duration::from_millis((at - now_ms()).max(0) as u64))
+        .unwrap_or(cap)
+        .min(cap);
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => {}
+        _ = wake.notified() => {}
+        _ = stop.changed() => {}
+    }
+}
+
+/// Takes due events as workers free up; on stop, lets running ones finish within the grace
+/// period (what is still running then stays `running` and is queued again on start).
+async fn dispatch(state: Arc<State>, mut stop: watch::Receiver<bool>) {
+    let mut running = tokio::task::JoinSet::new();
+    loop {
+        if *stop.borrow() {
+            break;
+        }
+        // When every free worker got an event, a finishing one wakes the loop; otherwise
+        // the soonest retry (or a new event) does.
+        let mut next = None;
+        if !state.service.paused {
+            let free = state.service.workers.saturating_sub(running.len());
+            match queue::claim(&state.store, now_ms(), free) {
+                Ok(claimed) => {
+                    let filled = claimed.len() == free;
+                    for event in claimed {
+                        running.spawn(apply(state.clone(), event));
+                    }
+                    if !filled {
+                        next = queue::next_due(&state.store).ok().flatten();
+                    }
+                }
+                Err(e) => state.say(&format!("cannot read the queue: {e:#}")),
+            }
+        }
+        tokio::select! {
+            _ = state.wake_events.notified() => {}
+            Some(_) = running.join_next(), if !running.is_empty() => {}
+            _ = tokio::time::sleep(
+                next.map(|at| Duration::from_millis((at - now_ms()).max(0) as u64))
+                    .unwrap_or(Duration::from_secs(5))
+                    .min(Duration::from_secs(5))
+            ) => {}
+            _ = stop.changed() => {}
+        }
+    }
+    let _ = tokio::time::timeout(state.service.shutdown_grace, async {
+        while running.join_next().await.is_some() {}
+    })
+    .await;
+}
+
+/// Error kinds a later attempt may get past.
+fn retryable(report: &EventReport) -> bool {
+    report.lifecycle.is_some()
+        || report.integrations.iter().any(|i| {
+            i.error.as_ref().is_some_and(|e| {
+                matches!(
+                    e.kind.as_str(),
+                    "transient" | "rate_limited" | "timeout" | "busy"
+                )
+            })
+        })
+}
+
+fn summary(report: &EventReport) -> String {
+    let mut parts: Vec<String> = report
+        .integrations
+        .iter()
+        .filter_map(|i| i.error.as_ref().map(|e| format!("{}: {}", i.id, e.message)))
+        .collect();
+    if let Some(l) = &report.lifecycle {
+        parts.push(format!("lifecycle: {l}"));
+    }
+    parts.join("; ")
+}
+
+/// One attempt at one event, through the CLI's dispatch path.
+async fn apply(state: Arc<State>, event: queue::Claimed) {
+    let network = &state.network;
+    let operation = app::domain_event(&network.config, &event.domain, event.site)
+        .ok()
+        .and_then(|e| Operation::domain_event(&event.kind, e));
+    let Some(operation) = operation else {
+        let message = format!("{} {} can no longer be applied", event.kind, event.domain);
+        let _ = queue::finish(
+            &state.store,
+            event.id,
+            "failed",
+            "null",
+            Some(&message),
+            now_ms(),
+        );
+        state.metrics.outcome("failed");
+        return;
+    };
+    state.metrics.attempts.fetch_add(1, Ordering::Relaxed);
+    let report = network.event_from(&operation, Some(event.id), None).await;
+    for i in &report.integrations {
+        if i.attempts > 0 {
+            state
+                .metrics
+                .panel_latency(&i.id, i.duration_ms as f64 / 1000.0);
+        }
+    }
+    let text = state
+        .secrets
+        .redact(&serde_json::to_string(&report).unwrap_or_else(|_| "null".into()));
+    let now = now_ms();
+    let result = if report.ok {
+        state.metrics.outcome("done");
+        state.say(&format!(
+            "event {} {} {}: done (attempt {})",
+            event.id, event.kind, event.domain, event.attempt
+        ));
+        queue::finish(&state.store, event.id, "done", &text, None, now)
+    } else {
+        let why = state.secrets.redact(&summary(&report));
+        if retryable(&report) && event.attempt < state.service.max_attempts {
+            let base = state.service.retry_interval;
+            let full = base
+                .saturating_mul(1u32 << (event.attempt - 1).min(20))
+                .min(state.service.retry_max_interval);
+            let wait = full / 2 + full.mul_f64(crate::retry::jitter() / 2.0);
+            state.metrics.outcome("retried");
+            state.say(&format!(
+                "event {} {} {}: attempt {} failed ({why}); again in {} ms",
+                event.id,
+                event.kind,
+                event.domain,
+                event.attempt,
+                wait.as_millis()
+            ));
+            queue::reschedule(
+                &state.store,
+                event.id,
+                now + wait.as_millis() as i64,
+                &text,
+                &why,
+            )
+        } else {
+            state.metrics.outcome("failed");
+            state.say(&format!(
+                "event {} {} {}: failed after {} attempt(s): {why}",
+                event.id, event.kind, event.domain, event.attempt
+            ));
+            queue::finish(&state.store, event.id, "failed", &text, Some(&why), now)
+        }
+    };
+    if let Err(e) = result {
+        state.say(&format!(
+            "event {}: cannot save its result: {e:#}",
+            event.id
+        ));
+    }
+    state.wake_checks.notify_one();
+    state.wake_outbox.notify_one();
+    state.wake_events.notify_one();
+}
+
+/// The lifecycle's scheduler: due checks, then sleep until the next is due.
+async fn schedule(state: Arc<State>, mut stop: watch::Receiver<bool>) {
+    let Some(lifecycle) = &state.network.lifecycle else {
+        return;
+    };
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        if !state.service.paused {
+            match lifecycle
+                .check_due_stages(Some(state.network.panels()), 1000)
+                .await
+            {
+                Ok(stages) => {
+                    for stage in &stages {
+                        state.metrics.check(stage);
+                    }
+                    if !stages.is_empty() {
+                        state.wake_outbox.notify_one();
+                    }
+                }
+                Err(e) => state.say(&format!("lifecycle checks: {e:#}")),
+            }
+        }
+        let next = lifecycle.store.next_due().ok().flatten();
+        nap(next, Duration::from_secs(60), &state.wake_checks, &mut stop).await;
+    }
+}
+
+/// Delivers the outbox to the callback, oldest change of each domain first.
+async fn deliver(state: Arc<State>, mut stop: watch::Receiver<bool>) {
+    let Some(callback) = &state.callback else {
+        return;
+    };
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        if !state.service.paused {
+            let due = queue::due_deliveries(&state.store, now_ms(), 32).unwrap_or_default();
+            let sends = due.into_iter().map(|d| async move {
+                let result = callback.send(d.id, callback::body(d.id, &d.body)).await;
+                (d, result)
+            });
+            for (d, result) in futures::future::join_all(sends).await {
+                let saved = match result {
+                    Ok(_) => {
+                        state.metrics.callback("delivered");
+                        queue::delivered(&state.store, d.id, now_ms())
+                    }
+                    Err(e) => {
+                        state.metrics.callback("failed");
+                        let wait = callback::backoff(d.attempts);
+                        let message = state.secrets.redact(&format!("{e:#}"));
+                        state.say(&format!(
+                            "stage change {} of {}: {message}; again in {} ms",
+                            d.id,
+                            d.domain,
+                            wait.as_millis()
+                        ));
+                        queue::delivery_failed(
+                            &state.store,
+                            d.id,
+                            now_ms() + wait.as_millis() as i64,
+                            &message,
+                        )
+                    }
+                };
+                if let Err(e) = saved {
+                    state.say(&format!("outbox: {e:#}"));
+                }
+            }
+        }
+        let (pending, next) = queue::outbox_pending(&state.store).unwrap_or((0, None));
+        let cap = if pending > 0 {
+            Duration::from_secs(1)
+        } else {
+            Duration::from_secs(30)
+        };
+        let next = next.map(|n| n.max(now_ms()));
+        nap(next, cap, &state.wake_outbox, &mut stop).await;
+    }
+}

@@ -1,0 +1,785 @@
+//! The WordPress bridge end to end, in a real WordPress: Debian's `wordpress` package on
+//! PHP's built-in server and MariaDB, a multisite network, the bridge
+//! (`wordpress/domain-host-bridge.php`) and a stand-in of Ultimate Multisite as must-use
+//! plugins (set up by `scripts/wordpress-env.sh`), the real `domain-host serve`, the
+//! ServerPilot emulator, and a loopback DNS server and HTTPS endpoint for the stage checks.
+//!
+//! One WordPress for the run, so one test function in named phases. Without root (the
+//! set-up installs packages) it is skipped with the reason, or fails when `CI` is set.
+
+mod support;
+
+use hmac::{Hmac, Mac};
+use panel_emulators::Emulator;
+use panel_emulators::dns::DnsServer;
+use panel_emulators::serverpilot::ServerPilot;
+use panel_emulators::tls::{Served, TestCa, TlsServer};
+use serde_json::Value;
+use sha2::Sha256;
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{IpAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use support::{Case, HOST};
+
+const ZONE: &str = "example.test";
+const SHOP: &str = "shop.example.test";
+const QUEUED: &str = "later.example.test";
+const GONE: &str = "gone.example.test";
+const TWICE: &str = "twice.example.test";
+const CLIENT_ID: &str = "cid_wordpress";
+const API_KEY: &str = "sp-wordpress-api-key-0987654321";
+const APP_ID: &str = "wpApp01";
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The WordPress `scripts/wordpress-env.sh` set up (its `env` file).
+struct WordPress {
+    root: String,
+    host: String,
+    url: String,
+    service_port: u16,
+    token: String,
+    secret: String,
+}
+
+fn env_dir() -> PathBuf {
+    std::env::var_os("DOMAIN_HOST_WP_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp/domain-host-wordpress"))
+}
+
+/// Sets up (or checks) the WordPress environment; Err says why it is not available.
+fn wordpress() -> Result<WordPress, String> {
+    if support::is_root() {
+        let out = Command::new("bash")
+            .arg(repo().join("scripts/wordpress-env.sh"))
+            .output()
+            .map_err(|e| format!("could not run scripts/wordpress-env.sh: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "scripts/wordpress-env.sh failed:\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+    }
+    let file = env_dir().join("env");
+    let text = std::fs::read_to_string(&file).map_err(|e| {
+        format!(
+            "no WordPress environment ({}: {e}); run `sudo bash scripts/wordpress-env.sh` (it needs root and apt)",
+            file.display()
+        )
+    })?;
+    let vars: HashMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
+    let get = |k: &str| {
+        vars.get(k)
+            .map(|v| v.to_string())
+            .ok_or_else(|| format!("{} has no {k}", file.display()))
+    };
+    let wp = WordPress {
+        root: get("WP_ROOT")?,
+        host: get("WP_HOST")?,
+        url: get("WP_URL")?,
+        service_port: get("SERVICE_PORT")?.parse().map_err(|e| format!("{e}"))?,
+        token: get("DOMAIN_HOST_TOKEN")?,
+        secret: get("DOMAIN_HOST_CALLBACK_SECRET")?,
+    };
+    let (status, _) = http("GET", &format!("{}/wp-json/", wp.url), &[], "")
+        .map_err(|e| format!("WordPress at {} does not answer: {e}", wp.url))?;
+    if status != 200 {
+        return Err(format!("WordPress at {} answered {status}", wp.url));
+    }
+    Ok(wp)
+}
+
+impl WordPress {
+    /// `tests/wordpress/wp.php`: one thing done inside WordPress, JSON back.
+    fn php(&self, args: &[&str]) -> Value {
+        let out = Command::new("php")
+            .arg(repo().join("tests/wordpress/wp.php"))
+            .arg(&self.root)
+            .arg(&self.host)
+            .args(args)
+            .output()
+            .expect("php");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "wp.php {args:?} failed:\n{stdout}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let line = stdout.lines().last().unwrap_or("");
+        serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("wp.php {args:?}: not JSON ({e}): {stdout}"))
+    }
+
+    fn state(&self) -> Value {
+        self.php(&["state"])
+    }
+
+    fn stage_url(&self) -> String {
+        format!("{}/wp-json/domain-host/v1/stage", self.url)
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(
+            Path::new(&self.root).join("wp-content/uploads/wu-logs/integration-domain-host.log"),
+        )
+        .unwrap_or_default()
+    }
+}
+
+/// A minimal HTTP/1.0 client (one request per connection).
+fn http(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(u16, String)> {
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut stream = TcpStream::connect(authority)?;
+    stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let mut request = format!(
+        "{method} {} HTTP/1.0\r\nHost: {authority}\r\nContent-Length: {}\r\n",
+        if path.is_empty() { "/" } else { path },
+        body.len()
+    );
+    for (k, v) in headers {
+        request.push_str(&format!("{k}: {v}\r\n"));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes())?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status = response
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    Ok((status, body))
+}
+
+/// A stand-in for the service on `port` that answers one request with `status` (and
+/// `Retry-After: 120`), then returns the request it got.
+fn answer_once(port: u16, status: &'static str) -> std::thread::JoinHandle<String> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("the service's port");
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            let n = stream.read(&mut buf).unwrap_or(0);
+            request.extend_from_slice(&buf[..n]);
+            let text = String::from_utf8_lossy(&request).to_string();
+            if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                let length = head
+                    .lines()
+                    .find_map(|l| {
+                        l.to_ascii_lowercase()
+                            .strip_prefix("content-length:")
+                            .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                if body.len() >= length {
+                    break;
+                }
+            }
+            if n == 0 {
+                break;
+            }
+        }
+        let body = r#"{"error":"busy"}"#;
+        let _ = stream.write_all(
+            format!(
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nRetry-After: 120\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            )
+            .as_bytes(),
+        );
+        String::from_utf8_lossy(&request).to_string()
+    })
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+fn sign(secret: &str, timestamp: &str, body: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{timestamp}.{body}").as_bytes());
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("sha256={hex}")
+}
+
+fn wait_for(what: &str, timeout: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !check() {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// `domain-host serve`, stopped when dropped.
+struct Service {
+    child: Child,
+}
+
+impl Service {
+    fn start(case: &Case, wp: &WordPress) -> Service {
+        let listen = format!("127.0.0.1:{}", wp.service_port);
+        let child = support::host_command()
+            .arg("--config")
+            .arg(case.config_path())
+            .args(["serve", "--listen", &listen])
+            .stdout(Stdio::null())
+            .stderr(Stdio::from(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(case.dir.join("serve.log"))
+                    .unwrap(),
+            ))
+            .spawn()
+            .unwrap_or_else(|e| panic!("start {HOST} serve: {e}"));
+        let mut service = Service { child };
+        let url = format!("http://{listen}/healthz");
+        let start = Instant::now();
+        loop {
+            if let Ok((200, _)) = http("GET", &url, &[], "") {
+                break;
+            }
+            if let Ok(Some(status)) = service.child.try_wait() {
+                panic!(
+                    "domain-host serve exited ({status}):\n{}",
+                    std::fs::read_to_string(case.dir.join("serve.log")).unwrap_or_default()
+                );
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "domain-host serve did not answer on {url} (is the port taken?)"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        service
+    }
+
+    fn stop(mut self) {
+        unsafe {
+            libc::kill(self.child.id() as i32, libc::SIGTERM);
+        }
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_secs(15) {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn panel_domains(emu: &Emulator<ServerPilot>) -> Vec<String> {
+    emu.lock().panel.app(APP_ID).domains.clone()
+}
+
+/// How many times a write of the app's domain list added `domain` (absent before, present
+/// after): an event applied twice by a careless panel client would show here.
+fn additions(emu: &Emulator<ServerPilot>, domain: &str) -> usize {
+    let mut present = false;
+    let mut added = 0;
+    for request in emu.requests() {
+        if request.method != "POST" || !request.path.ends_with(APP_ID) {
+            continue;
+        }
+        let now = request
+            .json()
+            .ok()
+            .and_then(|j| j["domains"].as_array().cloned())
+            .is_some_and(|d| d.iter().any(|x| x == domain));
+        if now && !present {
+            added += 1;
+        }
+        present = now;
+    }
+    added
+}
+
+/// The service's `/metrics` line `name{label} value`, as a number (0 when absent).
+fn metric(wp: &WordPress, line: &str) -> u64 {
+    let (status, text) = http(
+        "GET",
+        &format!("http://127.0.0.1:{}/metrics", wp.service_port),
+        &[],
+        "",
+    )
+    .expect("metrics");
+    assert_eq!(status, 200);
+    text.lines()
+        .find_map(|l| l.strip_prefix(line)?.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// Events the service holds, in any state (its store, kept across restarts).
+fn stored_events(wp: &WordPress) -> u64 {
+    ["queued", "running", "done", "failed"]
+        .iter()
+        .map(|state| metric(wp, &format!("domain_host_events{{state=\"{state}\"}}")))
+        .sum()
+}
+
+#[test]
+fn the_bridge_in_a_real_wordpress() {
+    let wp = match wordpress() {
+        Ok(wp) => wp,
+        Err(reason) if std::env::var_os("CI").is_some() => {
+            panic!("the WordPress environment is required in CI: {reason}")
+        }
+        Err(reason) => {
+            eprintln!("skipped: the WordPress environment is not available: {reason}");
+            return;
+        }
+    };
+
+    // The world: ServerPilot, DNS pointing the shop here, a valid certificate for it.
+    let emu = Emulator::spawn(ServerPilot::new(CLIENT_ID, API_KEY, APP_ID), 0).expect("emulator");
+    let dns = DnsServer::spawn(ZONE).unwrap();
+    let tls = TlsServer::spawn(Arc::new(TestCa::new()), "127.0.0.1:0").unwrap();
+    let here: IpAddr = "127.0.0.1".parse().unwrap();
+    for name in [SHOP, QUEUED] {
+        dns.zone().set_addresses(name, &[here]);
+        tls.serve(
+            name,
+            Served::Signed {
+                names: vec![name.to_string()],
+                from: 2020,
+                until: 2090,
+            },
+        );
+    }
+    let case = Case::new("wordpress");
+    let ca = case.dir.join("ca.pem");
+    std::fs::write(&ca, &tls.ca.pem).unwrap();
+    case.write_config(&format!(
+        "www = \"never\"\n\
+         [service]\ntoken = \"{token}\"\ncallback_url = \"{callback}\"\ncallback_secret = \"{secret}\"\n\
+         [lifecycle]\ntargets = [\"127.0.0.1\"]\nnameservers = [\"{dns}\"]\ntls_port = {tls_port}\n\
+         extra_roots = [{ca:?}]\nfirst_interval = \"100ms\"\nmax_interval = \"400ms\"\ntimeout = \"1s\"\n\
+         [integrations.serverpilot]\nenabled = true\n\
+         constants = {{ WU_SERVER_PILOT_CLIENT_ID = \"{CLIENT_ID}\", WU_SERVER_PILOT_API_KEY = \"{API_KEY}\", WU_SERVER_PILOT_APP_ID = \"{APP_ID}\" }}\n\
+         routes = {{ \"api.serverpilot.io\" = \"{emu}\" }}\n",
+        token = wp.token,
+        callback = wp.stage_url(),
+        secret = wp.secret,
+        dns = dns.addr,
+        tls_port = tls.addr.port(),
+        emu = emu.base_url(),
+    ));
+    wp.php(&["reset"]);
+
+    // Phase 1: mapping a domain in WordPress reaches the emulated panel.
+    wp.php(&["standin", "on"]);
+    let service = Service::start(&case, &wp);
+    let after = wp.php(&["map", SHOP, "3"]);
+    assert_eq!(
+        after["queue"],
+        serde_json::json!([]),
+        "delivered at once, nothing left queued: {after}"
+    );
+    wait_for("the shop on the panel", Duration::from_secs(20), || {
+        panel_domains(&emu).contains(&SHOP.to_string())
+    });
+    assert!(
+        !panel_domains(&emu).contains(&format!("www.{SHOP}")),
+        "www = never"
+    );
+
+    // Phase 2: the stage callback lands in WordPress, through Ultimate Multisite's domain
+    // model (the stand-in), and in the network option.
+    wait_for(
+        "the shop's stage done in the domain model",
+        Duration::from_secs(30),
+        || wp.state()["model"][SHOP]["stage"] == "done",
+    );
+    let state = wp.state();
+    assert_eq!(state["model"][SHOP]["secure"], true, "{state}");
+    assert_eq!(state["stages"][SHOP]["stage"], "done", "{state}");
+    assert_eq!(state["stages"][SHOP]["model"], "domain-model", "{state}");
+    assert_eq!(state["stages"][SHOP]["site"], 3, "{state}");
+
+    // Phase 3: with the service stopped, an event waits in WordPress (Ultimate Multisite
+    // switched off now: the stage will go to the network option) ...
+    wp.php(&["standin", "off"]);
+    service.stop();
+    let waiting = wp.php(&["fire", "wu_add_domain", QUEUED, "4"]);
+    let queue = waiting["queue"].as_array().unwrap().clone();
+    assert_eq!(queue.len(), 1, "{waiting}");
+    assert_eq!(queue[0]["domain"], QUEUED);
+    assert_eq!(queue[0]["event"], "add-domain");
+    assert!(
+        queue[0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("unreachable"),
+        "{waiting}"
+    );
+    assert!(
+        waiting["scheduled"].is_u64(),
+        "a retry is scheduled: {waiting}"
+    );
+    let key = queue[0]["key"].as_str().unwrap().to_string();
+    // Another domain mapped and removed again while the service is down: both wait, in order.
+    wp.php(&["fire", "wu_add_domain", GONE, "6"]);
+    let waiting = wp.php(&["fire", "wu_remove_domain", GONE, "6"]);
+    let events: Vec<(String, String)> = waiting["queue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["event"].as_str().unwrap().into(),
+                e["domain"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("add-domain".to_string(), QUEUED.to_string()),
+            ("add-domain".into(), GONE.into()),
+            ("remove-domain".into(), GONE.into())
+        ],
+        "{waiting}"
+    );
+    let keys: std::collections::BTreeSet<&str> = waiting["queue"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys.len(), 3, "one idempotency key per event");
+    // ... a cron run while it is still down keeps it, with the same key ...
+    let still = wp.php(&["cron"]);
+    assert_eq!(still["ran"], true);
+    assert_eq!(still["queue"][0]["key"], key.as_str(), "{still}");
+    assert_eq!(
+        still["queue"][0]["attempts"], 4,
+        "tried on each event and by cron: {still}"
+    );
+    assert_eq!(still["queue"].as_array().unwrap().len(), 3, "{still}");
+    assert!(still["scheduled"].is_u64(), "rescheduled: {still}");
+    assert!(!panel_domains(&emu).contains(&QUEUED.to_string()));
+    // ... a service answering 503 or 429 keeps it too, honouring Retry-After, and every
+    // attempt carries the event's same Idempotency-Key and the token ...
+    for (answer, error) in [
+        ("503 Service Unavailable", "HTTP 503: busy"),
+        ("429 Too Many Requests", "HTTP 429: busy"),
+    ] {
+        let fake = answer_once(wp.service_port, answer);
+        let before = now();
+        let kept = wp.php(&["cron"]);
+        let request = fake.join().unwrap().to_ascii_lowercase();
+        assert!(
+            request.contains(&format!("idempotency-key: {}", key.to_ascii_lowercase())),
+            "{request}"
+        );
+        assert!(
+            request.contains(&format!(
+                "authorization: bearer {}",
+                wp.token.to_ascii_lowercase()
+            )),
+            "{request}"
+        );
+        assert_eq!(kept["queue"][0]["key"], key.as_str(), "{kept}");
+        assert_eq!(kept["queue"][0]["last_error"], error, "{kept}");
+        assert_eq!(kept["queue"].as_array().unwrap().len(), 3, "{kept}");
+        assert!(
+            kept["scheduled"].as_u64().unwrap() >= before + 119,
+            "Retry-After: 120 honoured: {kept}"
+        );
+    }
+
+    // ... and is delivered once after the service starts and WP-Cron runs (the real
+    // wp-cron.php, over HTTP, once the retry is due).
+    let service = Service::start(&case, &wp);
+    let due = wp.php(&["due"]);
+    assert!(due["scheduled"].as_u64().unwrap() <= now(), "{due}");
+    let (status, _) = http("GET", &format!("{}/wp-cron.php", wp.url), &[], "").unwrap();
+    assert_eq!(status, 200);
+    let ran = wp.state();
+    assert_eq!(ran["queue"], serde_json::json!([]), "{ran}");
+    assert_eq!(ran["scheduled"], false, "nothing left to schedule: {ran}");
+    wait_for(
+        "the queued domain on the panel",
+        Duration::from_secs(20),
+        || panel_domains(&emu).contains(&QUEUED.to_string()),
+    );
+    wait_for(
+        "the added-then-removed domain gone",
+        Duration::from_secs(20),
+        || additions(&emu, GONE) == 1 && !panel_domains(&emu).contains(&GONE.to_string()),
+    );
+    assert_eq!(additions(&emu, QUEUED), 1, "applied once");
+    // Every event the bridge sent is one event in the service: the shop, then the three
+    // that waited (the cron run that found the service down left nothing behind).
+    wait_for(
+        "4 events done in the service",
+        Duration::from_secs(20),
+        || metric(&wp, "domain_host_events{state=\"done\"}") == 4,
+    );
+    assert_eq!(stored_events(&wp), 4);
+    let again = wp.php(&["cron"]);
+    assert_eq!(again["ran"], false, "no run left behind: {again}");
+
+    // Its stage lands in the network option (no Ultimate Multisite domain model).
+    wait_for("the queued domain's stage", Duration::from_secs(30), || {
+        wp.state()["stages"][QUEUED]["stage"] == "done"
+    });
+    let state = wp.state();
+    assert_eq!(state["stages"][QUEUED]["model"], "option", "{state}");
+    assert!(state["model"].get(QUEUED).is_none(), "{state}");
+
+    // Phase 4: under Action Scheduler (the stand-in's), Ultimate Multisite's job re-run is
+    // the same event (the key comes from the action), applied once ...
+    wp.php(&["as", "on"]);
+    for _ in 0..2 {
+        let ran = wp.php(&["as-fire", "501", "wu_add_domain", TWICE, "8"]);
+        assert_eq!(ran["queue"], serde_json::json!([]), "{ran}");
+    }
+    wait_for(
+        "the re-run domain on the panel",
+        Duration::from_secs(20),
+        || panel_domains(&emu).contains(&TWICE.to_string()),
+    );
+    assert_eq!(
+        metric(&wp, "domain_host_events_repeated_total"),
+        1,
+        "the re-run was recognised by its key"
+    );
+    wait_for(
+        "5 events done in the service",
+        Duration::from_secs(20),
+        || metric(&wp, "domain_host_events{state=\"done\"}") == 5,
+    );
+    assert_eq!(stored_events(&wp), 5, "the same key is one event");
+    assert_eq!(additions(&emu, TWICE), 1);
+    // ... and a retry waits as a pending Action Scheduler action, not a WP-Cron event.
+    let service_stopped = {
+        service.stop();
+        wp.php(&["as-fire", "502", "wu_remove_domain", TWICE, "8"])
+    };
+    let key = service_stopped["queue"][0]["key"].as_str().unwrap();
+    assert!(
+        key.starts_with("wu-as-502-remove-domain-"),
+        "the action's id in the key: {key}"
+    );
+    assert_eq!(service_stopped["scheduled"], false, "{service_stopped}");
+    let pending: Vec<&Value> = service_stopped["actions"]
+        .as_object()
+        .unwrap()
+        .values()
+        .filter(|a| a["hook"] == "domain_host_deliver" && a["status"] == "pending")
+        .collect();
+    assert_eq!(pending.len(), 1, "{service_stopped}");
+    assert_eq!(pending[0]["group"], "domain-host");
+    let service = Service::start(&case, &wp);
+    let ran = wp.php(&["as-run"]);
+    assert_eq!(ran["ran"], 1);
+    assert_eq!(ran["queue"], serde_json::json!([]), "{ran}");
+    wait_for("the re-run domain removed", Duration::from_secs(20), || {
+        !panel_domains(&emu).contains(&TWICE.to_string())
+    });
+    assert_eq!(stored_events(&wp), 6);
+    wp.php(&["as", "off"]);
+
+    // The removals come back as the service's `removed` stage, in the option.
+    wait_for(
+        "the removed domains' stage",
+        Duration::from_secs(30),
+        || {
+            let stages = wp.state()["stages"].clone();
+            stages[GONE]["stage"] == "removed" && stages[TWICE]["stage"] == "removed"
+        },
+    );
+
+    // Phase 5: an event the service refuses for good (400) is logged and dropped.
+    wp.php(&["standin", "on"]);
+    let refused = wp.php(&["fire", "wu_add_domain", "not a domain!", "4"]);
+    assert_eq!(refused["queue"], serde_json::json!([]), "{refused}");
+    assert_eq!(refused["scheduled"], false, "{refused}");
+    assert_eq!(
+        stored_events(&wp),
+        6,
+        "nothing stored for the refused event"
+    );
+    assert!(
+        wp.log()
+            .contains("Dropped add-domain not a domain! (site 4"),
+        "{}",
+        wp.log()
+    );
+
+    // Phase 6: forged callbacks are refused and record nothing.
+    let before = wp.state()["stages"].clone();
+    let body = format!(r#"{{"domain":"{SHOP}","site":3,"stage":"failed"}}"#);
+    let fresh = now().to_string();
+    let stale = (now() - 400).to_string();
+    let future = (now() + 400).to_string();
+    let good_for_stale = sign(&wp.secret, &stale, &body);
+    let good_for_future = sign(&wp.secret, &future, &body);
+    let wrong_key = sign("not-the-secret", &fresh, &body);
+    let other_body = sign(&wp.secret, &fresh, "{}");
+    let forged: Vec<(&str, Vec<(&str, &str)>)> = vec![
+        (
+            "a signature with the wrong key",
+            vec![
+                ("X-Domain-Host-Timestamp", &fresh),
+                ("X-Domain-Host-Signature", &wrong_key),
+            ],
+        ),
+        (
+            "a signature over another body",
+            vec![
+                ("X-Domain-Host-Timestamp", &fresh),
+                ("X-Domain-Host-Signature", &other_body),
+            ],
+        ),
+        (
+            "an old timestamp, correctly signed",
+            vec![
+                ("X-Domain-Host-Timestamp", &stale),
+                ("X-Domain-Host-Signature", &good_for_stale),
+            ],
+        ),
+        (
+            "a timestamp in the future, correctly signed",
+            vec![
+                ("X-Domain-Host-Timestamp", &future),
+                ("X-Domain-Host-Signature", &good_for_future),
+            ],
+        ),
+        ("no signature at all", vec![]),
+    ];
+    for (what, headers) in forged {
+        let mut headers = headers;
+        headers.push(("Content-Type", "application/json"));
+        let (status, answer) = http("POST", &wp.stage_url(), &headers, &body).unwrap();
+        assert!(
+            status == 401 || status == 403,
+            "{what}: answered {status} {answer}"
+        );
+    }
+    let after = wp.state();
+    assert_eq!(after["stages"], before, "nothing recorded");
+    assert_eq!(after["stages"][SHOP]["stage"], "done");
+
+    // A replay of a change already recorded (same delivery number), freshly and correctly
+    // signed, is acknowledged and changes nothing.
+    let last = before[SHOP].clone();
+    assert!(
+        last["delivery"].is_u64(),
+        "the service numbers its changes: {last}"
+    );
+    let replay = serde_json::json!({
+        "domain": SHOP, "site": 3, "stage": "failed",
+        "delivery": last["delivery"], "changed_at": last["changed_at"],
+    })
+    .to_string();
+    let (status, answer) = http(
+        "POST",
+        &wp.stage_url(),
+        &[
+            ("X-Domain-Host-Timestamp", &fresh),
+            (
+                "X-Domain-Host-Signature",
+                &sign(&wp.secret, &fresh, &replay),
+            ),
+            ("Content-Type", "application/json"),
+        ],
+        &replay,
+    )
+    .unwrap();
+    assert_eq!(status, 200, "{answer}");
+    assert!(answer.contains(r#""already":true"#), "{answer}");
+    assert_eq!(wp.state()["stages"], before);
+    assert_eq!(wp.state()["model"][SHOP]["stage"], "done");
+
+    // A correctly signed callback without a well-formed stage is refused too (400).
+    let bad = format!(r#"{{"domain":"{SHOP}","site":3,"stage":"<b>Exploded</b>"}}"#);
+    let (status, _) = http(
+        "POST",
+        &wp.stage_url(),
+        &[
+            ("X-Domain-Host-Timestamp", &fresh),
+            ("X-Domain-Host-Signature", &sign(&wp.secret, &fresh, &bad)),
+            ("Content-Type", "application/json"),
+        ],
+        &bad,
+    )
+    .unwrap();
+    assert_eq!(status, 400);
+    assert_eq!(wp.state()["stages"], before);
+
+    // Phase 7: the network admin page lists the service's domains with their stage.
+    let page = wp.php(&["admin-page"]);
+    let html = page["html"].as_str().unwrap();
+    assert!(html.contains(SHOP) && html.contains(QUEUED), "{html}");
+    assert!(html.contains("<code>done</code>"), "{html}");
+    assert!(
+        !html.contains("notice-error"),
+        "the service answered: {html}"
+    );
+    assert!(!html.contains("notice-warning"), "{html}");
+    // ... and warns when Ultimate Multisite's own ServerPilot integration is on too.
+    wp.php(&["um-integrations", "serverpilot"]);
+    let page = wp.php(&["admin-page"]);
+    let html = page["html"].as_str().unwrap();
+    assert!(
+        html.contains("notice-warning") && html.contains("enabled too (serverpilot)"),
+        "{html}"
+    );
+    wp.php(&["um-integrations"]);
+
+    // Phase 8: the bridge logged through wu_log_add (the stand-in's log file while it was
+    // on) and never the token or the secret.
+    let log = wp.log();
+    assert!(
+        log.contains(&format!("Sent add-domain {SHOP} (site 3")),
+        "{log}"
+    );
+    assert!(log.contains(&format!("Stage of {SHOP}: done")), "{log}");
+    for secret in [&wp.token, &wp.secret] {
+        assert!(!log.contains(secret.as_str()), "a secret in the log");
+    }
+    service.stop();
+}
