@@ -129,7 +129,7 @@ pub fn child(dir: &Path, expected: usize) -> Result<()> {
         .map(std::fs::read)
         .collect::<std::io::Result<Vec<_>>>()?;
     let store = Store::open(&dir.join("domain-host.db"))?;
-    let lifecycle = Lifecycle::new(config, store, &roots, 5)?;
+    let lifecycle = Lifecycle::new(config, Arc::new(store), &roots, 5)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
