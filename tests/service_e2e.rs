@@ -1053,6 +1053,34 @@ fn reconcile_and_verify_over_http() {
 }
 
 #[test]
+fn a_second_service_on_the_same_database_is_refused() {
+    let case = Case::new("svc-twice");
+    let sp = serverpilot();
+    case.write_config(&format!(
+        "www = \"never\"\n{}{}",
+        service_table(""),
+        sp_table(&sp)
+    ));
+    let first = Service::start(&case);
+    let run = case.run_with_env(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[("DH_TEST_TOKEN", TOKEN)],
+    );
+    assert_eq!(run.status, 2, "{}", run.all_output());
+    assert!(
+        run.stderr.contains("another domain-host serve"),
+        "{}",
+        run.stderr
+    );
+    let id = first.accept("add-domain", "shop.example.com", 3);
+    assert_eq!(
+        first.finished(id)["state"],
+        "done",
+        "the first one is untouched"
+    );
+}
+
+#[test]
 fn serve_refuses_to_start_without_its_token() {
     let case = Case::new("svc-notoken");
     let sp = serverpilot();

@@ -109,6 +109,16 @@ async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets)
         .store
         .clone()
         .context("the service needs its database")?;
+    // One service per database: a second would re-queue the first's running events.
+    let lock_path = network.host.settings.state_dir.join("service.lock");
+    let instance_lock = crate::files::open_lock_file(&lock_path)
+        .with_context(|| format!("cannot open {}", lock_path.display()))?;
+    if instance_lock.try_lock().is_err() {
+        bail!(
+            "another domain-host serve is running on this state directory ({})",
+            lock_path.display()
+        );
+    }
     if service.synchronous == Synchronous::Full {
         store.synchronous_full()?;
     }
