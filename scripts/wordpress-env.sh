@@ -160,9 +160,10 @@ if ! up; then
     sleep 0.5
   fi
   say "starting php -S $HOST"
-  PHP_CLI_SERVER_WORKERS=4 setsid php -S "$HOST" -t "$WP" "$DIR/router.php" \
-    </dev/null >>"$DIR/php-server.log" 2>&1 &
-  echo $! > "$DIR/php-server.pid"
+  # Its own process group (setsid), whose leader writes its pid: stop kills the group,
+  # the workers included.
+  PHP_CLI_SERVER_WORKERS=4 setsid bash -c 'echo $$ > "$1"; shift; exec "$@"' _ "$DIR/php-server.pid" \
+    php -S "$HOST" -t "$WP" "$DIR/router.php" </dev/null >>"$DIR/php-server.log" 2>&1 &
   for _ in $(seq 1 50); do up && break; sleep 0.2; done
   up || { say "php -S did not answer"; tail -20 "$DIR/php-server.log" >&2; exit 1; }
 fi
