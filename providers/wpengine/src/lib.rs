@@ -858,7 +858,7 @@ mod tests {
     fn wildcards_cover_their_subdomains() {
         let wildcard = Domain::from_json(&json!({"id": "1", "name": "*.net.example"})).unwrap();
         assert_eq!(
-            covering_wildcard(&[wildcard.clone()], "site1.net.example").as_deref(),
+            covering_wildcard(std::slice::from_ref(&wildcard), "site1.net.example").as_deref(),
             Some("*.net.example")
         );
         assert!(covering_wildcard(&[wildcard], "a.b.net.example").is_none());
