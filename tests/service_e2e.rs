@@ -529,32 +529,44 @@ fn an_event_accepted_before_a_sigkill_is_applied_once_after_restart() {
     assert_eq!(sp_list_updates(&sp), 1);
 }
 
-#[test]
-fn an_event_killed_while_running_is_finished_after_restart_and_applied_once() {
-    let case = Case::new("svc-kill-running");
-    let sp = serverpilot();
-    // The panel takes 1.5 s over the list update: the service is killed meanwhile.
+/// A service whose add-domain event is in the middle of ServerPilot's list update (the
+/// panel holds that request for `delay`): returns once the update has reached the panel.
+fn mid_list_update(
+    case: &Case,
+    sp: &Emulator<ServerPilot>,
+    delay: Duration,
+    service_extra: &str,
+) -> (Service, i64) {
     sp.inject(Fault {
         method: Some("POST".into()),
         path_prefix: Some(format!("/v1/apps/{SP_APP}")),
         times: 1,
-        kind: FaultKind::Delay(Duration::from_millis(1500)),
+        kind: FaultKind::Delay(delay),
     });
     case.write_config(&format!(
         "www = \"never\"\n{}{}",
-        service_table(""),
-        sp_table(&sp)
+        service_table(service_extra),
+        sp_table(sp)
     ));
-    let service = Service::start(&case);
+    let service = Service::start(case);
     let id = service.accept("add-domain", "shop.example.com", 3);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while sp_list_updates(&sp) == 0 {
+    while sp_list_updates(sp) == 0 {
         assert!(
             Instant::now() < deadline,
             "the update never reached the panel"
         );
         std::thread::sleep(Duration::from_millis(5));
     }
+    (service, id)
+}
+
+#[test]
+fn an_event_killed_while_running_is_finished_after_restart_and_applied_once() {
+    let case = Case::new("svc-kill-running");
+    let sp = serverpilot();
+    // The panel takes 1.5 s over the list update: the service is killed meanwhile.
+    let (service, id) = mid_list_update(&case, &sp, Duration::from_millis(1500), "");
     assert_eq!(service.event(id)["state"], "running");
     service.kill();
     // Let the delayed request land (or not) before the restart.
@@ -966,27 +978,12 @@ fn sigterm_lets_the_running_event_finish_and_exits_cleanly() {
     let case = Case::new("svc-term");
     let sp = serverpilot();
     // The panel takes 800 ms over the list update: SIGTERM arrives meanwhile.
-    sp.inject(Fault {
-        method: Some("POST".into()),
-        path_prefix: Some(format!("/v1/apps/{SP_APP}")),
-        times: 1,
-        kind: FaultKind::Delay(Duration::from_millis(800)),
-    });
-    case.write_config(&format!(
-        "www = \"never\"\n{}{}",
-        service_table("shutdown_grace = \"10s\""),
-        sp_table(&sp)
-    ));
-    let service = Service::start(&case);
-    let id = service.accept("add-domain", "shop.example.com", 3);
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while sp_list_updates(&sp) == 0 {
-        assert!(
-            Instant::now() < deadline,
-            "the update never reached the panel"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let (service, id) = mid_list_update(
+        &case,
+        &sp,
+        Duration::from_millis(800),
+        "shutdown_grace = \"10s\"",
+    );
     let addr = service.addr.clone();
     let (code, took, log) = service.terminate();
     assert_eq!(code, Some(0), "{log}");
