@@ -84,6 +84,16 @@ fn rc_names(emu: &Emulator<RunCloud>) -> Vec<String> {
     names
 }
 
+/// The config most tests use: the service with its defaults, ServerPilot routed to `sp`,
+/// no `www.` so each event is one name.
+fn write_sp_config(case: &Case, sp: &Emulator<ServerPilot>) {
+    case.write_config(&format!(
+        "www = \"never\"\n{}{}",
+        service_table(""),
+        sp_table(sp)
+    ));
+}
+
 /// Domain-list updates ServerPilot received (each add or remove that changed the list).
 fn sp_list_updates(emu: &Emulator<ServerPilot>) -> usize {
     emu.requests()
@@ -362,11 +372,7 @@ fn events_posted_over_http_reach_both_panels() {
 fn requests_without_or_with_a_wrong_token_are_refused_and_change_nothing() {
     let case = Case::new("svc-auth");
     let sp = serverpilot();
-    case.write_config(&format!(
-        "www = \"never\"\n{}{}",
-        service_table(""),
-        sp_table(&sp)
-    ));
+    write_sp_config(&case, &sp);
     let service = Service::start(&case);
     let body = r#"{"event": "add-domain", "domain": "shop.example.com", "site_id": 3}"#;
     for token in [None, Some("wrong-token-0123456789"), Some("")] {
@@ -408,11 +414,7 @@ fn requests_without_or_with_a_wrong_token_are_refused_and_change_nothing() {
 fn a_bad_event_is_refused_with_400_and_nothing_is_stored() {
     let case = Case::new("svc-bad");
     let sp = serverpilot();
-    case.write_config(&format!(
-        "www = \"never\"\n{}{}",
-        service_table(""),
-        sp_table(&sp)
-    ));
+    write_sp_config(&case, &sp);
     let service = Service::start(&case);
     let cases = [
         (
@@ -644,11 +646,7 @@ fn two_hundred_events_posted_concurrently_are_all_applied() {
 fn events_for_one_domain_apply_in_the_order_accepted() {
     let case = Case::new("svc-order");
     let sp = serverpilot();
-    case.write_config(&format!(
-        "www = \"never\"\n{}{}",
-        service_table(""),
-        sp_table(&sp)
-    ));
+    write_sp_config(&case, &sp);
     let service = Service::start(&case);
     let mut pairs = Vec::new();
     for i in 0..8 {
@@ -685,11 +683,7 @@ fn events_for_one_domain_apply_in_the_order_accepted() {
 fn a_repeated_idempotency_key_is_applied_once() {
     let case = Case::new("svc-idem");
     let sp = serverpilot();
-    case.write_config(&format!(
-        "www = \"never\"\n{}{}",
-        service_table(""),
-        sp_table(&sp)
-    ));
+    write_sp_config(&case, &sp);
     let service = Service::start(&case);
     let (status, first) =
         service.post_event("add-domain", "shop.example.com", 3, Some("wp-evt-42"));
@@ -1053,11 +1047,7 @@ fn reconcile_and_verify_over_http() {
 fn a_second_service_on_the_same_database_is_refused() {
     let case = Case::new("svc-twice");
     let sp = serverpilot();
-    case.write_config(&format!(
-        "www = \"never\"\n{}{}",
-        service_table(""),
-        sp_table(&sp)
-    ));
+    write_sp_config(&case, &sp);
     let first = Service::start(&case);
     let run = case.run_with_env(
         &["serve", "--listen", "127.0.0.1:0"],
@@ -1081,11 +1071,7 @@ fn a_second_service_on_the_same_database_is_refused() {
 fn serve_refuses_to_start_without_its_token() {
     let case = Case::new("svc-notoken");
     let sp = serverpilot();
-    case.write_config(&format!(
-        "www = \"never\"\n{}{}",
-        service_table(""),
-        sp_table(&sp)
-    ));
+    write_sp_config(&case, &sp);
     let run = case.run(&["serve", "--listen", "127.0.0.1:0"]);
     assert_eq!(run.status, 2, "{}", run.all_output());
     assert!(run.stderr.contains("DH_TEST_TOKEN"), "{}", run.stderr);
