@@ -177,13 +177,13 @@ impl Network {
         match operation {
             Operation::AddDomain(e) | Operation::AddSubdomain(e) => {
                 let subdomain = matches!(operation, Operation::AddSubdomain(_));
-                lifecycle.record_for(&e.domain, e.site_id, subdomain, e.www, event)?;
+                lifecycle.record(&e.domain, e.site_id, subdomain, e.www, event)?;
                 lifecycle
                     .record_requirements(&e.domain, e.www, e.site_id, self.panels())
                     .await
             }
             Operation::RemoveDomain(e) | Operation::RemoveSubdomain(e) => {
-                lifecycle.end_for(&e.domain, event).map(drop)
+                lifecycle.end(&e.domain, event).map(drop)
             }
             _ => Ok(()),
         }

@@ -88,13 +88,9 @@ impl Lifecycle {
         })
     }
 
-    /// Creates or refreshes a domain's record after the panels were told.
-    pub fn record(&self, domain: &str, site: u64, subdomain: bool, www: bool) -> Result<()> {
-        self.record_for(domain, site, subdomain, www, None)
-    }
-
-    /// [`Lifecycle::record`] on behalf of a service event.
-    pub fn record_for(
+    /// Creates or refreshes a domain's record after the panels were told (`event`: the
+    /// service event on whose behalf, named in the stage change it causes).
+    pub fn record(
         &self,
         domain: &str,
         site: u64,
@@ -108,13 +104,8 @@ impl Lifecycle {
             .upsert_for(domain, site, kind, &names, store::now_ms(), event)
     }
 
-    /// Ends a domain's record.
-    pub fn end(&self, domain: &str) -> Result<bool> {
-        self.store.remove(domain)
-    }
-
-    /// [`Lifecycle::end`] on behalf of a service event.
-    pub fn end_for(&self, domain: &str, event: Option<i64>) -> Result<bool> {
+    /// Ends a domain's record (`event` as for [`Lifecycle::record`]).
+    pub fn end(&self, domain: &str, event: Option<i64>) -> Result<bool> {
         self.store.remove_for(domain, event)
     }
 
