@@ -3,15 +3,15 @@
 //! CNAMEs for subdomain sites, the envelope's errors (also inside HTTP 200), retries.
 //!
 //! `certificate-status` and `dns-requirements` have no CLI command: those tests run the
-//! same host (`domain_host::host::Host`) in-process on the same config.
+//! same host (`domain_host::runtime::host::Host`) in-process on the same config.
 
 mod support;
 
 use domain_host::config::LoadedConfig;
 use domain_host::contract::DomainEvent;
-use domain_host::credentials::Secrets;
-use domain_host::host::{Host, HostSettings};
-use domain_host::operation::Operation;
+use domain_host::runtime::host::{Host, HostSettings};
+use domain_host::runtime::operation::Operation;
+use domain_host::sandbox::credentials::Secrets;
 use panel_emulators::cloudflare::{Cloudflare, HostnameFilter, Token};
 use panel_emulators::{Emulator, Fault, FaultKind, Response};
 use serde_json::{Value, json};

@@ -44,11 +44,11 @@ fn writes(emu: &Emulator<Rocket>) -> usize {
 
 /// Operations the CLI has no command for, run in-process through the host library.
 fn in_process(case: &Case, operation: &str, domain: &str) -> serde_json::Value {
-    use domain_host::approvals::Mode;
     use domain_host::config::LoadedConfig;
     use domain_host::contract::DomainEvent;
-    use domain_host::host::{Host, HostSettings};
-    use domain_host::operation::Operation;
+    use domain_host::runtime::host::{Host, HostSettings};
+    use domain_host::runtime::operation::Operation;
+    use domain_host::sandbox::approvals::Mode;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -54,11 +54,11 @@ fn domains_path() -> String {
 
 /// Operations the CLI has no command for, run in-process through the host library.
 fn in_process(case: &Case, operation: &str, domain: &str, www: bool) -> serde_json::Value {
-    use domain_host::approvals::Mode;
     use domain_host::config::LoadedConfig;
     use domain_host::contract::DomainEvent;
-    use domain_host::host::{Host, HostSettings};
-    use domain_host::operation::Operation;
+    use domain_host::runtime::host::{Host, HostSettings};
+    use domain_host::runtime::operation::Operation;
+    use domain_host::sandbox::approvals::Mode;
     // The same configuration with the password among the constants (marked secret), so
     // this process's environment stays untouched.
     let password = std::fs::read_to_string(case.dir.join("password")).unwrap();

@@ -9,7 +9,7 @@
 use anyhow::{Context, Result, bail};
 use domain_host::lifecycle::Lifecycle;
 use domain_host::lifecycle::config::LifecycleConfig;
-use domain_host::lifecycle::store::{Store, now_ms};
+use domain_host::lifecycle::database::{Database, now_ms};
 use panel_emulators::dns::DnsServer;
 use panel_emulators::tls::{Served, TestCa, TlsServer};
 use std::net::IpAddr;
@@ -60,7 +60,7 @@ pub fn run(bench_exe: &Path, scratch: &Path, sizes: &[usize], rows: &mut Vec<Row
         let ca = dir.join("ca.pem");
         std::fs::write(&ca, &tls.ca.pem)?;
         std::fs::write(dir.join("lifecycle.toml"), config_text(&dns, &tls, &ca))?;
-        let store = Store::open(&dir.join("domain-host.db"))?;
+        let store = Database::open(&dir.join("domain-host.db"))?;
         let now = now_ms();
         for i in 0..n {
             store.upsert(&name(i), i as u64, "subdomain", &[name(i)], now)?;
@@ -128,7 +128,7 @@ pub fn child(dir: &Path, expected: usize) -> Result<()> {
         .iter()
         .map(std::fs::read)
         .collect::<std::io::Result<Vec<_>>>()?;
-    let store = Store::open(&dir.join("domain-host.db"))?;
+    let store = Database::open(&dir.join("domain-host.db"))?;
     let lifecycle = Lifecycle::new(config, Arc::new(store), &roots, 5)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -6,14 +6,14 @@
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
-use domain_host::approvals::Approvals;
 use domain_host::config::{IntegrationConfig, Limits};
 use domain_host::contract::DomainEvent;
-use domain_host::engine::{self, Allocation, CacheStatus, CompileCache};
-use domain_host::host::{Host, HostSettings, Integration};
-use domain_host::logs::LogSettings;
-use domain_host::operation::Operation;
-use domain_host::retry::RetryPolicy;
+use domain_host::runtime::engine::{self, Allocation, CacheStatus, CompileCache};
+use domain_host::runtime::host::{Host, HostSettings, Integration};
+use domain_host::runtime::operation::Operation;
+use domain_host::runtime::retry::RetryPolicy;
+use domain_host::sandbox::approvals::Approvals;
+use domain_host::sandbox::logs::LogSettings;
 use http_body_util::{BodyExt, Full};
 use panel_emulators::Emulator;
 use panel_emulators::runcloud::RunCloud;

@@ -14,9 +14,9 @@
 //! Unknown keys and wrong types are errors that name the line and key, so a typo never
 //! silently leaves a setting unused. Relative paths are relative to the config file.
 
-use crate::allow_list::{AllowList, Routes};
 use crate::domain::WwwPolicy;
-use crate::retry::RetryPolicy;
+use crate::runtime::retry::RetryPolicy;
+use crate::sandbox::allow_list::{AllowList, Routes};
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -536,7 +536,7 @@ pub fn is_constant_name(name: &str) -> bool {
 fn safe_error(error: &toml::de::Error, text: &str) -> String {
     let mut message = error.message().trim().to_string();
     for value in sensitive_values(text) {
-        message = message.replace(&value, crate::credentials::REDACTED);
+        message = message.replace(&value, crate::sandbox::credentials::REDACTED);
     }
     let message = message.lines().collect::<Vec<_>>().join("; ");
     match error.span() {

@@ -1,6 +1,6 @@
 use clap::{Parser, Subcommand};
-use domain_host::app::{self, Command, Options};
-use domain_host::logs::Level;
+use domain_host::commands::{self, Command, Options};
+use domain_host::sandbox::logs::Level;
 use std::path::PathBuf;
 
 /// Runs Ultimate Multisite host integrations (domain-provider components) in a sandbox.
@@ -127,12 +127,12 @@ fn main() {
                 eprintln!(
                     "domain-host: --log-level must be trace, debug, info, warn, error or off"
                 );
-                std::process::exit(app::EXIT_USAGE);
+                std::process::exit(commands::EXIT_USAGE);
             }
         },
     };
     let options = Options {
-        config: cli.config.unwrap_or_else(app::default_config_path),
+        config: cli.config.unwrap_or_else(commands::default_config_path),
         json: cli.json,
         log_level,
     };
@@ -178,6 +178,6 @@ fn main() {
             prune,
         },
     };
-    let status = runtime.block_on(app::run(&options, command));
+    let status = runtime.block_on(commands::run(&options, command));
     std::process::exit(status);
 }

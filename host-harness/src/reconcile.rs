@@ -12,9 +12,9 @@
 
 use crate::contract::{Capabilities, DomainEvent, Operations};
 use crate::domain::{self, WwwPolicy, wants_www};
-use crate::host::{Host, Integration};
-use crate::operation::{Answer, Operation, PanelName};
-use crate::report::IntegrationReport;
+use crate::runtime::host::{Host, Integration};
+use crate::runtime::operation::{Answer, Operation, PanelName};
+use crate::runtime::report::IntegrationReport;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

@@ -37,7 +37,7 @@ pub async fn query(
     recursion: bool,
     timeout: Duration,
 ) -> Result<Lookup, CouldNotCheck> {
-    let id: u16 = u16::from_le_bytes(crate::files::random_bytes::<2>());
+    let id: u16 = u16::from_le_bytes(crate::sandbox::files::random_bytes::<2>());
     let mut message = Message::new(id, MessageType::Query, OpCode::Query);
     message.metadata.recursion_desired = recursion;
     message.add_query(Query::query(fqdn(name)?, rtype));

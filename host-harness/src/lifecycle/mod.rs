@@ -9,26 +9,26 @@
 //! for a certificate; their own view of it is shown beside ours.
 //!
 //! One place per concern: [`config`], [`schedule`] (pure), [`dns`] (client + pure
-//! classification), [`caa`] and [`cdn`] (pure), [`tls`], [`diagnosis`] (pure), [`store`].
+//! classification), [`caa`] and [`cdn`] (pure), [`tls`], [`diagnosis`] (pure), [`database`] (the SQLite file the service shares).
 
 pub mod caa;
 pub mod cdn;
 pub mod config;
+pub mod database;
 pub mod diagnosis;
 pub mod dns;
 pub mod schedule;
-pub mod store;
 pub mod tls;
 
 use crate::contract::{DomainEvent, Operations};
-use crate::host::{Host, Integration};
-use crate::operation::{Answer, Operation};
+use crate::runtime::host::{Host, Integration};
+use crate::runtime::operation::{Answer, Operation};
 use anyhow::Result;
 use config::LifecycleConfig;
+use database::{CertView, Database, DnsView, DomainRecord, NameRecord};
 use serde::Serialize;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-use store::{CertView, DnsView, DomainRecord, NameRecord, Store};
 
 /// The panels a check may ask (request-certificate, certificate-status).
 #[derive(Clone, Copy)]
@@ -39,7 +39,7 @@ pub struct Panels<'a> {
 
 pub struct Lifecycle {
     pub config: LifecycleConfig,
-    pub store: Arc<Store>,
+    pub store: Arc<Database>,
     roots: Arc<rustls::RootCertStore>,
     resolvers: Vec<SocketAddr>,
     /// The certificate attempts of compatible mode.
@@ -68,7 +68,7 @@ struct NameCheck {
 impl Lifecycle {
     pub fn new(
         config: LifecycleConfig,
-        store: Arc<Store>,
+        store: Arc<Database>,
         extra_roots: &[Vec<u8>],
         ssl_attempts: u32,
     ) -> Result<Self> {
@@ -101,7 +101,7 @@ impl Lifecycle {
         let names = names_for(domain, www && !subdomain);
         let kind = if subdomain { "subdomain" } else { "mapped" };
         self.store
-            .upsert_for(domain, site, kind, &names, store::now_ms(), event)
+            .upsert_for(domain, site, kind, &names, database::now_ms(), event)
     }
 
     /// Ends a domain's record (`event` as for [`Lifecycle::record`]).
@@ -121,7 +121,7 @@ impl Lifecycle {
         record.backoff = 0;
         if matches!(record.stage.as_str(), "failed" | "ssl-failed") {
             record.attempts = 0;
-            record.phase_started_ms = store::now_ms();
+            record.phase_started_ms = database::now_ms();
         }
         Ok(Some(self.check_record(record, panels).await?))
     }
@@ -150,7 +150,7 @@ impl Lifecycle {
         limit: usize,
     ) -> Result<Vec<String>> {
         use futures::StreamExt;
-        let due = self.store.due(store::now_ms(), limit)?;
+        let due = self.store.due(database::now_ms(), limit)?;
         let mut stream = futures::stream::iter(
             due.into_iter()
                 .map(|d| async move { self.check(&d, panels).await }),
@@ -171,7 +171,7 @@ impl Lifecycle {
 
     async fn check_name(&self, name: &NameRecord, cname_addresses: &[IpAddr]) -> NameCheck {
         let timeout = self.config.timeout;
-        let routing_reqs: Vec<&crate::operation::RecordView> = name
+        let routing_reqs: Vec<&crate::runtime::operation::RecordView> = name
             .requirements
             .iter()
             .filter(|r| r.purpose == "routing" && r.name == name.name)
@@ -349,7 +349,7 @@ impl Lifecycle {
                 timeout,
             )
             .await;
-            let now = store::now_ms() / 1000;
+            let now = database::now_ms() / 1000;
             let days_left = cert.seen.not_after.map(|t| (t - now).div_euclid(86400));
             if cert.seen.state == "ok"
                 && let (Some(from), Some(to)) = (cert.seen.not_before, cert.seen.not_after)
@@ -473,7 +473,7 @@ impl Lifecycle {
             diagnosis.extend(self.ask_panels(&mut record, panels).await);
         }
 
-        let now = store::now_ms();
+        let now = database::now_ms();
         let dns_ok = record.names.iter().all(|n| n.dns.state == "ok");
         let cert_ok = record.names.iter().all(|n| n.certificate.state == "ok");
         let definitive_dns = checks
@@ -611,7 +611,7 @@ impl Lifecycle {
                     )),
                 }
             }
-            let now = store::now_ms();
+            let now = database::now_ms();
             for n in &mut record.names {
                 n.requested_ms = Some(now);
             }
@@ -715,7 +715,7 @@ pub struct NameStatus {
     pub dns: DnsView,
     pub certificate: CertificateStatus,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub requirements: Vec<crate::operation::RecordView>,
+    pub requirements: Vec<crate::runtime::operation::RecordView>,
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub panel: std::collections::BTreeMap<String, serde_json::Value>,
 }

@@ -3,9 +3,9 @@
 
 use super::State;
 use super::queue::{self, Accepted, NewEvent};
-use crate::app;
-use crate::operation::Operation;
+use crate::commands;
 use crate::reconcile;
+use crate::runtime::operation::Operation;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, RawQuery, Request};
@@ -179,8 +179,8 @@ async fn post_event(state: Shared, headers: HeaderMap, body: Bytes) -> Response 
             }
         },
     };
-    let event = match app::domain_event(&state.network.config, &body.domain, site)
-        .and_then(|e| app::check_wildcards(&e, &state.network.integrations).map(|_| e))
+    let event = match commands::domain_event(&state.network.config, &body.domain, site)
+        .and_then(|e| commands::check_wildcards(&e, &state.network.integrations).map(|_| e))
     {
         Ok(e) => e,
         Err(e) => return refuse(format!("{e:#}")),
@@ -191,7 +191,7 @@ async fn post_event(state: Shared, headers: HeaderMap, body: Bytes) -> Response 
         site,
         idempotency_key: key,
     };
-    match queue::accept(&state.store, &new, crate::lifecycle::store::now_ms()) {
+    match queue::accept(&state.store, &new, crate::lifecycle::database::now_ms()) {
         Ok(Accepted::New(id)) => {
             state.metrics.accepted.fetch_add(1, Ordering::Relaxed);
             state.wake_events.notify_one();
@@ -245,21 +245,21 @@ fn lifecycle_error(state: &State, e: anyhow::Error) -> Response {
 }
 
 async fn list_domains(state: Shared) -> Response {
-    match app::statuses(&state.network, None) {
+    match commands::statuses(&state.network, None) {
         Ok(list) => json(&state, StatusCode::OK, &list),
         Err(e) => lifecycle_error(&state, e),
     }
 }
 
 async fn get_domain(state: Shared, Path(domain): Path<String>) -> Response {
-    match app::statuses(&state.network, Some(&domain)) {
+    match commands::statuses(&state.network, Some(&domain)) {
         Ok(mut list) => json(&state, StatusCode::OK, &list.remove(0)),
         Err(e) => lifecycle_error(&state, e),
     }
 }
 
 async fn verify_domain(state: Shared, Path(domain): Path<String>) -> Response {
-    let result = app::verify_now(&state.network, &domain).await;
+    let result = commands::verify_now(&state.network, &domain).await;
     state.wake_outbox.notify_one();
     match result {
         Ok(status) => json(&state, StatusCode::OK, &status),
@@ -271,7 +271,7 @@ async fn list_integrations(state: Shared) -> Response {
     json(
         &state,
         StatusCode::OK,
-        &app::integration_list(&state.network),
+        &commands::integration_list(&state.network),
     )
 }
 
@@ -331,7 +331,7 @@ async fn post_reconcile(state: Shared, RawQuery(query): RawQuery, body: Bytes) -
             Ok(w) => w,
             Err(e) => return error(&state, StatusCode::BAD_REQUEST, format!("{e:#}")),
         };
-    let report = app::reconcile_network(&state.network, &wanted, mode).await;
+    let report = commands::reconcile_network(&state.network, &wanted, mode).await;
     state.wake_outbox.notify_one();
     json(&state, StatusCode::OK, &report)
 }

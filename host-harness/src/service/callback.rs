@@ -24,7 +24,10 @@ pub fn signature(secret: &str, timestamp: u64, body: &str) -> String {
     mac.update(timestamp.to_string().as_bytes());
     mac.update(b".");
     mac.update(body.as_bytes());
-    format!("sha256={}", crate::files::hex(&mac.finalize().into_bytes()))
+    format!(
+        "sha256={}",
+        crate::sandbox::files::hex(&mac.finalize().into_bytes())
+    )
 }
 
 /// The body sent for an outbox row: the stored change plus its delivery id.
@@ -41,7 +44,7 @@ pub fn body(id: i64, stored: &str) -> String {
 pub fn backoff(attempts: u32) -> Duration {
     let full = Duration::from_millis(500u64.saturating_mul(1 << attempts.min(16)))
         .min(Duration::from_secs(600));
-    full / 2 + full.mul_f64(crate::retry::jitter() / 2.0)
+    full / 2 + full.mul_f64(crate::runtime::retry::jitter() / 2.0)
 }
 
 pub struct Callback {
@@ -53,7 +56,7 @@ pub struct Callback {
 impl Callback {
     pub fn new(url: &str, secret: String) -> Result<Self> {
         let url: http::Uri = url.parse().context("service.callback_url")?;
-        let tls = crate::egress::tls_config(None).map_err(|e| anyhow::anyhow!(e))?;
+        let tls = crate::sandbox::egress::tls_config(None).map_err(|e| anyhow::anyhow!(e))?;
         Ok(Callback { url, secret, tls })
     }
 
@@ -99,7 +102,7 @@ impl Callback {
                 .header("x-domain-host-delivery", delivery.to_string())
                 .body(Full::new(Bytes::from(body)))?;
         let status = if https {
-            let name = crate::egress::server_name(host)
+            let name = crate::sandbox::egress::server_name(host)
                 .map_err(|_| anyhow::anyhow!("callback_url: bad host name {host}"))?;
             let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
                 .connect(name, tcp)

@@ -17,13 +17,13 @@ pub mod callback;
 pub mod metrics;
 pub mod queue;
 
-use crate::app::{self, Options};
+use crate::commands::{self, Options};
 use crate::config::{LoadedConfig, ServiceConfig, Synchronous};
-use crate::credentials::Secrets;
-use crate::lifecycle::store::{Store, now_ms};
-use crate::network::{Network, Selection};
-use crate::operation::Operation;
-use crate::report::EventReport;
+use crate::dispatch::{Network, Selection};
+use crate::lifecycle::database::{Database, now_ms};
+use crate::runtime::operation::Operation;
+use crate::runtime::report::EventReport;
+use crate::sandbox::credentials::Secrets;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
@@ -34,7 +34,7 @@ use tokio::sync::{Notify, watch};
 
 pub struct State {
     pub network: Arc<Network>,
-    pub store: Arc<Store>,
+    pub store: Arc<Database>,
     pub service: ServiceConfig,
     pub secrets: Secrets,
     token_digest: [u8; 32],
@@ -74,14 +74,14 @@ pub async fn run(options: &Options, listen: Option<SocketAddr>) -> i32 {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("domain-host: {}", secrets.redact(&format!("{e:#}")));
-            app::EXIT_USAGE
+            commands::EXIT_USAGE
         }
     }
 }
 
 async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets) -> Result<()> {
     let config = LoadedConfig::load(&options.config)?;
-    app::register_operator_secrets(&config, secrets);
+    commands::register_operator_secrets(&config, secrets);
     let Some(service) = config.config.service.clone() else {
         bail!(
             "{} has no [service] table: set at least service.token_env (the environment variable holding the API token)",
@@ -93,14 +93,14 @@ async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets)
         (Some(url), Some(key)) => Some(callback::Callback::new(url, key)?),
         _ => None,
     };
-    let ids = app::enabled_ids(&config);
+    let ids = commands::enabled_ids(&config);
     let network = Network::open(
         config,
         secrets.clone(),
         options.log_level,
         Selection {
             ids,
-            mode: crate::approvals::Mode::Enforce,
+            mode: crate::sandbox::approvals::Mode::Enforce,
             strict: true,
         },
     )
@@ -111,7 +111,7 @@ async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets)
         .context("the service needs its database")?;
     // One service per database: a second would re-queue the first's running events.
     let lock_path = network.host.settings.state_dir.join("service.lock");
-    let instance_lock = crate::files::open_lock_file(&lock_path)
+    let instance_lock = crate::sandbox::files::open_lock_file(&lock_path)
         .with_context(|| format!("cannot open {}", lock_path.display()))?;
     if instance_lock.try_lock().is_err() {
         bail!(
@@ -285,7 +285,7 @@ fn summary(report: &EventReport) -> String {
 /// One attempt at one event, through the CLI's dispatch path.
 async fn apply(state: Arc<State>, event: queue::Claimed) {
     let network = &state.network;
-    let operation = app::domain_event(&network.config, &event.domain, event.site)
+    let operation = commands::domain_event(&network.config, &event.domain, event.site)
         .ok()
         .and_then(|e| Operation::domain_event(&event.kind, e));
     let Some(operation) = operation else {
@@ -328,7 +328,7 @@ async fn apply(state: Arc<State>, event: queue::Claimed) {
             let full = base
                 .saturating_mul(1u32 << (event.attempt - 1).min(20))
                 .min(state.service.retry_max_interval);
-            let wait = full / 2 + full.mul_f64(crate::retry::jitter() / 2.0);
+            let wait = full / 2 + full.mul_f64(crate::runtime::retry::jitter() / 2.0);
             state.metrics.outcome("retried");
             state.say(&format!(
                 "event {} {} {}: attempt {} failed ({why}); again in {} ms",

@@ -2,7 +2,7 @@
 //! every change is one transaction, so a process killed at any point leaves each event
 //! either not accepted, queued, running (re-queued on start) or finished.
 
-use crate::lifecycle::store::Store;
+use crate::lifecycle::database::Database;
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -27,7 +27,7 @@ pub enum Accepted {
 }
 
 /// Commits an event (or finds the one its idempotency key names).
-pub fn accept(store: &Store, event: &NewEvent, now: i64) -> Result<Accepted> {
+pub fn accept(store: &Database, event: &NewEvent, now: i64) -> Result<Accepted> {
     store.transaction(|tx| {
         if let Some(key) = &event.idempotency_key {
             let seen: Option<(i64, String, String, i64)> = tx
@@ -62,7 +62,7 @@ pub fn accept(store: &Store, event: &NewEvent, now: i64) -> Result<Accepted> {
 }
 
 /// Events a killed process left running go back to the queue, ready now.
-pub fn requeue_running(store: &Store, now: i64) -> Result<usize> {
+pub fn requeue_running(store: &Database, now: i64) -> Result<usize> {
     store.transaction(|tx| {
         Ok(tx.execute(
             "UPDATE events SET state = 'queued', next_attempt_ms = ?1 WHERE state = 'running'",
@@ -84,7 +84,7 @@ pub struct Claimed {
 
 /// Takes up to `limit` events that are due and first in their domain's line (no earlier
 /// event of the domain is queued or running), oldest first, and marks them running.
-pub fn claim(store: &Store, now: i64, limit: usize) -> Result<Vec<Claimed>> {
+pub fn claim(store: &Database, now: i64, limit: usize) -> Result<Vec<Claimed>> {
     if limit == 0 {
         return Ok(vec![]);
     }
@@ -120,7 +120,7 @@ pub fn claim(store: &Store, now: i64, limit: usize) -> Result<Vec<Claimed>> {
 
 /// An event's last attempt ended: `done` or `failed` for good.
 pub fn finish(
-    store: &Store,
+    store: &Database,
     id: i64,
     state: &str,
     report: &str,
@@ -137,7 +137,7 @@ pub fn finish(
 }
 
 /// A transient failure: queued again for `at`.
-pub fn reschedule(store: &Store, id: i64, at: i64, report: &str, error: &str) -> Result<()> {
+pub fn reschedule(store: &Database, id: i64, at: i64, report: &str, error: &str) -> Result<()> {
     store.transaction(|tx| {
         tx.execute(
             "UPDATE events SET state = 'queued', next_attempt_ms = ?2, report = ?3, error = ?4 WHERE id = ?1",
@@ -149,7 +149,7 @@ pub fn reschedule(store: &Store, id: i64, at: i64, report: &str, error: &str) ->
 
 /// When the next queued event that is first in its domain's line is due, if one is (an
 /// event behind a running one waits for it, not for a time).
-pub fn next_due(store: &Store) -> Result<Option<i64>> {
+pub fn next_due(store: &Database) -> Result<Option<i64>> {
     store.with_connection(|c| {
         Ok(c.query_row(
             "SELECT MIN(e.next_attempt_ms) FROM events e WHERE e.state = 'queued'
@@ -189,7 +189,7 @@ pub fn rfc3339(ms: i64) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
-pub fn get(store: &Store, id: i64) -> Result<Option<EventView>> {
+pub fn get(store: &Database, id: i64) -> Result<Option<EventView>> {
     store.with_connection(|c| {
         Ok(c.query_row(
             "SELECT id, kind, domain, site, state, attempts, idempotency_key, accepted_ms, started_ms,
@@ -220,7 +220,7 @@ pub fn get(store: &Store, id: i64) -> Result<Option<EventView>> {
 }
 
 /// Events by state.
-pub fn counts(store: &Store) -> Result<Vec<(String, i64)>> {
+pub fn counts(store: &Database) -> Result<Vec<(String, i64)>> {
     store.with_connection(|c| {
         let mut stmt = c.prepare_cached("SELECT state, COUNT(*) FROM events GROUP BY state")?;
         let rows = stmt
@@ -241,7 +241,7 @@ pub struct Delivery {
 
 /// Stage changes due for delivery, each the oldest undelivered one of its domain (so a
 /// domain's changes arrive in order).
-pub fn due_deliveries(store: &Store, now: i64, limit: usize) -> Result<Vec<Delivery>> {
+pub fn due_deliveries(store: &Database, now: i64, limit: usize) -> Result<Vec<Delivery>> {
     store.with_connection(|c| {
         let mut stmt = c.prepare_cached(
             "SELECT o.id, o.domain, o.body, o.attempts FROM outbox o
@@ -264,7 +264,7 @@ pub fn due_deliveries(store: &Store, now: i64, limit: usize) -> Result<Vec<Deliv
     })
 }
 
-pub fn delivered(store: &Store, id: i64, now: i64) -> Result<()> {
+pub fn delivered(store: &Database, id: i64, now: i64) -> Result<()> {
     store.transaction(|tx| {
         tx.execute(
             "UPDATE outbox SET delivered_ms = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
@@ -279,7 +279,7 @@ pub fn delivered(store: &Store, id: i64, now: i64) -> Result<()> {
     })
 }
 
-pub fn delivery_failed(store: &Store, id: i64, at: i64, error: &str) -> Result<()> {
+pub fn delivery_failed(store: &Database, id: i64, at: i64, error: &str) -> Result<()> {
     store.transaction(|tx| {
         tx.execute(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3 WHERE id = ?1",
@@ -290,7 +290,7 @@ pub fn delivery_failed(store: &Store, id: i64, at: i64, error: &str) -> Result<(
 }
 
 /// Undelivered stage changes, and when the next one first in its domain's line is due.
-pub fn outbox_pending(store: &Store) -> Result<(i64, Option<i64>)> {
+pub fn outbox_pending(store: &Database) -> Result<(i64, Option<i64>)> {
     store.with_connection(|c| {
         let count = c.query_row(
             "SELECT COUNT(*) FROM outbox WHERE delivered_ms IS NULL",
@@ -312,13 +312,13 @@ pub fn outbox_pending(store: &Store) -> Result<(i64, Option<i64>)> {
 mod tests {
     use super::*;
 
-    fn scratch() -> (std::path::PathBuf, Store) {
+    fn scratch() -> (std::path::PathBuf, Database) {
         let dir = std::env::temp_dir().join(format!(
             "dh-queue-{}-{}",
             std::process::id(),
-            crate::files::hex(&crate::files::random_bytes::<4>())
+            crate::sandbox::files::hex(&crate::sandbox::files::random_bytes::<4>())
         ));
-        let store = Store::open(&dir.join("domain-host.db")).unwrap();
+        let store = Database::open(&dir.join("domain-host.db")).unwrap();
         (dir, store)
     }
 

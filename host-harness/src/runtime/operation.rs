@@ -1,7 +1,7 @@
 //! The operations of the contract as the host runs them, and what they answer.
 //!
 //! The CLI, the service and the lifecycle all describe work as an [`Operation`] and get an
-//! [`crate::report::IntegrationReport`] back from [`crate::host::Host::run`]: one dispatch
+//! [`crate::runtime::report::IntegrationReport`] back from [`crate::runtime::host::Host::run`]: one dispatch
 //! path for everything.
 
 use crate::contract::{

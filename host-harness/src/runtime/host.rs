@@ -5,21 +5,21 @@
 //! routes and credential. Each event then runs in a fresh store with the sandbox armed:
 //! memory cap, guest-CPU budget, wall-time limit, and the outbound hook.
 
-use crate::allow_list::{AllowList, Routes};
-use crate::approvals::{self, Approvals, Pin, Verdict};
-use crate::component::{ProviderPre, Reply};
 use crate::config::{IntegrationConfig, Limits, LoadedConfig};
 use crate::contract::{Capabilities, ProviderError, ProviderMetadata};
-use crate::credentials::{Constants, OperatorInput, Secrets, Source, credential_for};
-use crate::egress::{self, AddressPolicy};
-use crate::engine::{self, CompileCache};
-use crate::lock;
-use crate::logs::{IntegrationLog, Level, LogSettings};
-use crate::operation::{Answer, Operation};
-use crate::outbound::{OutboundPolicy, RequestBudget, WriteLog};
-use crate::report::{ComponentReport, ErrorReport, IntegrationReport};
-use crate::retry::{self, RetryPolicy};
-use crate::store::{HostState, Journal};
+use crate::runtime::account_lock;
+use crate::runtime::component::{ProviderPre, Reply};
+use crate::runtime::engine::{self, CompileCache};
+use crate::runtime::instance::{HostState, Journal};
+use crate::runtime::operation::{Answer, Operation};
+use crate::runtime::report::{ComponentReport, ErrorReport, IntegrationReport};
+use crate::runtime::retry::{self, RetryPolicy};
+use crate::sandbox::allow_list::{AllowList, Routes};
+use crate::sandbox::approvals::{self, Approvals, Pin, Verdict};
+use crate::sandbox::credentials::{Constants, OperatorInput, Secrets, Source, credential_for};
+use crate::sandbox::egress::{self, AddressPolicy};
+use crate::sandbox::logs::{IntegrationLog, Level, LogSettings};
+use crate::sandbox::outbound::{OutboundPolicy, RequestBudget, WriteLog};
 use anyhow::{Context, Result, anyhow};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -243,7 +243,7 @@ impl Host {
                 // A self-hosted panel's default is the operator's own host (a template).
                 let mut hosts = Vec::new();
                 for entry in &metadata.default_allowed_hosts {
-                    let expanded = crate::allow_list::expand_default(entry, |n| {
+                    let expanded = crate::sandbox::allow_list::expand_default(entry, |n| {
                         constants.visible(n).map(str::to_string)
                     })
                     .map_err(|e| anyhow!("integrations.{id}: default allowed host: {e}"))?;
@@ -272,7 +272,7 @@ impl Host {
         };
         let tls = egress::tls_config(extra_roots.as_deref())
             .map_err(|e| anyhow!("integrations.{id}.ca_file: {e}"))?;
-        if let Some(crate::credentials::Credential::Session(session)) = &credential {
+        if let Some(crate::sandbox::credentials::Credential::Session(session)) = &credential {
             let login = allow.allowing(&session.url).filter(|e| e.is_https());
             if login.is_none() {
                 anyhow::bail!(
@@ -440,13 +440,13 @@ impl Host {
                 .metadata
                 .capabilities
                 .contains(Capabilities::INDEPENDENT_DOMAINS);
-            let path = lock::lock_path(
+            let path = account_lock::lock_path(
                 &self.settings.lock_dir,
                 &integration.id,
                 &integration.account_key,
                 operation.domain().filter(|_| independent),
             );
-            match lock::acquire(
+            match account_lock::acquire(
                 path,
                 Duration::from_secs(self.settings.limits.lock_wait_secs),
             )
@@ -471,7 +471,9 @@ impl Host {
         let mut earlier: Vec<String> = Vec::new();
         let mut landed_earlier = 0;
         let session = match &integration.outbound.credential {
-            Some(crate::credentials::Credential::Session(session)) => Some(session.clone()),
+            Some(crate::sandbox::credentials::Credential::Session(session)) => {
+                Some(session.clone())
+            }
             _ => None,
         };
         let mut relogged = false;
@@ -492,11 +494,13 @@ impl Host {
             let result = match (result, session.as_ref().and_then(|s| s.take_failure())) {
                 (Attempt::Provider(ProviderError::Denied(_)), Some(failure)) => {
                     Attempt::Provider(match failure {
-                        crate::session::LoginFailure::Refused(m) => {
+                        crate::sandbox::session::LoginFailure::Refused(m) => {
                             ProviderError::BadCredentials(m)
                         }
-                        crate::session::LoginFailure::Unavailable(m) => ProviderError::Transient(m),
-                        crate::session::LoginFailure::Unusable(m) => {
+                        crate::sandbox::session::LoginFailure::Unavailable(m) => {
+                            ProviderError::Transient(m)
+                        }
+                        crate::sandbox::session::LoginFailure::Unusable(m) => {
                             ProviderError::Api(crate::contract::ApiError {
                                 status: 0,
                                 message: m,
@@ -771,7 +775,7 @@ fn check_metadata(metadata: &ProviderMetadata) -> Result<(), String> {
         .map_err(|e| format!("default allowed hosts: {e}"))?;
     for scheme in &metadata.auth {
         if let crate::contract::AuthScheme::Header(h) = scheme {
-            crate::credentials::check_auth_header_name(&h.header_name)?;
+            crate::sandbox::credentials::check_auth_header_name(&h.header_name)?;
         }
     }
     Ok(())

@@ -55,7 +55,7 @@ pub fn lock_path(
 /// Waits up to `wait` for the lock.
 pub async fn acquire(path: PathBuf, wait: Duration) -> Result<AccountLock> {
     if let Some(dir) = path.parent() {
-        crate::files::shared_dir(dir)?;
+        crate::sandbox::files::shared_dir(dir)?;
     }
     let started = Instant::now();
     let queue = local(&path);
@@ -68,7 +68,7 @@ pub async fn acquire(path: PathBuf, wait: Duration) -> Result<AccountLock> {
             path.display()
         ),
     };
-    let file = crate::files::open_lock_file(&path)
+    let file = crate::sandbox::files::open_lock_file(&path)
         .with_context(|| format!("cannot open lock file {}", path.display()))?;
     let mut pause = Duration::from_millis(2);
     loop {

@@ -11,7 +11,7 @@
 //!
 //! Pure: unit-tested without a guest.
 
-use crate::credentials::{Constants, percent_encode};
+use crate::sandbox::credentials::{Constants, percent_encode};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -77,7 +77,7 @@ pub struct Placeholders {
 
 impl Placeholders {
     pub fn new(constants: Arc<Constants>) -> Self {
-        let nonce = crate::files::hex(&crate::files::random_bytes::<16>());
+        let nonce = crate::sandbox::files::hex(&crate::sandbox::files::random_bytes::<16>());
         let mut head = PREFIX.to_vec();
         head.extend_from_slice(nonce.as_bytes());
         head.push(b'~');
@@ -264,7 +264,7 @@ impl Streamer {
 mod tests {
     use super::*;
     use crate::contract::{AuthScheme, ConstantSpec};
-    use crate::credentials::OperatorInput;
+    use crate::sandbox::credentials::OperatorInput;
     use std::collections::BTreeMap;
 
     fn placeholders() -> Placeholders {

@@ -6,7 +6,7 @@
 //! [`Session::login_request`] and [`parse_token`] are pure and unit-tested.
 
 use crate::contract::{BodyFormat, LoginValue, SessionLogin};
-use crate::credentials::{Constants, Secrets, percent_encode};
+use crate::sandbox::credentials::{Constants, Secrets, percent_encode};
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
@@ -94,7 +94,10 @@ impl Session {
         let (content_type, body) = login_body(spec.body_format, &fields);
         let (header, bearer) = match &spec.token_header {
             None => (http::header::AUTHORIZATION, true),
-            Some(name) => (crate::credentials::check_auth_header_name(name)?, false),
+            Some(name) => (
+                crate::sandbox::credentials::check_auth_header_name(name)?,
+                false,
+            ),
         };
         Ok(Some(Session {
             url,

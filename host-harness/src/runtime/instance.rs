@@ -5,10 +5,10 @@
 
 use crate::contract::since_v0_1_0::multisite::domain_provider as v1;
 use crate::contract::since_v0_2_0::multisite::domain_provider as v2;
-use crate::credentials::Constants;
-use crate::logs::{IntegrationLog, Level};
-use crate::outbound::OutboundPolicy;
-use crate::placeholders::{Encoding, Placeholders};
+use crate::sandbox::credentials::Constants;
+use crate::sandbox::logs::{IntegrationLog, Level};
+use crate::sandbox::outbound::OutboundPolicy;
+use crate::sandbox::placeholders::{Encoding, Placeholders};
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use wasmtime::StoreLimits;

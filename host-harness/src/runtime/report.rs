@@ -1,8 +1,8 @@
 //! What `domain-host` reports: per integration, what happened, in text or JSON.
 
-use crate::engine::CacheStatus;
-use crate::logs::LogLine;
-use crate::operation::Answer;
+use crate::runtime::engine::CacheStatus;
+use crate::runtime::operation::Answer;
+use crate::sandbox::logs::LogLine;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]

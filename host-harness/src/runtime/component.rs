@@ -8,8 +8,8 @@ use crate::contract::{
     CertificateReport, DnsRecord, Outcome, PanelDomain, ProviderError, ProviderMetadata, Version,
     from_v0_1, since_v0_1_0, since_v0_2_0,
 };
-use crate::operation::Operation;
-use crate::store::HostState;
+use crate::runtime::instance::HostState;
+use crate::runtime::operation::Operation;
 use anyhow::Result;
 use wasmtime::Store;
 use wasmtime::component::InstancePre;

@@ -4,15 +4,15 @@
 //! enabled integration receives it concurrently (each with its locks and retries, in
 //! [`Host::run`]), and the lifecycle records the domain afterwards.
 
-use crate::approvals;
 use crate::config::LoadedConfig;
-use crate::credentials::Secrets;
-use crate::host::{Host, HostSettings, Integration};
-use crate::lifecycle::store::Store;
+use crate::lifecycle::database::Database;
 use crate::lifecycle::{Lifecycle, Panels};
-use crate::logs::Level;
-use crate::operation::Operation;
-use crate::report::{EventReport, IntegrationReport};
+use crate::runtime::host::{Host, HostSettings, Integration};
+use crate::runtime::operation::Operation;
+use crate::runtime::report::{EventReport, IntegrationReport};
+use crate::sandbox::approvals;
+use crate::sandbox::credentials::Secrets;
+use crate::sandbox::logs::Level;
 use anyhow::{Context, Result};
 use std::sync::Arc;
 
@@ -27,7 +27,7 @@ pub struct Network {
     pub lifecycle: Option<Lifecycle>,
     /// The database (`domain-host.db` in the state directory), when the config has a
     /// `[lifecycle]` or `[service]` table: the lifecycle's records, the service's queue.
-    pub store: Option<Arc<Store>>,
+    pub store: Option<Arc<Database>>,
 }
 
 /// Which integrations to load, and how a missing component counts.
@@ -80,7 +80,7 @@ impl Network {
             }
         }
         let store = if config.config.lifecycle.is_some() || config.config.service.is_some() {
-            let store = Store::open(&host.settings.state_dir.join("domain-host.db"))?;
+            let store = Database::open(&host.settings.state_dir.join("domain-host.db"))?;
             // Stage changes go to the outbox whenever a callback is configured, whoever
             // changes them (the service, or `verify` from cron): the service delivers them.
             store.keep_outbox(
@@ -193,7 +193,7 @@ impl Network {
 /// The lifecycle of the config, when it has a `[lifecycle]` table.
 fn open_lifecycle(
     config: &LoadedConfig,
-    store: Arc<Store>,
+    store: Arc<Database>,
     integrations: &[Arc<Integration>],
 ) -> Result<Option<Lifecycle>> {
     let Some(lc) = &config.config.lifecycle else {

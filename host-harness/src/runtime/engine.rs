@@ -5,7 +5,7 @@
 //! `domain-host` invocation fast.
 
 use crate::contract;
-use crate::store::HostState;
+use crate::runtime::instance::HostState;
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
@@ -121,8 +121,8 @@ impl CompileCache {
     /// Opens the cache in `dir`, with its key in `dir/cache.key` (created on first use,
     /// 0600). A cache that is not private to this user is not used, with one warning.
     pub fn open(dir: &Path) -> Self {
-        let key = crate::files::private_dir(dir)
-            .and_then(|()| crate::files::key_file(&dir.join("cache.key")))
+        let key = crate::sandbox::files::private_dir(dir)
+            .and_then(|()| crate::sandbox::files::key_file(&dir.join("cache.key")))
             .map_err(|e| {
                 eprintln!(
                     "domain-host: warning: not using the compile cache: {e:#}; \
@@ -154,7 +154,7 @@ impl CompileCache {
         if std::fs::symlink_metadata(&path).is_err() {
             return Ok(None);
         }
-        crate::files::check_private_file(&path)?;
+        crate::sandbox::files::check_private_file(&path)?;
         let mut bytes = std::fs::read(&path)?;
         let header = MAGIC.len() + TAG_LEN;
         if bytes.len() < header || &bytes[..MAGIC.len()] != MAGIC {
@@ -186,7 +186,7 @@ impl CompileCache {
         bytes.extend_from_slice(MAGIC);
         bytes.extend_from_slice(&Self::tag(key, cache_key, payload));
         bytes.extend_from_slice(payload);
-        crate::files::write_atomically(
+        crate::sandbox::files::write_atomically(
             &self.dir.join(format!("{cache_key}.cwasm")),
             &bytes,
             0o600,
@@ -288,10 +288,13 @@ fn cache_key(engine: &Engine, bytes: &[u8]) -> String {
     digest.update(bytes);
     digest.update(engine_hash.finish().to_le_bytes());
     digest.update(env!("CARGO_PKG_VERSION").as_bytes());
-    crate::files::hex(&digest.finalize()[..20])
+    crate::sandbox::files::hex(&digest.finalize()[..20])
 }
 
 /// `sha256:<hex>` of a component's bytes, as approvals pin it.
 pub fn component_digest(bytes: &[u8]) -> String {
-    format!("sha256:{}", crate::files::hex(&Sha256::digest(bytes)))
+    format!(
+        "sha256:{}",
+        crate::sandbox::files::hex(&Sha256::digest(bytes))
+    )
 }

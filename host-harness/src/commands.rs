@@ -1,17 +1,17 @@
 //! The commands of `domain-host`, independent of argument parsing.
 
-use crate::approvals::{self, Verdict};
 use crate::config::LoadedConfig;
 use crate::contract::{Capabilities, DomainEvent};
-use crate::credentials::{Secrets, Source};
+use crate::dispatch::{Network, Selection};
 use crate::domain::{self, wants_www};
-use crate::host::Integration;
 use crate::lifecycle;
-use crate::logs::Level;
-use crate::network::{Network, Selection};
-use crate::operation::Operation;
 use crate::reconcile;
-use crate::report::{EventReport, IntegrationReport};
+use crate::runtime::host::Integration;
+use crate::runtime::operation::Operation;
+use crate::runtime::report::{EventReport, IntegrationReport};
+use crate::sandbox::approvals::{self, Verdict};
+use crate::sandbox::credentials::{Secrets, Source};
+use crate::sandbox::logs::Level;
 use anyhow::{Context, Result, bail};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -670,7 +670,7 @@ async fn verify(
         && !matches!(record.stage.as_str(), "done" | "failed" | "ssl-failed")
         && std::time::Instant::now() < deadline
     {
-        let pause = (record.next_check_ms - lifecycle::store::now_ms()).max(0) as u64;
+        let pause = (record.next_check_ms - lifecycle::database::now_ms()).max(0) as u64;
         progress.waiting(&record, pause);
         tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
         record = match lifecycle.check(&d, panels).await? {
@@ -705,7 +705,7 @@ impl Progress {
         Progress { bar, wait }
     }
 
-    fn line(record: &lifecycle::store::DomainRecord) -> String {
+    fn line(record: &lifecycle::database::DomainRecord) -> String {
         let names: Vec<String> = record
             .names
             .iter()
@@ -724,7 +724,7 @@ impl Progress {
         )
     }
 
-    fn show(&mut self, record: &lifecycle::store::DomainRecord) {
+    fn show(&mut self, record: &lifecycle::database::DomainRecord) {
         if !self.wait {
             return;
         }
@@ -734,7 +734,7 @@ impl Progress {
         }
     }
 
-    fn waiting(&mut self, record: &lifecycle::store::DomainRecord, ms: u64) {
+    fn waiting(&mut self, record: &lifecycle::database::DomainRecord, ms: u64) {
         match &self.bar {
             Some(bar) => {
                 bar.set_message(format!("{}; next check in {} ms", Self::line(record), ms))

@@ -9,18 +9,18 @@
 //!    attached (a header, or a session token the host logs in for), for HTTPS requests to
 //!    allowed hosts only; any other request carrying a placeholder is refused;
 //! 5. where the request really goes: a route, or the host's own DNS lookup whose
-//!    addresses must pass the address policy (see [`crate::egress`]);
+//!    addresses must pass the address policy (see [`crate::sandbox::egress`]);
 //! 6. clamped timeouts and a cap on the response body.
 //!
 //! A refused request's body is dropped unread: nothing a component streams to a denied
 //! host is buffered. A body is held only to substitute placeholders when it declared its
 //! length (the length changes), and never beyond `max_request_bytes`.
 
-use crate::allow_list::{AllowList, Routes};
-use crate::credentials::Credential;
-use crate::egress::{self, AddressPolicy, Target};
-use crate::logs::{IntegrationLog, Level};
-use crate::placeholders::{Placeholders, Streamer};
+use crate::sandbox::allow_list::{AllowList, Routes};
+use crate::sandbox::credentials::Credential;
+use crate::sandbox::egress::{self, AddressPolicy, Target};
+use crate::sandbox::logs::{IntegrationLog, Level};
+use crate::sandbox::placeholders::{Placeholders, Streamer};
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use std::pin::Pin;
@@ -469,7 +469,7 @@ impl OutboundPolicy {
         let status = response.status().as_u16();
         let body = http_body_util::Limited::new(
             response.into_body(),
-            crate::session::Session::max_answer(),
+            crate::sandbox::session::Session::max_answer(),
         )
         .collect()
         .await

@@ -7,7 +7,7 @@
 //! chatty or hostile component can neither hide a denial nor forge a host line. Every line
 //! is redacted with the secrets of all integrations, and goes to the file in one `write`.
 
-use crate::credentials::Secrets;
+use crate::sandbox::credentials::Secrets;
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;
@@ -207,8 +207,8 @@ impl IntegrationLog {
 }
 
 fn open_log(dir: &std::path::Path, id: &str) -> anyhow::Result<std::fs::File> {
-    crate::files::private_dir(dir)?;
-    Ok(crate::files::open_append(
+    crate::sandbox::files::private_dir(dir)?;
+    Ok(crate::sandbox::files::open_append(
         &dir.join(format!("integration-{id}.log")),
         0o600,
     )?)

@@ -130,7 +130,7 @@ pub struct NameRecord {
     pub dns: DnsView,
     pub certificate: CertView,
     /// Records a provider asked the customer to create (`dns-requirements`).
-    pub requirements: Vec<crate::operation::RecordView>,
+    pub requirements: Vec<crate::runtime::operation::RecordView>,
     /// The panels' own view of the certificate, by integration.
     pub panel: BTreeMap<String, serde_json::Value>,
     pub requested_ms: Option<i64>,
@@ -157,7 +157,7 @@ pub struct DomainRecord {
     pub names: Vec<NameRecord>,
 }
 
-pub struct Store {
+pub struct Database {
     conn: Mutex<Connection>,
     /// Whether stage changes are written to the outbox (a callback is configured).
     outbox: std::sync::atomic::AtomicBool,
@@ -170,11 +170,11 @@ pub fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
-impl Store {
+impl Database {
     /// Opens (creating and migrating) the database.
     pub fn open(path: &Path) -> Result<Self> {
         if let Some(dir) = path.parent() {
-            crate::files::private_dir(dir)?;
+            crate::sandbox::files::private_dir(dir)?;
         }
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the database {}", path.display()))?;
@@ -185,7 +185,7 @@ impl Store {
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&conn)?;
-        Ok(Store {
+        Ok(Database {
             conn: Mutex::new(conn),
             outbox: Default::default(),
         })
@@ -234,7 +234,7 @@ impl Store {
         self.upsert_for(domain, site, kind, names, now, None)
     }
 
-    /// [`Store::upsert`] on behalf of a service event (named in the stage change).
+    /// [`Database::upsert`] on behalf of a service event (named in the stage change).
     pub fn upsert_for(
         &self,
         domain: &str,
@@ -319,7 +319,7 @@ impl Store {
         self.remove_for(domain, None)
     }
 
-    /// [`Store::remove`] on behalf of a service event (named in the stage change).
+    /// [`Database::remove`] on behalf of a service event (named in the stage change).
     pub fn remove_for(&self, domain: &str, event: Option<i64>) -> Result<bool> {
         let outbox = self.outbox_on();
         self.transaction(|tx| {
@@ -625,7 +625,7 @@ mod tests {
         let dir = std::env::temp_dir().join(format!(
             "dh-store-{}-{}",
             std::process::id(),
-            crate::files::hex(&crate::files::random_bytes::<4>())
+            crate::sandbox::files::hex(&crate::sandbox::files::random_bytes::<4>())
         ));
         dir.join("domain-host.db")
     }
@@ -633,7 +633,7 @@ mod tests {
     #[test]
     fn records_are_created_refreshed_and_ended() {
         let path = scratch();
-        let store = Store::open(&path).unwrap();
+        let store = Database::open(&path).unwrap();
         let names = vec![
             "shop.example.com".to_string(),
             "www.shop.example.com".to_string(),
@@ -666,8 +666,8 @@ mod tests {
     #[test]
     fn reopening_keeps_the_schema_and_refuses_a_newer_one() {
         let path = scratch();
-        drop(Store::open(&path).unwrap());
-        let store = Store::open(&path).unwrap();
+        drop(Database::open(&path).unwrap());
+        let store = Database::open(&path).unwrap();
         store
             .upsert(
                 "a.example.com",
@@ -681,7 +681,7 @@ mod tests {
         let conn = Connection::open(&path).unwrap();
         conn.pragma_update(None, "user_version", 99).unwrap();
         drop(conn);
-        let err = Store::open(&path).err().unwrap().to_string();
+        let err = Database::open(&path).err().unwrap().to_string();
         assert!(err.contains("newer domain-host"), "{err}");
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }

@@ -11,7 +11,7 @@
 //! [`Pin`] and [`Pin::widening`] are pure and unit-tested.
 
 use crate::contract::{AuthScheme, ProviderMetadata};
-use crate::credentials::auth_constants;
+use crate::sandbox::credentials::auth_constants;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -277,13 +277,15 @@ impl Approvals {
             "{HEADER}{}",
             toml::to_string(&lock).context("cannot write the lock file")?
         );
-        crate::files::write_atomically(&self.path, text.as_bytes(), 0o644).with_context(|| {
-            format!(
-                "integration {id} needs approval, but {} cannot be written; run \
+        crate::sandbox::files::write_atomically(&self.path, text.as_bytes(), 0o644).with_context(
+            || {
+                format!(
+                    "integration {id} needs approval, but {} cannot be written; run \
                  `domain-host approve {id}` as a user who can write it",
-                self.path.display()
-            )
-        })?;
+                    self.path.display()
+                )
+            },
+        )?;
         Ok(verdict)
     }
 }

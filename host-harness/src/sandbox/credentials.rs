@@ -14,7 +14,7 @@
 //! echoes a credential back.
 
 use crate::contract::{AuthScheme, ConstantSpec, ProviderMetadata};
-use crate::session::Session;
+use crate::sandbox::session::Session;
 use base64::Engine as _;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};

@@ -1,0 +1,14 @@
+//! The sandbox: everything a component's request passes through on its way out (the
+//! allow-list, the outbound hook, the address check, credentials, placeholders, sessions)
+//! and what the operator decided about it (approvals, the host's private files, logs).
+//! Policy lives in pure modules unit-tested without a guest; `outbound` applies it.
+
+pub(crate) mod allow_list;
+pub mod approvals;
+pub mod credentials;
+pub(crate) mod egress;
+pub(crate) mod files;
+pub mod logs;
+pub(crate) mod outbound;
+pub(crate) mod placeholders;
+pub(crate) mod session;
