@@ -28,8 +28,10 @@ fn header_from(
         AuthScheme::Basic(basic) => {
             let user = get(&basic.username_constant)?;
             let password = get(&basic.password_constant)?;
-            let token = crate::http::base64_encode(format!("{user}:{password}").as_bytes());
-            Some(("authorization".to_string(), format!("Basic {token}")))
+            Some((
+                "authorization".to_string(),
+                format!("Basic {}", basic_token(&user, &password)),
+            ))
         }
         AuthScheme::Bearer(token) => Some((
             "authorization".to_string(),
@@ -44,10 +46,50 @@ fn header_from(
     })
 }
 
+/// The token of `Authorization: Basic`: base64 (RFC 4648) of `user:password`.
+pub(crate) fn basic_token(user: &str, password: &str) -> String {
+    base64_encode(format!("{user}:{password}").as_bytes())
+}
+
+fn base64_encode(input: &[u8]) -> String {
+    const TABLE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(TABLE[(n >> (18 - 6 * i)) as usize & 63] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::BasicAuth;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        for (input, output) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("cid_x:key", "Y2lkX3g6a2V5"),
+        ] {
+            assert_eq!(base64_encode(input.as_bytes()), output);
+        }
+    }
 
     fn schemes() -> Vec<AuthScheme> {
         vec![

@@ -11,7 +11,7 @@ use domain_host::config::LoadedConfig;
 use domain_host::contract::DomainEvent;
 use domain_host::runtime::host::{Host, HostSettings};
 use domain_host::runtime::operation::Operation;
-use domain_host::sandbox::credentials::Secrets;
+use domain_host::sandbox::redaction::Secrets;
 use panel_emulators::cloudflare::{Cloudflare, HostnameFilter, Token};
 use panel_emulators::{Emulator, Fault, FaultKind, Response};
 use serde_json::{Value, json};

@@ -17,6 +17,7 @@
 use crate::domain::WwwPolicy;
 use crate::runtime::retry::RetryPolicy;
 use crate::sandbox::allow_list::{AllowList, Routes};
+use crate::sandbox::constants::is_constant_name;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -525,18 +526,12 @@ fn check_names(id: &str, integration: &IntegrationConfig) -> Result<()> {
     Ok(())
 }
 
-pub fn is_constant_name(name: &str) -> bool {
-    !name.is_empty()
-        && name.len() <= 128
-        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
-}
-
 /// The parse error, without the offending line: the line may hold a secret, and values the
 /// message quotes from the constants tables are replaced too.
 fn safe_error(error: &toml::de::Error, text: &str) -> String {
     let mut message = error.message().trim().to_string();
     for value in sensitive_values(text) {
-        message = message.replace(&value, crate::sandbox::credentials::REDACTED);
+        message = message.replace(&value, crate::sandbox::redaction::REDACTED);
     }
     let message = message.lines().collect::<Vec<_>>().join("; ");
     match error.span() {

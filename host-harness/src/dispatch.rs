@@ -11,8 +11,8 @@ use crate::runtime::host::{Host, HostSettings, Integration};
 use crate::runtime::operation::Operation;
 use crate::runtime::report::{EventReport, IntegrationReport};
 use crate::sandbox::approvals;
-use crate::sandbox::credentials::Secrets;
 use crate::sandbox::logs::Level;
+use crate::sandbox::redaction::Secrets;
 use anyhow::{Context, Result};
 use std::sync::Arc;
 

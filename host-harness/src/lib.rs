@@ -15,10 +15,10 @@
 pub mod commands;
 pub mod config;
 pub mod contract;
-pub mod dispatch;
-pub mod domain;
+pub(crate) mod dispatch;
+pub(crate) mod domain;
 pub mod lifecycle;
-pub mod reconcile;
+pub(crate) mod reconcile;
 pub mod runtime;
 pub mod sandbox;
 pub mod service;

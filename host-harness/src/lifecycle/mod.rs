@@ -11,14 +11,14 @@
 //! One place per concern: [`config`], [`schedule`] (pure), [`dns`] (client + pure
 //! classification), [`caa`] and [`cdn`] (pure), [`tls`], [`diagnosis`] (pure), [`database`] (the SQLite file the service shares).
 
-pub mod caa;
-pub mod cdn;
+pub(crate) mod caa;
+pub(crate) mod cdn;
 pub mod config;
 pub mod database;
-pub mod diagnosis;
-pub mod dns;
-pub mod schedule;
-pub mod tls;
+pub(crate) mod diagnosis;
+pub(crate) mod dns;
+pub(crate) mod schedule;
+pub(crate) mod tls;
 
 use crate::contract::{DomainEvent, Operations};
 use crate::runtime::host::{Host, Integration};

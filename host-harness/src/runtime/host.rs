@@ -16,10 +16,12 @@ use crate::runtime::report::{ComponentReport, ErrorReport, IntegrationReport};
 use crate::runtime::retry::{self, RetryPolicy};
 use crate::sandbox::allow_list::{AllowList, Routes};
 use crate::sandbox::approvals::{self, Approvals, Pin, Verdict};
-use crate::sandbox::credentials::{Constants, OperatorInput, Secrets, Source, credential_for};
+use crate::sandbox::constants::{Constants, OperatorInput, Source};
+use crate::sandbox::credentials::{credential_for, register_secrets};
 use crate::sandbox::egress::{self, AddressPolicy};
 use crate::sandbox::logs::{IntegrationLog, Level, LogSettings};
 use crate::sandbox::outbound::{OutboundPolicy, RequestBudget, WriteLog};
+use crate::sandbox::redaction::Secrets;
 use anyhow::{Context, Result, anyhow};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -233,9 +235,7 @@ impl Host {
             .map_err(|e| anyhow!("integrations.{id}.{e}"))?;
         let credential = credential_for(&metadata.auth, &constants, &self.settings.secrets)
             .map_err(|e| anyhow!("integrations.{id}: {e}"))?;
-        self.settings
-            .secrets
-            .add_integration(&constants, credential.as_ref());
+        register_secrets(&self.settings.secrets, &constants, credential.as_ref());
 
         let allowed_hosts = match &config.allowed_hosts {
             Some(hosts) => hosts.clone(),
@@ -775,7 +775,7 @@ fn check_metadata(metadata: &ProviderMetadata) -> Result<(), String> {
         .map_err(|e| format!("default allowed hosts: {e}"))?;
     for scheme in &metadata.auth {
         if let crate::contract::AuthScheme::Header(h) = scheme {
-            crate::sandbox::credentials::check_auth_header_name(&h.header_name)?;
+            crate::sandbox::auth_header::check_auth_header_name(&h.header_name)?;
         }
     }
     Ok(())

@@ -5,7 +5,7 @@
 
 use crate::contract::since_v0_1_0::multisite::domain_provider as v1;
 use crate::contract::since_v0_2_0::multisite::domain_provider as v2;
-use crate::sandbox::credentials::Constants;
+use crate::sandbox::constants::Constants;
 use crate::sandbox::logs::{IntegrationLog, Level};
 use crate::sandbox::outbound::OutboundPolicy;
 use crate::sandbox::placeholders::{Encoding, Placeholders};

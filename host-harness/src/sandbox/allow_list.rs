@@ -217,7 +217,7 @@ fn check_template(template: &str) -> Result<(), PolicyError> {
             .map(|e| start + e)
             .ok_or_else(|| PolicyError(format!("{template:?}: unclosed {{")))?;
         let name = rest[start + 1..end].split(':').next().unwrap_or("");
-        if !crate::config::is_constant_name(name) {
+        if !crate::sandbox::constants::is_constant_name(name) {
             return Err(PolicyError(format!(
                 "{template:?}: a template names a constant: {{NAME}} or {{NAME:default}}"
             )));
@@ -256,7 +256,7 @@ pub fn expand_default(
             Some((n, d)) => (n, Some(d)),
             None => (inner, None),
         };
-        if !crate::config::is_constant_name(name) {
+        if !crate::sandbox::constants::is_constant_name(name) {
             return Err(fail(
                 "a template names a constant: {NAME} or {NAME:default}",
             ));

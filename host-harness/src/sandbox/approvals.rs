@@ -11,7 +11,7 @@
 //! [`Pin`] and [`Pin::widening`] are pure and unit-tested.
 
 use crate::contract::{AuthScheme, ProviderMetadata};
-use crate::sandbox::credentials::auth_constants;
+use crate::sandbox::constants::auth_constants;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};

@@ -7,7 +7,7 @@
 //! chatty or hostile component can neither hide a denial nor forge a host line. Every line
 //! is redacted with the secrets of all integrations, and goes to the file in one `write`.
 
-use crate::sandbox::credentials::Secrets;
+use crate::sandbox::redaction::Secrets;
 use serde::Serialize;
 use std::io::Write;
 use std::path::PathBuf;

@@ -5,10 +5,13 @@
 
 pub(crate) mod allow_list;
 pub mod approvals;
-pub mod credentials;
+pub(crate) mod auth_header;
+pub mod constants;
+pub(crate) mod credentials;
 pub(crate) mod egress;
 pub(crate) mod files;
 pub mod logs;
 pub(crate) mod outbound;
 pub(crate) mod placeholders;
+pub mod redaction;
 pub(crate) mod session;

@@ -6,7 +6,8 @@
 //! [`Session::login_request`] and [`parse_token`] are pure and unit-tested.
 
 use crate::contract::{BodyFormat, LoginValue, SessionLogin};
-use crate::sandbox::credentials::{Constants, Secrets, percent_encode};
+use crate::sandbox::constants::Constants;
+use crate::sandbox::redaction::{Secrets, percent_encode};
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
@@ -95,7 +96,7 @@ impl Session {
         let (header, bearer) = match &spec.token_header {
             None => (http::header::AUTHORIZATION, true),
             Some(name) => (
-                crate::sandbox::credentials::check_auth_header_name(name)?,
+                crate::sandbox::auth_header::check_auth_header_name(name)?,
                 false,
             ),
         };

@@ -12,10 +12,10 @@
 //!
 //! One [`Network`] (components compiled and loaded once) serves every event.
 
-pub mod api;
-pub mod callback;
-pub mod metrics;
-pub mod queue;
+pub(crate) mod api;
+pub(crate) mod callback;
+pub(crate) mod metrics;
+pub(crate) mod queue;
 
 use crate::commands::{self, Options};
 use crate::config::{LoadedConfig, ServiceConfig, Synchronous};
@@ -23,7 +23,7 @@ use crate::dispatch::{Network, Selection};
 use crate::lifecycle::database::{Database, now_ms};
 use crate::runtime::operation::Operation;
 use crate::runtime::report::EventReport;
-use crate::sandbox::credentials::Secrets;
+use crate::sandbox::redaction::Secrets;
 use anyhow::{Context, Result, bail};
 use sha2::{Digest, Sha256};
 use std::net::SocketAddr;
