@@ -199,6 +199,48 @@ fn an_older_cpanel_without_uapi_addon_domains_gets_api_2() {
     );
 }
 
+/// Review #13: on cPanel 11.138+ UAPI `addaddondomain` also creates an FTP account
+/// (UAPI spec); an account at its FTP limit refuses it unless `ftp_is_optional=1`
+/// (`panel-apis-a.md` §2.5).
+#[test]
+fn an_account_at_its_ftp_limit_still_gets_its_addon_domain() {
+    let (case, emu) = setup("ftp-quota", "");
+    emu.lock().panel.ftp_at_quota = true;
+    let run = case.run(&["--json", "add-domain", "acme-widgets.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(run.integration("cpanel")["changed"], true);
+    assert!(emu.lock().panel.addon("acme-widgets.com").is_some());
+    let add = find(&emu, "addaddondomain");
+    assert_eq!(call(&add).0, "uapi");
+    assert_eq!(param(&add, "ftp_is_optional").as_deref(), Some("1"));
+    assert_eq!(writes(&emu), vec!["uapi AddonDomain::addaddondomain"]);
+}
+
+/// Review #13, the other shape: should UAPI not read `ftp_is_optional` (unverified), its
+/// FTP-limit refusal is retried through API 2, which reads it.
+#[test]
+fn an_ftp_limit_refusal_from_uapi_falls_back_to_api_2() {
+    let (case, emu) = setup("ftp-quota-api2", "");
+    emu.lock().panel.ftp_at_quota = true;
+    emu.lock().panel.uapi_ftp_optional = false;
+    let run = case.run(&["--json", "add-domain", "acme-widgets.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert!(emu.lock().panel.addon("acme-widgets.com").is_some());
+    assert_eq!(
+        writes(&emu),
+        vec![
+            "uapi AddonDomain::addaddondomain",
+            "api2 AddonDomain::addaddondomain"
+        ]
+    );
+    let api2 = emu
+        .requests()
+        .into_iter()
+        .rfind(|r| call(r).1 == "AddonDomain::addaddondomain")
+        .unwrap();
+    assert_eq!(param(&api2, "ftp_is_optional").as_deref(), Some("1"));
+}
+
 #[test]
 fn adding_twice_succeeds_unchanged_without_a_write() {
     let (case, emu) = setup("add-twice", "");

@@ -119,6 +119,7 @@ fn add_domain_creates_an_alias_child_domain_through_the_cloud_api() {
         (create["alias"].as_i64(), create["openBasedir"].as_i64()),
         (Some(1), Some(0))
     );
+    assert_eq!(create["path"], "", "read on every request, alias or not");
     assert_eq!(create["serverUserName"], "admin");
     // The PHP plugin's routes were never called; every request carried the stored token.
     let requests = emu.requests();
@@ -220,7 +221,8 @@ fn removing_an_absent_domain_succeeds_unchanged() {
         strings(&cp["notes"])[0].contains("nothing to remove"),
         "{cp}"
     );
-    assert_eq!(controllers(&emu), vec!["fetchDomains"]);
+    // The alias children, then the others.
+    assert_eq!(controllers(&emu), vec!["fetchDomains", "fetchDomains"]);
 }
 
 #[test]
@@ -560,14 +562,139 @@ fn list_domains_reads_the_double_encoded_list_and_the_plain_one() {
     }
 }
 
+/// Review #1: CyberPanel reads `data['path']` on every `submitDomainCreation`
+/// (`websiteFunctions/website.py`), so a body without it fails with the KeyError text.
 #[test]
-fn builds_that_read_the_login_from_the_body_get_it() {
-    let (case, emu) = setup("legacy-body", "");
-    emu.lock().panel.legacy_body_login = true;
-    let run = case.run(&["add-domain", "shop.example.com", "--site", "4"]);
+fn submit_domain_creation_carries_the_path_cyberpanel_reads_on_every_request() {
+    let (case, emu) = setup("create-path", "");
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
     assert_eq!(run.status, 0, "{}", run.all_output());
-    assert_eq!(children(&emu), vec!["shop.example.com"]);
-    assert_eq!(body_of(&emu, "fetchDomains")["serverPassword"], PASSWORD);
+    assert_eq!(run.integration("cyberpanel")["changed"], true);
+    let create = body_of(&emu, "submitDomainCreation");
+    assert_eq!(create["path"], "");
+    assert_eq!(create["alias"].as_i64(), Some(1));
+    let child = emu.lock().panel.website(MASTER).children[0].clone();
+    assert_eq!(
+        (child.alias, child.path.as_str()),
+        (true, "/home/network.example/public_html"),
+        "an alias child uses the master's root whatever the path says"
+    );
+    // What the panel answers a body without it.
+    let mut body = create.clone();
+    body.as_object_mut().unwrap().remove("path");
+    body["domainName"] = "other.example.com".into();
+    let answer = post_cloud(&emu, &body);
+    assert_eq!(answer["createWebSiteStatus"], 0, "{answer}");
+    assert_eq!(answer["error_message"], "'path'", "{answer}");
+}
+
+/// Review #2: `fetchDomains` lists only the children whose alias flag equals the request's
+/// `alias` (0 when absent), so the alias children this integration makes are found only
+/// with `alias: 1`; children with a root of their own are listed but never removed.
+#[test]
+fn alias_children_are_read_with_alias_1_and_the_others_are_left_alone() {
+    let (case, emu) = setup("alias-list", "");
+    emu.lock().panel.seed(MASTER, &["shop.example.com"]);
+    emu.lock()
+        .panel
+        .seed_own_root(MASTER, &["blog.example.com"]);
+
+    let run = case.run(&["--json", "list-domains"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let names: Vec<String> = run.integration("cyberpanel")["domains"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, vec![MASTER, "shop.example.com", "blog.example.com"]);
+    let flags: Vec<Option<i64>> = emu
+        .requests()
+        .iter()
+        .filter_map(|r| r.json().ok())
+        .filter(|b| b["controller"] == "fetchDomains")
+        .map(|b| b["alias"].as_i64())
+        .collect();
+    assert_eq!(flags, vec![Some(1), Some(0)]);
+
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "shop.example.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(emu.lock().panel.certificates, vec!["shop.example.com"]);
+
+    let run = case.run(&["--json", "remove-domain", "blog.example.com", "--site", "5"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let cp = run.integration("cyberpanel");
+    assert_eq!(cp["changed"], false, "{cp}");
+    assert!(
+        strings(&cp["notes"])[0].contains("document root of its own"),
+        "{cp}"
+    );
+
+    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(run.integration("cyberpanel")["changed"], true);
+    assert_eq!(children(&emu), vec!["blog.example.com"]);
+    assert_eq!(
+        controllers(&emu)
+            .iter()
+            .filter(|c| *c == "submitDomainDeletion")
+            .count(),
+        1,
+        "the child with its own root was never deleted"
+    );
+}
+
+/// Review #15: the cloudAPI authenticates by the token alone
+/// (`cloudAPI/cloudManager.py` `verifyLogin`); the password goes only to `/api/verifyConn`.
+#[test]
+fn the_admin_password_goes_only_to_verify_conn() {
+    let (case, emu) = setup("password-scope", "");
+    for args in [
+        vec!["--json", "test"],
+        vec!["--json", "add-domain", "shop.example.com", "--site", "4"],
+        vec!["--json", "remove-domain", "shop.example.com", "--site", "4"],
+    ] {
+        let run = case.run(&args);
+        assert_eq!(run.status, 0, "{}", run.all_output());
+    }
+    let requests = emu.requests();
+    let verify: Vec<_> = requests
+        .iter()
+        .filter(|r| r.path == "/api/verifyConn")
+        .collect();
+    assert_eq!(verify.len(), 1);
+    for request in requests.iter().filter(|r| r.path == "/cloudAPI/") {
+        let body = String::from_utf8_lossy(&request.body).to_string();
+        assert!(
+            !body.contains(PASSWORD),
+            "password in a cloudAPI body: {body}"
+        );
+        assert!(!body.contains("serverPassword"), "{body}");
+    }
+}
+
+/// One cloudAPI POST straight to the emulator, with the stored token.
+fn post_cloud(emu: &Emulator<CyberPanel>, body: &Value) -> Value {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(emu.addr).unwrap();
+    let body = body.to_string();
+    write!(
+        stream,
+        "POST /cloudAPI/ HTTP/1.1\r\nhost: x\r\nauthorization: {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        token_for(PASSWORD),
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let json = answer.split("\r\n\r\n").nth(1).unwrap_or_default();
+    serde_json::from_str(json).unwrap_or_else(|e| panic!("{e}: {answer}"))
 }
 
 #[test]

@@ -4,7 +4,8 @@
 mod support;
 
 use panel_emulators::enhance::Enhance;
-use panel_emulators::{Emulator, Fault};
+use panel_emulators::{Emulator, Fault, FaultKind};
+use std::time::Duration;
 use support::{Case, strings};
 
 const TOKEN: &str = "enh-access-token-0f1e2d3c4b5a";
@@ -457,4 +458,120 @@ fn a_delete_whose_connection_dropped_is_reported_removed() {
         "{report}"
     );
     assert_eq!(names(&emu), vec!["network.example"]);
+}
+
+/// Review #5: the list's certificate filter is `withSsl` (OpenAPI `getWebsiteDomainMappings`,
+/// SDK `DomainsApi.php`); with `with_ssl` Enhance returns no `cert`, so every status read
+/// "none" and every retry ordered again.
+#[test]
+fn certificates_are_read_with_the_sdk_withssl_parameter() {
+    let (case, emu) = setup("with-ssl", "www = \"never\"");
+    emu.lock().panel.seed(WEBSITE, &["shop.example.com"]);
+    emu.lock().panel.websites.get_mut(WEBSITE).unwrap().domains[1].certificate = true;
+    let run = case.run(&[
+        "--json",
+        "certificate-status",
+        "shop.example.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let report = run.integration("enhance");
+    assert_eq!(report["certificate"]["state"], "active", "{report}");
+    let list = emu
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "GET" && r.path.ends_with("/domains"))
+        .unwrap();
+    assert_eq!(list.query, "withSsl=true");
+}
+
+/// Review #5: the Let's Encrypt POST is "a longer running task" (SDK `LetsencryptApi`); an
+/// order that answers after 30 s is waited for, not retried (and re-ordered).
+#[test]
+fn a_lets_encrypt_order_slower_than_thirty_seconds_is_waited_for() {
+    let (case, emu) = setup(
+        "slow-le",
+        "www = \"never\"\n[retry]\nattempts = 1\n[limits]\nrequest_timeout_secs = 120",
+    );
+    emu.lock().panel.seed(WEBSITE, &["shop.example.com"]);
+    let id = emu.lock().panel.mapping_of("shop.example.com").unwrap().id;
+    let prefix = format!("/api/v2/domains/{id}/letsencrypt");
+    // The preflight shares the prefix: let it through, then hold the order.
+    emu.inject(Fault {
+        method: Some("POST".into()),
+        path_prefix: Some(prefix.clone()),
+        times: 1,
+        kind: FaultKind::Delay(Duration::ZERO),
+    });
+    emu.inject(Fault {
+        method: Some("POST".into()),
+        path_prefix: Some(prefix),
+        times: 1,
+        kind: FaultKind::Delay(Duration::from_secs(33)),
+    });
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "shop.example.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(run.integration("enhance")["changed"], true);
+    let mapping = emu.lock().panel.mapping_of("shop.example.com").unwrap();
+    assert_eq!(mapping.certificates_issued, 1);
+}
+
+/// Review #9 and the shared `www` rule: remove takes `www.` only when the event says so.
+#[test]
+fn remove_leaves_www_when_the_event_does_not_carry_it() {
+    let (case, emu) = setup("www-kept", "www = \"always\"");
+    assert_eq!(
+        case.run(&["add-domain", "shop.example.com", "--site", "4"])
+            .status,
+        0
+    );
+    case.write_config(&format!(
+        "www = \"never\"\n[integrations.enhance]\nenabled = true\nconstants = {{ {} }}\n\
+         routes = {{ \"{HOST}\" = \"{}\" }}\n",
+        constants(),
+        emu.base_url()
+    ));
+    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(
+        strings(&run.integration("enhance")["notes"])[0],
+        "removed shop.example.com"
+    );
+    assert_eq!(
+        names(&emu),
+        sorted(&["network.example", "www.shop.example.com"])
+    );
+}
+
+/// Unverified: Enhance may list a self-signed placeholder in `cert` before Let's Encrypt
+/// issues; such a certificate is not reported as active, and does not stop an order.
+#[test]
+fn a_self_signed_placeholder_is_not_a_certificate() {
+    let (case, emu) = setup("placeholder", "www = \"never\"");
+    emu.lock().panel.seed(WEBSITE, &["shop.example.com"]);
+    emu.lock().panel.placeholder_certs = true;
+    let run = case.run(&[
+        "--json",
+        "certificate-status",
+        "shop.example.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let report = run.integration("enhance");
+    assert_eq!(report["certificate"]["state"], "none", "{report}");
+    assert!(
+        report["certificate"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("self-signed"),
+        "{report}"
+    );
 }

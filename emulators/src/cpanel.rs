@@ -20,6 +20,14 @@
 //! - UAPI `AddonDomain` exists only from cPanel 11.138 (`uapi_addon`); before, the module
 //!   fails to load, as cPanel's `Cpanel::API` says. Unknown functions are "The system could
 //!   not find the function …".
+//! - `addaddondomain` also creates an FTP account that counts against the account's FTP
+//!   limit (UAPI spec 11.138, `AddonDomain::addaddondomain`: "The system also creates an FTP
+//!   account for the addon domain, which counts against the account's FTP account limit").
+//!   An account at its limit (`ftp_at_quota`) fails with "You have exceeded the maximum
+//!   allowed FTP accounts." (`panel-apis-a.md` §2.5) unless `ftp_is_optional=1`, which API 2
+//!   honours (§2.5, CPSRC `AddonDomain.pm`). Whether UAPI honours it is unverified (its spec
+//!   lists `newdomain`, `subdomain`, `dir`, `disallowdot`): both shapes served,
+//!   `uapi_ftp_optional` (default true) says.
 //! - `SSL::start_autossl_check` queues a check (`status: 1, data: null`);
 //!   `SSL::is_autossl_check_in_progress` answers 1 for `autossl_duration` afterwards. Both
 //!   need the `sslinstall` feature.
@@ -80,6 +88,10 @@ pub struct CPanel {
     pub autossl_duration: Duration,
     autossl_until: Option<Instant>,
     pub main_domain_as_array: bool,
+    /// The account has as many FTP accounts as its package allows.
+    pub ftp_at_quota: bool,
+    /// UAPI `addaddondomain` reads `ftp_is_optional` as API 2 does (unverified).
+    pub uapi_ftp_optional: bool,
 }
 
 impl CPanel {
@@ -101,6 +113,8 @@ impl CPanel {
             autossl_duration: Duration::from_secs(60),
             autossl_until: None,
             main_domain_as_array: false,
+            ftp_at_quota: false,
+            uapi_ftp_optional: true,
         }
     }
 
@@ -254,7 +268,10 @@ impl CPanel {
                     "sub_domains": self.subs.iter().map(Sub::fqdn).collect::<Vec<_>>(),
                 }))
             }
-            ("AddonDomain", "addaddondomain") => self.add_addon(p).map(|_| Value::Null),
+            ("AddonDomain", "addaddondomain") => {
+                let ftp_optional = self.uapi_ftp_optional;
+                self.add_addon(p, ftp_optional).map(|_| Value::Null)
+            }
             ("AddonDomain", "deladdondomain") => self.del_addon(p).map(|_| Value::Null),
             ("SubDomain", "addsubdomain") => self.add_sub(p).map(|_| Value::Null),
             ("SSL", "start_autossl_check") => self.need_ssl().map(|_| {
@@ -280,7 +297,7 @@ impl CPanel {
 
     fn api2(&mut self, module: &str, function: &str, p: &BTreeMap<String, String>) -> Response {
         let result = match (module, function) {
-            ("AddonDomain", "addaddondomain") => self.add_addon(p).map(|d| {
+            ("AddonDomain", "addaddondomain") => self.add_addon(p, true).map(|d| {
                 json!([{ "result": 1, "reason": format!("The addon domain “{d}” has been created.") }])
             }),
             ("AddonDomain", "deladdondomain") => self.del_addon(p).map(|d| {
@@ -337,7 +354,12 @@ impl CPanel {
         format!("(XID 4kq3ff) The domain “{name}” already exists in the userdata.")
     }
 
-    fn add_addon(&mut self, p: &BTreeMap<String, String>) -> Result<String, String> {
+    /// `reads_ftp_optional`: whether this API reads `ftp_is_optional`.
+    fn add_addon(
+        &mut self,
+        p: &BTreeMap<String, String>,
+        reads_ftp_optional: bool,
+    ) -> Result<String, String> {
         let domain = p
             .get("newdomain")
             .map(|d| d.to_ascii_lowercase())
@@ -366,6 +388,12 @@ impl CPanel {
             return Err(format!(
                 "Your addon domain limit of {limit} addon domain(s) has been reached. The addon domain {domain} was not added."
             ));
+        }
+        // The addon domain's FTP account (see the module comment).
+        let ftp_optional =
+            reads_ftp_optional && p.get("ftp_is_optional").map(|v| v.trim()) == Some("1");
+        if self.ftp_at_quota && !ftp_optional {
+            return Err("You have exceeded the maximum allowed FTP accounts.".into());
         }
         let dir = p
             .get("dir")

@@ -9,8 +9,10 @@
 //!   body. `submitWebsiteStatus` with any state but `"Suspend"` unsuspends the website.
 //! - `/cloudAPI/` routes `{"serverUserName", "controller", ...}`: only user `admin`, API
 //!   access on, and `Authorization` equal to the stored token ([`CyberPanel::token`], the
-//!   value as CyberPanel stores it, `Basic ...`). `legacy_body_login` makes it also demand
-//!   `userName`/`serverPassword` in the body, as pre-token builds did.
+//!   value as CyberPanel stores it, `Basic ...`). Nothing else authenticates: stable
+//!   `cloudAPI/views.py` `router` and `cloudAPI/cloudManager.py` `CloudManager.verifyLogin`
+//!   compare the header with `admin.token` and read no password from the body (the body
+//!   login `userName`/`password` went with commit 3ffce793, 2018-11-20).
 //! - The input filter (`secMiddleware`) refuses JSON string values with
 //!   `` ` $ & ( ) [ ] { } ; : ' < > | .. `` or a newline on every URL but `cloudAPI` and
 //!   `verifyLogin`; whether `/api/verifyConn` is exempt differs between trees, so
@@ -18,7 +20,11 @@
 //! - Child domains: `submitDomainCreation` starts a job and answers with its status file;
 //!   `statusFunc` answers "running" `running_polls` times, then the terminal line (`[200]`,
 //!   which deletes the file, or `[404]`). Duplicates, websites and the package's domain
-//!   limit fail only there. `fetchDomains` returns `data` as a JSON string
+//!   limit fail only there. `submitDomainCreation` validates as stable
+//!   `websiteFunctions/website.py` `WebsiteManager.submitDomainCreation` does (a missing key
+//!   is Python's KeyError text, `'path'`). `fetchDomains` lists only the children whose
+//!   alias flag equals the request's `alias` (default 0; `website.py` `fetchDomains`,
+//!   `plogical/childDomain.py` `findChildDomainsJson`) and returns `data` as a JSON string
 //!   (`data_as_list` for the plain list); `submitDomainDeletion` and `issueSSL` are
 //!   synchronous (`ssl_failures` makes issuance fail with ACME output).
 
@@ -65,7 +71,6 @@ pub struct CyberPanel {
     /// "Running" answers of `statusFunc` before a job's terminal line.
     pub running_polls: u32,
     pub verify_conn_filtered: bool,
-    pub legacy_body_login: bool,
     pub data_as_list: bool,
     /// Domain → ACME output of a failed issuance.
     pub ssl_failures: BTreeMap<String, String>,
@@ -96,7 +101,6 @@ impl CyberPanel {
             next_job: 1000,
             running_polls: 1,
             verify_conn_filtered: false,
-            legacy_body_login: false,
             data_as_list: false,
             ssl_failures: BTreeMap::new(),
             certificates: vec![],
@@ -123,7 +127,8 @@ impl CyberPanel {
         names
     }
 
-    /// Adds alias children directly (test set-up).
+    /// Adds alias children directly (test set-up): what `submitDomainCreation` with
+    /// `alias: 1` stores (`alais=1`, the master's `public_html`).
     pub fn seed(&mut self, master: &str, names: &[&str]) {
         let path = format!("/home/{master}/public_html");
         let website = self.website_mut(master);
@@ -132,6 +137,19 @@ impl CyberPanel {
                 name: name.to_string(),
                 path: path.clone(),
                 alias: true,
+            });
+        }
+    }
+
+    /// Adds children with a document root of their own (`alais=0`), as CyberPanel's
+    /// "Create Child Domain" page makes them (test set-up).
+    pub fn seed_own_root(&mut self, master: &str, names: &[&str]) {
+        let website = self.website_mut(master);
+        for name in names {
+            website.children.push(Child {
+                name: name.to_string(),
+                path: format!("/home/{master}/{name}"),
+                alias: false,
             });
         }
     }
@@ -215,14 +233,6 @@ impl CyberPanel {
         if request.header("authorization") != Some(self.token.as_str()) {
             return status0("Invalid login information.");
         }
-        if self.legacy_body_login {
-            let same = body.get("userName").and_then(Value::as_str) == Some("admin")
-                && body.get("serverPassword").and_then(Value::as_str)
-                    == Some(account.password.as_str());
-            if !same {
-                return status0("Invalid login information.");
-            }
-        }
         let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
         match controller {
             "verifyLogin" => ok(json!({"status": 1, "error_message": null})),
@@ -237,11 +247,24 @@ impl CyberPanel {
                         json!({"status": 0, "fetchStatus": 0, "error_message": "Websites matching query does not exist."}),
                     );
                 };
-                let alias = body.get("alias").and_then(Value::as_i64);
+                // `website.py` `fetchDomains`: `alias = data['alias']`, 0 when absent;
+                // `childDomain.py` `findChildDomainsJson`: `filter(alais=alias)`, and the
+                // master's `mail.` child is never listed.
+                let alias = match body.get("alias") {
+                    None => 0,
+                    Some(value) => match flag(value) {
+                        Some(a) => a,
+                        None => {
+                            return ok(json!({"status": 0, "fetchStatus": 0, "error_message":
+                                format!("Field 'alais' expected a number but got {value}.")}));
+                        }
+                    },
+                };
+                let mail = format!("mail.{master}");
                 let list: Vec<Value> = website
                     .children
                     .iter()
-                    .filter(|c| alias.is_none_or(|a| (a == 1) == c.alias))
+                    .filter(|c| i64::from(c.alias) == alias && c.name != mail)
                     .map(|c| {
                         json!({"childDomain": c.name, "path": c.path,
                                "childLunch": format!("/websites/{master}/{}", c.name)})
@@ -309,25 +332,74 @@ impl CyberPanel {
         }
     }
 
+    /// `submitDomainCreation`, in the order stable `websiteFunctions/website.py`
+    /// `WebsiteManager.submitDomainCreation` reads its fields; a missing one is the
+    /// KeyError text (`'path'`) in `error_message`.
     fn create(&mut self, body: &Value) -> Response {
         let fail = |m: &str| ok(json!({"status": 0, "createWebSiteStatus": 0, "error_message": m}));
+        let key_error = |k: &str| fail(&format!("'{k}'"));
         let text = |k: &str| body.get(k).and_then(Value::as_str).map(str::to_string);
-        let (Some(master), Some(domain)) = (text("masterDomain"), text("domainName")) else {
-            return fail("'masterDomain'");
+        // `alias = data['alias']` (0 when absent), then `if alias == 0:` (Python: 0, 0.0
+        // and False equal 0; "0" does not).
+        let alias_zero = match body.get("alias") {
+            None => true,
+            Some(Value::Bool(b)) => !b,
+            Some(Value::Number(n)) => n.as_f64() == Some(0.0),
+            Some(_) => false,
         };
-        let alias = body.get("alias").and_then(Value::as_i64).unwrap_or(0) == 1;
-        if body.get("openBasedir").is_none() {
-            return fail("'openBasedir'");
-        }
-        if !alias && (body.get("phpSelection").is_none() || body.get("path").is_none()) {
-            return fail("'phpSelection'");
-        }
-        let Some(website) = self.websites.get(&master) else {
+        let Some(master) = text("masterDomain") else {
+            return key_error("masterDomain");
+        };
+        let Some(domain) = text("domainName") else {
+            return key_error("domainName");
+        };
+        if alias_zero {
+            if body.get("phpSelection").is_none() {
+                return key_error("phpSelection");
+            }
+            if body.get("path").is_none() {
+                return key_error("path");
+            }
+        } else if !self.websites.contains_key(&master) {
+            // `Websites.objects.get(domain=masterDomain).phpSelection`
             return fail("Websites matching query does not exist.");
-        };
+        }
         if !crate::serverpilot::valid_hostname(&domain) || !domain.contains('.') {
             return fail("Invalid domain.");
         }
+        // `ACLManager.checkOwnership(masterDomain, ...)`: admin owns every website; an
+        // unknown one raises DoesNotExist.
+        let Some(website) = self.websites.get(&master) else {
+            return fail("Websites matching query does not exist.");
+        };
+        // `if data['path'].find('..') > -1:` runs for every request, alias or not.
+        let Some(path) = body.get("path") else {
+            return key_error("path");
+        };
+        let Some(path) = path.as_str() else {
+            return fail(&format!(
+                "'{}' object has no attribute 'find'",
+                py_type(path)
+            ));
+        };
+        if path.contains("..") {
+            return ok(json!({"status": 0, "createWebSiteStatus": 0,
+                "errorMessage": "You are not authorized to access this resource.",
+                "error_message": "You are not authorized to access this resource."}));
+        }
+        // `str(data['openBasedir'])` when building the command (admin keeps its value).
+        if body.get("openBasedir").is_none() {
+            return key_error("openBasedir");
+        }
+        let path = if !alias_zero {
+            format!("/home/{master}/public_html")
+        } else if path.is_empty() {
+            format!("/home/{master}/{domain}")
+        } else {
+            format!("/home/{master}/{}", path.trim_start_matches('/'))
+        };
+        // `--aliasDomain str(alias)` then `int(args.aliasDomain)`: stored as `alais`.
+        let alias = !alias_zero && body.get("alias").and_then(flag) == Some(1);
         let failure = if self.owner_of_child(&domain).is_some() {
             Some("This domain already exists as child domain. [404]")
         } else if self.websites.contains_key(&domain) {
@@ -341,14 +413,6 @@ impl CyberPanel {
             None
         };
         if failure.is_none() {
-            let path = if alias {
-                format!("/home/{master}/public_html")
-            } else {
-                format!(
-                    "/home/{master}/public_html/{}",
-                    text("path").unwrap_or_default()
-                )
-            };
             self.website_mut(&master).children.push(Child {
                 name: domain.clone(),
                 path,
@@ -446,6 +510,29 @@ impl Panel for CyberPanel {
             .collect();
         json!({"panel": "cyberpanel", "websites": websites, "certificates": self.certificates,
                "open_jobs": self.jobs.len()})
+    }
+}
+
+/// A JSON value as Python's `int(...)`/Django's integer lookup reads it: 1, "1", true.
+fn flag(value: &Value) -> Option<i64> {
+    match value {
+        Value::Number(n) => n.as_i64(),
+        Value::String(s) => s.trim().parse().ok(),
+        Value::Bool(b) => Some(i64::from(*b)),
+        _ => None,
+    }
+}
+
+/// Python's type name of a JSON value, for its AttributeError text.
+fn py_type(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "NoneType",
+        Value::Bool(_) => "bool",
+        Value::Number(n) if n.is_f64() => "float",
+        Value::Number(_) => "int",
+        Value::String(_) => "str",
+        Value::Array(_) => "list",
+        Value::Object(_) => "dict",
     }
 }
 

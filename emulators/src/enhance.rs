@@ -3,14 +3,20 @@
 //! - `Authorization: Bearer <token>`; otherwise 401. Error bodies are the spec's
 //!   `HttpError {code, message}` — unverified for these endpoints, so `empty_errors` answers
 //!   them with no body instead.
-//! - `GET /orgs/{org}/websites/{website}` → `Website`; `GET …/domains[?with_ssl=true]` →
+//! - `GET /orgs/{org}/websites/{website}` → `Website`; `GET …/domains[?withSsl=true]` →
 //!   `{"items": [DomainMapping]}` (camelCase, the id in `domainId`, no `id` key, `cert` only
-//!   with `with_ssl`); `POST …/domains {"domain", "kind"?}` → 201 `{"id"}`; a name mapped
+//!   with `withSsl`, the query name in Enhance's OpenAPI spec, `getWebsiteDomainMappings`,
+//!   and in the SDK `upmind/enhance-sdk-php` `src/Api/DomainsApi.php`
+//!   `getWebsiteDomainMappingsRequest`: `'withSsl', // param base name`; `with_ssl` is not
+//!   a parameter and gets no `cert`); `POST …/domains {"domain", "kind"?}` → 201 `{"id"}`; a name mapped
 //!   anywhere on the cluster → `duplicate_status` (400 by default; unverified);
 //!   `DELETE …/domains/{domainId}` → 204, unknown → 404, the primary → 400.
 //! - `POST /orgs/{org}/domains/check` → `{"status", "websiteId"?}`.
 //! - `POST /v2/domains/{id}/letsencrypt_preflight` → `{"canIssue", "error"?}` (names in
 //!   `le_blocked` cannot issue); `POST /v2/domains/{id}/letsencrypt` → 201 and a `cert`.
+//! - `placeholder_certs`: a mapping without an issued certificate lists a self-signed one
+//!   (`issuer` equal to `cn`), as a public report says Enhance does. Unverified: both
+//!   shapes served (the spec's `DomainSslCert` says nothing of it).
 
 use crate::server::{Panel, Request, Response};
 use serde_json::{Value, json};
@@ -46,6 +52,7 @@ pub struct Enhance {
     pub le_blocked: BTreeMap<String, String>,
     pub duplicate_status: u16,
     pub empty_errors: bool,
+    pub placeholder_certs: bool,
     next_id: u64,
 }
 
@@ -61,6 +68,7 @@ impl Enhance {
             le_blocked: BTreeMap::new(),
             duplicate_status: 400,
             empty_errors: false,
+            placeholder_certs: false,
             next_id: 0,
         };
         let primary = e.mapping(primary, "primary");
@@ -253,7 +261,10 @@ impl Enhance {
                 )
             }
             ("GET", ["domains"]) => {
-                let with_ssl = request.query_param("with_ssl").as_deref() == Some("true");
+                // `withSsl` (OpenAPI `getWebsiteDomainMappings`; SDK `DomainsApi.php`
+                // `getWebsiteDomainMappingsRequest`), a form-style boolean.
+                let with_ssl = request.query_param("withSsl").as_deref() == Some("true");
+                let placeholder = self.placeholder_certs;
                 let items: Vec<Value> = self.websites[website]
                     .domains
                     .iter()
@@ -267,6 +278,12 @@ impl Enhance {
                             item["cert"] = json!({
                                 "cn": m.domain, "issued": "2026-11-21T03:57:43Z",
                                 "expires": "2027-02-19T03:57:43Z", "issuer": "R11",
+                                "sans": [m.domain], "forceHttps": false
+                            });
+                        } else if with_ssl && placeholder {
+                            item["cert"] = json!({
+                                "cn": m.domain, "issued": "2026-11-01T00:00:00Z",
+                                "expires": "2036-10-30T00:00:00Z", "issuer": m.domain,
                                 "sans": [m.domain], "forceHttps": false
                             });
                         }

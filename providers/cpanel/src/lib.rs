@@ -444,6 +444,14 @@ pub fn missing_function(text: &str) -> bool {
     t.contains("failed to load module") || t.contains("could not find the function")
 }
 
+/// Whether cPanel's text is the FTP account limit `addaddondomain` runs into when it also
+/// creates the addon domain's FTP account ("You have exceeded the maximum allowed FTP
+/// accounts.", `panel-apis-a.md` §2.5).
+pub fn names_ftp_limit(text: &str) -> bool {
+    let t = text.to_ascii_lowercase();
+    t.contains("ftp") && (t.contains("exceeded") || t.contains("limit") || t.contains("maximum"))
+}
+
 pub fn already_exists(text: &str) -> bool {
     text.to_ascii_lowercase().contains("already exists")
 }
@@ -687,16 +695,27 @@ impl Api {
             ProviderError::Conflict(format!("no free subdomain label for {name}"))
         })?;
         journal::remember(&key, &label);
+        // `addaddondomain` also creates an FTP account, which counts against the account's
+        // FTP limit (UAPI spec 11.138); `ftp_is_optional=1` lets it go on without one (API 2,
+        // `panel-apis-a.md` §2.5). It is sent on UAPI too; whether UAPI reads it is
+        // unverified, so an FTP-limit refusal there is retried through API 2, which reads it
+        // (the subdomain a failed attempt left is reused, as cPanel documents).
         let params = [
             ("newdomain", name.to_string()),
             ("subdomain", label.clone()),
             ("dir", self.root_dir.clone()),
+            ("ftp_is_optional", "1".to_string()),
         ];
-        let outcome = self.addon_call(
-            "addaddondomain",
-            &params,
-            &[("ftp_is_optional", "1".to_string())],
-        )?;
+        let outcome = match self.addon_call("addaddondomain", &params, &[])? {
+            Err(text) if names_ftp_limit(&text) => {
+                log::debug(format!(
+                    "UAPI AddonDomain::addaddondomain ran into the FTP account limit ({text}); \
+                     using API 2 with ftp_is_optional=1"
+                ));
+                self.api2("AddonDomain", "addaddondomain", &params)?
+            }
+            other => other,
+        };
         match outcome {
             Ok(_) => {
                 log::info(format!("added addon domain {name} on {label}.{}", d.main));
@@ -963,6 +982,19 @@ mod tests {
         assert_eq!(e.key("main.com").unwrap(), "acom_main.com");
         let e = AddonEntry::parse(&json!({"domain":"a.com","subdomain":"custom"})).unwrap();
         assert_eq!(e.key("main.com").unwrap(), "custom_main.com");
+    }
+
+    #[test]
+    fn the_ftp_limit_text_is_recognised() {
+        assert!(names_ftp_limit(
+            "You have exceeded the maximum allowed FTP accounts."
+        ));
+        assert!(names_ftp_limit(
+            "You have exceeded the maximum allowed FTP (File Transfer Protocol) accounts."
+        ));
+        assert!(!names_ftp_limit(
+            "Your addon domain limit of 2 addon domain(s) has been reached."
+        ));
     }
 
     #[test]

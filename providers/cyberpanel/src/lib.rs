@@ -9,10 +9,15 @@
 //! `SSL`) and `error_message` say what did.
 //!
 //! - `submitDomainCreation` (`alias: 1`: the child shares the master's document root and
-//!   PHP, as a WordPress network needs) starts a background job and answers with a status
-//!   file, polled with `statusFunc` until its last line ends in `[200]` or `[404]`; a
-//!   duplicate only shows there. The job also tries to issue the certificate itself.
-//! - `fetchDomains` lists the master's children (`data` is a JSON *string*).
+//!   PHP, as a WordPress network needs; `path: ""`, which CyberPanel reads on every request,
+//!   `websiteFunctions/website.py` `submitDomainCreation`) starts a background job and
+//!   answers with a status file, polled with `statusFunc` until its last line ends in
+//!   `[200]` or `[404]`; a duplicate only shows there. The job also tries to issue the
+//!   certificate itself.
+//! - `fetchDomains` lists the master's children whose alias flag equals the request's
+//!   `alias` (0 when absent: `website.py` `fetchDomains`, `plogical/childDomain.py`
+//!   `findChildDomainsJson`), so this component asks with `alias: 1` for the children it
+//!   makes and with `alias: 0` for the others (`data` is a JSON *string*).
 //! - `submitDomainDeletion` removes a child, never its document root (it is the master's).
 //! - `issueSSL` is `request-certificate`: synchronous, the ACME output on failure.
 //!
@@ -20,7 +25,8 @@
 //! exist (Django 404), and "issues SSL" with `submitWebsiteStatus`, which unsuspends the
 //! master website. `test-connection` keeps the plugin's `/api/verifyConn` check of the
 //! admin password (sent in the JSON body as a placeholder), then reads through the
-//! `cloudAPI`. Values CyberPanel's input filter (`secMiddleware`) would refuse are refused
+//! `cloudAPI`. The password goes nowhere else: the cloudAPI authenticates by the token
+//! alone (`cloudAPI/cloudManager.py` `CloudManager.verifyLogin`). Values CyberPanel's input filter (`secMiddleware`) would refuse are refused
 //! here before anything is sent.
 
 use provider_sdk::http::{Request, Response};
@@ -158,7 +164,11 @@ impl DomainProvider for CyberPanel {
             certificate: None,
             primary: true,
         }];
-        list.extend(api.children()?.into_iter().map(|c| PanelDomain {
+        // Alias children (this integration's) and children with a root of their own: two
+        // lists in CyberPanel.
+        let mut children = api.children()?;
+        children.extend(api.own_root_children()?);
+        list.extend(children.into_iter().map(|c| PanelDomain {
             name: c.name,
             www: None,
             certificate: None,
@@ -170,7 +180,10 @@ impl DomainProvider for CyberPanel {
     fn request_certificate(event: DomainEvent) -> Result<Outcome, ProviderError> {
         let api = Api::configured()?;
         let domain = &event.domain;
-        if *domain != api.master && !api.children()?.iter().any(|c| c.name == *domain) {
+        let known = *domain == api.master
+            || api.is_child(domain)?
+            || api.own_root_children()?.iter().any(|c| c.name == *domain);
+        if !known {
             return Err(ProviderError::NotFound(format!(
                 "{domain} is not a child domain of {} in CyberPanel; map the domain first",
                 api.master
@@ -435,15 +448,14 @@ pub fn creation_failure(message: &str, domain: &str) -> CreateFailure {
     }
 }
 
-/// The cloudAPI body: the fixed fields, then the controller's own.
-pub fn cloud_body(user: &str, password: &str, controller: &str, fields: &Value) -> Value {
+/// The cloudAPI body: the fixed fields, then the controller's own. No password: the
+/// cloudAPI authenticates by the `Authorization` token alone (`cloudAPI/views.py` `router`,
+/// `cloudAPI/cloudManager.py` `CloudManager.verifyLogin`, since commit 3ffce793 of
+/// 2018-11-20; the body login before it was `userName`/`password`, never `serverPassword`).
+pub fn cloud_body(user: &str, controller: &str, fields: &Value) -> Value {
     let mut body = json!({
         "serverUserName": user,
         "controller": controller,
-        // Builds before the token check read the admin's login from the body; current
-        // builds ignore these two.
-        "userName": user,
-        "serverPassword": password,
     });
     if let (Some(body), Some(fields)) = (body.as_object_mut(), fields.as_object()) {
         for (k, v) in fields {
@@ -536,8 +548,7 @@ impl Api {
                 check_value(controller, text)?;
             }
         }
-        let password = config::secret(PASSWORD).in_json()?;
-        let body = cloud_body(&self.user, &password, controller, fields);
+        let body = cloud_body(&self.user, controller, fields);
         let mut request = Request::post(format!("{}/cloudAPI/", self.base)).json(&body);
         if READS.contains(&controller) {
             request = request.read_only();
@@ -546,8 +557,25 @@ impl Api {
         read_json(response.status, &response.body, &self.base)
     }
 
+    /// The master's alias children: the ones this integration makes (`alias: 1`).
     fn children(&self) -> Result<Vec<Child>, ProviderError> {
-        let answer = self.send("fetchDomains", &json!({ "masterDomain": self.master }))?;
+        self.fetch_children(1)
+    }
+
+    /// The master's children with a document root of their own (`alias: 0`, CyberPanel's
+    /// default list): never made here, so never removed from here.
+    fn own_root_children(&self) -> Result<Vec<Child>, ProviderError> {
+        self.fetch_children(0)
+    }
+
+    /// `fetchDomains` lists only the children whose `alais` flag equals the request's
+    /// `alias` (0 when absent): `website.py` `fetchDomains`, `childDomain.py`
+    /// `findChildDomainsJson`.
+    fn fetch_children(&self, alias: i64) -> Result<Vec<Child>, ProviderError> {
+        let answer = self.send(
+            "fetchDomains",
+            &json!({ "masterDomain": self.master, "alias": alias }),
+        )?;
         if let Err(error) = check_answer(&answer, Some("fetchStatus")) {
             let message = panel_message(&answer).unwrap_or_default();
             if message.contains("matching query does not exist") {
@@ -607,10 +635,14 @@ impl Api {
         journal::remember(&created_key(domain), "sent");
         let answer = self.call(
             "submitDomainCreation",
+            // `path` is read on every request (`website.py` `submitDomainCreation`:
+            // `data['path'].find('..')`; missing, it fails with KeyError `'path'`); with
+            // `alias: 1` CyberPanel then uses the master's `public_html` whatever it says.
             json!({
                 "masterDomain": self.master,
                 "domainName": domain,
                 "alias": 1,
+                "path": "",
                 "openBasedir": 0,
             }),
             Some("createWebSiteStatus"),
@@ -683,6 +715,12 @@ impl Api {
                         ))
                     });
                 }
+                if self.own_root_children()?.iter().any(|c| c.name == domain) {
+                    return Err(ProviderError::Conflict(format!(
+                        "{domain} is a child domain of {} with a document root of its own                          (not an alias of the master), so it does not serve the network;                          delete it in CyberPanel and map it again",
+                        self.master
+                    )));
+                }
                 Err(ProviderError::Conflict(format!(
                     "{domain} is a child domain of another website in CyberPanel; remove it \
                      there first"
@@ -703,14 +741,19 @@ impl Api {
         let deleted_earlier = journal::recall(&deleted_key(domain)).is_some();
         let removed = || Outcome::changed(format!("removed child domain {domain}"));
         if !self.is_child(domain)? {
-            return Ok(if deleted_earlier {
-                removed()
-            } else {
-                Outcome::unchanged(format!(
-                    "{domain} is not a child domain of {}; nothing to remove",
+            if deleted_earlier {
+                return Ok(removed());
+            }
+            if self.own_root_children()?.iter().any(|c| c.name == domain) {
+                return Ok(Outcome::unchanged(format!(
+                    "{domain} is a child domain of {} with a document root of its own, which                      this integration never creates; left alone",
                     self.master
-                ))
-            });
+                )));
+            }
+            return Ok(Outcome::unchanged(format!(
+                "{domain} is not a child domain of {}; nothing to remove",
+                self.master
+            )));
         }
         journal::remember(&deleted_key(domain), "sent");
         // The child shares the master's document root: never delete it.
@@ -867,14 +910,13 @@ mod tests {
     fn cloud_bodies_carry_the_fixed_fields_first() {
         let body = cloud_body(
             "admin",
-            "~ph~",
             "fetchDomains",
-            &json!({"masterDomain": "n.example"}),
+            &json!({"masterDomain": "n.example", "alias": 1}),
         );
         assert_eq!(
             body,
-            json!({"serverUserName": "admin", "controller": "fetchDomains", "userName": "admin",
-                   "serverPassword": "~ph~", "masterDomain": "n.example"})
+            json!({"serverUserName": "admin", "controller": "fetchDomains",
+                   "masterDomain": "n.example", "alias": 1})
         );
     }
 

@@ -4,13 +4,16 @@
 //! `{WU_ENHANCE_API_URL}` is the control panel's API root (`https://cp.example.com/api`),
 //! with `Authorization: Bearer <access token>` attached by the host:
 //! - `GET /orgs/{org}/websites/{website}` proves the token and ids (`test-connection`);
-//! - `GET …/domains[?with_ssl=true]` lists the website's domain mappings as
-//!   `{"items": [{"domainId", "domain", "mappingKind", "cert"?, …}]}`, no pagination;
+//! - `GET …/domains[?withSsl=true]` lists the website's domain mappings as
+//!   `{"items": [{"domainId", "domain", "mappingKind", "cert"?, …}]}`, no pagination
+//!   (`withSsl` is the spec's name, `getWebsiteDomainMappings`; the SDK serialises it so in
+//!   `src/Api/DomainsApi.php`);
 //! - `POST …/domains {"domain"}` maps a name (kind `alias` by default) → 201 `{"id"}`;
 //! - `DELETE …/domains/{domainId}` → 204;
 //! - `POST /orgs/{org}/domains/check` says who holds a name (used to explain a refusal);
 //! - `POST /v2/domains/{domainId}/letsencrypt_preflight` → `{"canIssue", "error"?}`, then
-//!   `POST /v2/domains/{domainId}/letsencrypt` (`request-certificate`).
+//!   `POST /v2/domains/{domainId}/letsencrypt` (`request-certificate`), "a longer running
+//!   task" (SDK `LetsencryptApi`), given [`LETSENCRYPT_TIMEOUT`].
 //!
 //! Unlike the PHP plugin: removal reads the id from `domainId`, the field the API returns
 //! (the plugin's `items[].id` is never there, so its removals never happened); the `www`
@@ -27,11 +30,17 @@ use provider_sdk::{
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
+use std::time::Duration;
 
 pub const API_TOKEN: &str = "WU_ENHANCE_API_TOKEN";
 pub const API_URL: &str = "WU_ENHANCE_API_URL";
 pub const ORG_ID: &str = "WU_ENHANCE_ORG_ID";
 pub const WEBSITE_ID: &str = "WU_ENHANCE_WEBSITE_ID";
+/// How long the Let's Encrypt POST may take: it runs the whole ACME order before answering
+/// ("a longer running task", SDK `docs/Api/LetsencryptApi.md`). The host still caps each
+/// request at `[limits] request_timeout_secs` (30 s by default) and the call at
+/// `call_timeout_secs` (120 s).
+pub const LETSENCRYPT_TIMEOUT: Duration = Duration::from_secs(90);
 
 pub struct Enhance;
 
@@ -108,8 +117,9 @@ impl DomainProvider for Enhance {
     }
 
     fn remove_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
-        // The www variant goes with the domain, whatever today's policy says.
-        Api::configured()?.remove(&names_for(&event.domain, true))
+        // `www.` only when the host says it goes with this mapping (`event.www`): it may be
+        // a mapping of its own, or wanted by no policy.
+        Api::configured()?.remove(&names_for(&event.domain, event.www))
     }
 
     fn add_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
@@ -126,7 +136,7 @@ impl DomainProvider for Enhance {
             .into_iter()
             .map(|m| PanelDomain {
                 primary: m.is_primary(),
-                certificate: Some(if m.cert.is_some() {
+                certificate: Some(if m.cert.as_ref().is_some_and(Cert::is_issued) {
                     CertificateState::Active
                 } else {
                     CertificateState::None
@@ -154,6 +164,13 @@ impl DomainProvider for Enhance {
             None => CertificateReport {
                 state: CertificateState::None,
                 message: "Enhance lists no certificate for this domain".into(),
+                expires_at: None,
+            },
+            Some(cert) if !cert.is_issued() => CertificateReport {
+                state: CertificateState::None,
+                message: "Enhance lists only a self-signed placeholder certificate for this \
+                          domain"
+                    .into(),
                 expires_at: None,
             },
             Some(cert) => CertificateReport {
@@ -242,12 +259,25 @@ impl Mapping {
 #[derive(Debug, Clone, Deserialize)]
 pub struct Cert {
     #[serde(default)]
+    pub cn: Option<String>,
+    #[serde(default)]
     pub issuer: Option<String>,
     #[serde(default)]
     pub expires: Option<Value>,
 }
 
 impl Cert {
+    /// Not a self-signed placeholder. Unverified: a public report says Enhance lists a
+    /// self-signed certificate for a domain before Let's Encrypt issues one; the spec's
+    /// `DomainSslCert {cn, expires, issued, issuer, sans, forceHttps}` does not say. A
+    /// certificate whose issuer is its own common name is taken for that placeholder.
+    pub fn is_issued(&self) -> bool {
+        match (&self.issuer, &self.cn) {
+            (Some(issuer), Some(cn)) => !issuer.trim().eq_ignore_ascii_case(cn.trim()),
+            _ => true,
+        }
+    }
+
     fn expires_text(&self) -> Option<String> {
         match &self.expires {
             Some(Value::String(s)) => Some(s.clone()),
@@ -440,7 +470,8 @@ impl Api {
     fn mappings(&self, with_ssl: bool) -> Result<Vec<Mapping>, ProviderError> {
         let mut request = Request::get(format!("{}/domains", self.website));
         if with_ssl {
-            request = request.query(&[("with_ssl", "true")]);
+            // The spec's and the SDK's name (`DomainsApi.php`: `'withSsl'`).
+            request = request.query(&[("withSsl", "true")]);
         }
         let items: Items = self.check(request.send()?)?.json()?;
         Ok(items.items)
@@ -573,7 +604,9 @@ impl Api {
                 )));
             };
             provider_sdk_id(id)?;
-            if journal::recall(&certificate_key(name)).is_some() && mapping.cert.is_some() {
+            if journal::recall(&certificate_key(name)).is_some()
+                && mapping.cert.as_ref().is_some_and(Cert::is_issued)
+            {
                 // An earlier attempt of this event asked, and the certificate is there.
                 issued.push(name.clone());
                 continue;
@@ -605,10 +638,12 @@ impl Api {
                 continue;
             }
             journal::remember(&certificate_key(name), "sent");
-            self.check(Request::post(format!("{base}/letsencrypt")).send()?)
-                .map_err(|e| {
-                    e.prefixed(&format!("requesting the certificate for {name} failed: "))
-                })?;
+            self.check(
+                Request::post(format!("{base}/letsencrypt"))
+                    .timeout(LETSENCRYPT_TIMEOUT)
+                    .send()?,
+            )
+            .map_err(|e| e.prefixed(&format!("requesting the certificate for {name} failed: ")))?;
             log::info(format!("Let's Encrypt certificate requested for {name}"));
             issued.push(name.clone());
         }
@@ -728,6 +763,19 @@ mod tests {
             Some(ProviderError::InvalidInput(_))
         ));
         assert!(held_elsewhere("a.com", &json!({"status": "notInUse"}), "w1").is_none());
+    }
+
+    #[test]
+    fn a_self_signed_placeholder_is_no_certificate() {
+        let cert: Cert = serde_json::from_value(json!({"cn": "a.com", "issuer": "R11",
+            "expires": "2027-02-19T03:57:43Z", "issued": "x", "sans": ["a.com"], "forceHttps": false}))
+        .unwrap();
+        assert!(cert.is_issued());
+        let placeholder: Cert =
+            serde_json::from_value(json!({"cn": "a.com", "issuer": "A.com"})).unwrap();
+        assert!(!placeholder.is_issued());
+        let bare: Cert = serde_json::from_value(json!({})).unwrap();
+        assert!(bare.is_issued());
     }
 
     #[test]
