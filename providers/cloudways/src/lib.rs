@@ -349,13 +349,11 @@ pub fn message_of(body: &Value) -> String {
     if let Some(m) = body.get("message").and_then(Value::as_str) {
         return m.to_string();
     }
-    if let Some(e) = body.get("error") {
-        if let Some(m) = e
-            .as_str()
+    if let Some(m) = body.get("error").and_then(|e| {
+        e.as_str()
             .or_else(|| e.get("message").and_then(Value::as_str))
-        {
-            return m.to_string();
-        }
+    }) {
+        return m.to_string();
     }
     if let Some(fields) = body.as_object() {
         let parts: Vec<String> = fields
