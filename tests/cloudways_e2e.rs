@@ -4,7 +4,7 @@
 
 mod support;
 
-use panel_emulators::cloudways::{AliasAnswer, Cloudways, Failure};
+use panel_emulators::cloudways::{self as cw, AliasAnswer, Cloudways, Failure, LetsEncryptShape};
 use panel_emulators::{Emulator, Fault, Response};
 use support::{Case, strings};
 
@@ -74,6 +74,28 @@ fn secrets_absent(run: &support::Run) {
         !all.contains(API_KEY) && !all.contains("cw-access-"),
         "{all}"
     );
+    for password in [
+        cw::master_password(SERVER),
+        cw::app_password(APP),
+        cw::sys_password(APP),
+        cw::mysql_password(APP),
+    ] {
+        assert!(!all.contains(&password), "{password} in {all}");
+    }
+}
+
+fn set_certificate(emu: &Emulator<Cloudways>, names: &[&str]) {
+    emu.lock().panel.app_mut(SERVER, APP).certificate =
+        Some(names.iter().map(|s| s.to_string()).collect());
+}
+
+fn certificate(emu: &Emulator<Cloudways>) -> Vec<String> {
+    emu.lock()
+        .panel
+        .app(SERVER, APP)
+        .certificate
+        .clone()
+        .unwrap_or_default()
 }
 
 #[test]
@@ -463,6 +485,8 @@ fn concurrent_events_for_the_same_app_lose_no_alias() {
 #[test]
 fn request_certificate_installs_lets_encrypt_and_polls_the_operation() {
     let (case, emu) = setup("cert", "www = \"always\"");
+    // The unverified object shape, which lists the certificate's names.
+    emu.lock().panel.lets_encrypt_shape = LetsEncryptShape::Object;
     set_aliases(&emu, &["shop.example.com", "www.shop.example.com"]);
     let run = case.run(&[
         "--json",
@@ -484,7 +508,12 @@ fn request_certificate_installs_lets_encrypt_and_polls_the_operation() {
     assert_eq!(installs[0].wild_card, "false");
     assert_eq!(
         installs[0].domains,
-        ["shop.example.com", "www.shop.example.com"]
+        [
+            "network.example",
+            "shop.example.com",
+            "www.shop.example.com"
+        ],
+        "the app's primary domain is always on its certificate"
     );
     let polls = emu
         .requests()
@@ -493,13 +522,12 @@ fn request_certificate_installs_lets_encrypt_and_polls_the_operation() {
         .count();
     assert_eq!(polls, 2, "polled until is_completed");
     assert_eq!(
-        emu.lock()
-            .panel
-            .app(SERVER, APP)
-            .certificate
-            .clone()
-            .unwrap(),
-        ["shop.example.com", "www.shop.example.com"]
+        certificate(&emu),
+        [
+            "network.example",
+            "shop.example.com",
+            "www.shop.example.com"
+        ]
     );
     secrets_absent(&run);
 
@@ -536,12 +564,152 @@ fn request_certificate_installs_lets_encrypt_and_polls_the_operation() {
     assert_eq!(
         installs[1].domains,
         [
+            "network.example",
             "shop.example.com",
             "www.shop.example.com",
             "blog.example.net"
         ],
         "www.blog is not an alias, so it is not asked for"
     );
+}
+
+#[test]
+fn a_certificate_request_never_narrows_the_apps_certificate() {
+    // Review #3: `lets_encrypt_install` replaces the certificate. Cloudways' answer gives
+    // `lets_encrypt` as a string (cloudways-js-client), which does not say which names the
+    // certificate covers: the request carries the primary domain and every alias.
+    let (case, emu) = setup("cert-keep", "www = \"never\"");
+    set_aliases(&emu, &["a.example.com", "b.example.com"]);
+    set_certificate(&emu, &["network.example", "a.example.com"]);
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "b.example.com",
+        "--site",
+        "5",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(
+        emu.lock().panel.installs[0].domains,
+        ["network.example", "a.example.com", "b.example.com"]
+    );
+    assert_eq!(
+        certificate(&emu),
+        ["network.example", "a.example.com", "b.example.com"],
+        "network.example and a.example.com keep HTTPS"
+    );
+    secrets_absent(&run);
+
+    // No certificate yet (`lets_encrypt: null`): the primary domain and the event's names.
+    let (case, emu) = setup("cert-first", "www = \"never\"");
+    set_aliases(&emu, &["a.example.com", "b.example.com"]);
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "b.example.com",
+        "--site",
+        "5",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(certificate(&emu), ["network.example", "b.example.com"]);
+}
+
+#[test]
+fn with_the_names_listed_an_alias_whose_dns_is_wrong_blocks_nobody() {
+    // The object shape (unverified) lists the covered names: the request carries those and
+    // the event's names, not an alias whose DNS the host has not verified.
+    let (case, emu) = setup("cert-listed", "www = \"never\"");
+    emu.lock().panel.lets_encrypt_shape = LetsEncryptShape::Object;
+    emu.lock().panel.polls_to_complete = 1;
+    set_aliases(
+        &emu,
+        &["a.example.com", "b.example.com", "bad-dns.example.org"],
+    );
+    emu.lock()
+        .panel
+        .failing
+        .insert("bad-dns.example.org".into());
+    set_certificate(&emu, &["network.example", "a.example.com"]);
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "b.example.com",
+        "--site",
+        "5",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(
+        certificate(&emu),
+        ["network.example", "a.example.com", "b.example.com"]
+    );
+}
+
+#[test]
+fn a_certificate_over_lets_encrypts_100_names_is_refused_before_anything_is_sent() {
+    let (case, emu) = setup("cert-cap", "www = \"never\"");
+    let many: Vec<String> = (0..100).map(|i| format!("d{i}.example.com")).collect();
+    set_aliases(&emu, &many.iter().map(String::as_str).collect::<Vec<_>>());
+    set_certificate(&emu, &["network.example"]);
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "d7.example.com",
+        "--site",
+        "5",
+    ]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let cw = run.integration("cloudways");
+    assert_eq!(cw["error"]["kind"], "limit_reached", "{cw}");
+    assert!(emu.lock().panel.installs.is_empty());
+    assert_eq!(certificate(&emu), ["network.example"]);
+}
+
+#[test]
+fn the_accounts_passwords_never_reach_any_output() {
+    // Review #15: `GET /server` carries every password of the account.
+    let (case, emu) = setup("passwords", "www = \"never\"");
+    for args in [
+        vec!["--json", "test"],
+        vec!["--json", "list-domains", "cloudways"],
+        vec!["--json", "add-domain", "shop.example.com", "--site", "4"],
+    ] {
+        let run = case.run(&args);
+        assert_eq!(run.status, 0, "{}", run.all_output());
+        secrets_absent(&run);
+    }
+    // `status: false` around the very same list: the error names no field's value.
+    let mut body = emu.lock().panel.server_list_body();
+    body["status"] = serde_json::json!(false);
+    emu.inject(Fault::respond(Response::json(200, &body), 1).on("GET", "/api/v1/server"));
+    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let cw = run.integration("cloudways");
+    assert!(
+        cw["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("status: false: no message in the answer"),
+        "{cw}"
+    );
+    secrets_absent(&run);
+}
+
+#[test]
+fn remove_keeps_www_when_the_host_says_it_is_not_this_mappings() {
+    // Shared www rule (review #9): `www.` goes only when the remove event says so.
+    let (case, emu) = setup("www-kept", "www = \"always\"");
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(aliases(&emu), ["shop.example.com", "www.shop.example.com"]);
+    config_with(
+        &case,
+        &emu,
+        "www = \"never\"",
+        &ids(&SERVER.to_string(), &APP.to_string()),
+    );
+    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(aliases(&emu), ["www.shop.example.com"]);
 }
 
 #[test]
@@ -605,32 +773,20 @@ fn list_domains_marks_the_primary_names() {
 }
 
 #[test]
-fn removing_the_last_alias_sends_an_empty_list() {
-    // How Cloudways takes an empty list is not documented: no `aliases` field is sent. The
-    // emulator clears the list by default; refused, the refusal is reported as such.
-    let (case, emu) = setup("last-alias", "");
-    set_aliases(&emu, &["shop.example.com"]);
-    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    assert!(aliases(&emu).is_empty());
-    assert_eq!(
-        String::from_utf8_lossy(&alias_writes(&emu)[0].body),
-        format!("server_id={SERVER}&app_id={APP}")
-    );
-
-    let (case, emu) = setup("last-alias-refused", "");
-    set_aliases(&emu, &["shop.example.com"]);
-    emu.lock().panel.empty_list_refused = true;
-    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
-    assert_eq!(run.status, 1, "{}", run.all_output());
-    let cw = run.integration("cloudways");
-    assert_eq!(cw["error"]["kind"], "invalid_input", "{cw}");
-    assert!(
-        cw["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("removing shop.example.com failed: aliases: The aliases field is required."),
-        "{cw}"
-    );
-    assert_eq!(aliases(&emu), ["shop.example.com"]);
+fn removing_the_last_alias_sends_an_explicit_empty_list() {
+    // Review #14: an empty list form-encodes to no field at all; whether Cloudways requires
+    // the field is not documented, so the component sends it, empty, and the emulator is
+    // run both ways.
+    for required in [false, true] {
+        let (case, emu) = setup(&format!("last-alias-{required}"), "");
+        set_aliases(&emu, &["shop.example.com"]);
+        emu.lock().panel.aliases_field_required = required;
+        let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
+        assert_eq!(run.status, 0, "required {required}: {}", run.all_output());
+        assert!(aliases(&emu).is_empty());
+        assert_eq!(
+            String::from_utf8_lossy(&alias_writes(&emu)[0].body),
+            format!("server_id={SERVER}&app_id={APP}&aliases%5B%5D=")
+        );
+    }
 }

@@ -1,7 +1,8 @@
 //! Hestia end to end: the real `domain-host`, the real component, the Hestia emulator on
 //! loopback behind the operator's API URL. Web-domain aliases with the `www` policy, exit
 //! codes (exists, missing, limit) inside HTTP 200, the secret in the form body, access-key
-//! and legacy logins, Let's Encrypt re-issue with the whole alias list, retries.
+//! and legacy logins, Let's Encrypt re-issue with the names the certificate keeps and the
+//! event's (never more than 100, never an unverified alias), retries.
 
 mod support;
 
@@ -255,7 +256,7 @@ fn exit_code_3_on_delete_is_success() {
 
 #[test]
 fn remove_domain_removes_the_domain_and_its_www() {
-    let (case, emu) = setup("remove", "www = \"never\"");
+    let (case, emu) = setup("remove", "www = \"always\"");
     emu.lock().panel.domain_mut(ACCOUNT, WEB).unwrap().aliases = vec![
         "acme-widgets.com".into(),
         "www.acme-widgets.com".into(),
@@ -295,9 +296,40 @@ fn removing_an_absent_alias_succeeds_unchanged_without_a_write() {
     assert_eq!(writes(&emu).len(), 1);
 }
 
+fn opted_in(name: &str, top: &str) -> (Case, Emulator<Hestia>) {
+    setup_with(
+        name,
+        top,
+        &format!(
+            "{}, WU_HESTIA_SUBDOMAIN_ALIASES = \"yes\"",
+            password_constants()
+        ),
+    )
+}
+
 #[test]
-fn subdomain_sites_become_aliases_unless_a_wildcard_serves_them() {
-    let (case, emu) = setup("subdomain", "www = \"never\"");
+fn subdomain_sites_are_not_aliases_by_default() {
+    // Review #8: the plugin's subdomain events were no-ops; the web domain's wildcard
+    // serves subdomain sites. Making each one an alias runs into WEB_ALIASES and the
+    // certificate's 100 names.
+    let (case, emu) = setup("subdomain-default", "www = \"always\"");
+    for command in ["add-subdomain", "remove-subdomain"] {
+        let run = case.run(&["--json", command, "site1.network-main.com", "--site", "9"]);
+        assert_eq!(run.status, 0, "{}", run.all_output());
+        let h = run.integration("hestia");
+        assert_eq!(h["changed"], false, "{h}");
+        assert!(
+            strings(&h["notes"])[0].contains("WU_HESTIA_SUBDOMAIN_ALIASES"),
+            "{h}"
+        );
+    }
+    assert!(emu.requests().is_empty(), "nothing sent");
+    assert!(aliases(&emu).is_empty());
+}
+
+#[test]
+fn subdomain_sites_become_aliases_when_opted_in_unless_a_wildcard_serves_them() {
+    let (case, emu) = opted_in("subdomain", "www = \"never\"");
     let run = case.run(&[
         "--json",
         "add-subdomain",
@@ -354,7 +386,7 @@ fn subdomain_sites_become_aliases_unless_a_wildcard_serves_them() {
 
 #[test]
 fn subdomain_events_follow_the_www_policy() {
-    let (case, emu) = setup("subdomain-www", "www = \"always\"");
+    let (case, emu) = opted_in("subdomain-www", "www = \"always\"");
     let run = case.run(&[
         "--json",
         "add-subdomain",
@@ -367,6 +399,26 @@ fn subdomain_events_follow_the_www_policy() {
         aliases(&emu),
         vec!["site1.network-main.com", "www.site1.network-main.com"]
     );
+}
+
+#[test]
+fn remove_keeps_www_when_the_host_says_it_is_not_this_mappings() {
+    // Shared www rule (review #9): `www.` goes only when the remove event says so.
+    let (case, emu) = setup("www-kept", "www = \"always\"");
+    let run = case.run(&["--json", "add-domain", "acme-widgets.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(
+        aliases(&emu),
+        vec!["acme-widgets.com", "www.acme-widgets.com"]
+    );
+    case.write_config(&format!(
+        "www = \"never\"\n[integrations.hestia]\nenabled = true\nconstants = {{ {} }}\nroutes = {{ \"{PANEL_HOST}\" = \"{}\" }}\n",
+        password_constants(),
+        emu.base_url()
+    ));
+    let run = case.run(&["--json", "remove-domain", "acme-widgets.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(aliases(&emu), vec!["www.acme-widgets.com"]);
 }
 
 #[test]
@@ -575,8 +627,27 @@ fn the_restart_constant_is_passed_on() {
     assert!(writes(&emu)[0].ends_with(" no"), "{:?}", writes(&emu));
 }
 
+fn set_certificate(emu: &Emulator<Hestia>, names: &[&str]) {
+    let mut shared = emu.lock();
+    let web = shared.panel.domain_mut(ACCOUNT, WEB).unwrap();
+    web.letsencrypt = true;
+    web.certificate = names.iter().map(|s| s.to_string()).collect();
+}
+
+fn certificate(emu: &Emulator<Hestia>) -> Vec<String> {
+    let mut names = emu
+        .lock()
+        .panel
+        .domain(ACCOUNT, WEB)
+        .unwrap()
+        .certificate
+        .clone();
+    names.sort();
+    names
+}
+
 #[test]
-fn request_certificate_reissues_lets_encrypt_with_every_alias() {
+fn request_certificate_reissues_lets_encrypt_with_the_events_names() {
     let (case, emu) = setup("certificate", "www = \"always\"");
     emu.lock().panel.domain_mut(ACCOUNT, WEB).unwrap().aliases = vec![
         "old-shop.com".into(),
@@ -593,10 +664,12 @@ fn request_certificate_reissues_lets_encrypt_with_every_alias() {
     ]);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(run.integration("hestia")["changed"], true);
+    // No certificate yet: the web domain and the event's names; old-shop.com's own request
+    // comes once its DNS is verified.
     assert_eq!(
         writes(&emu),
         vec![format!(
-            "v-add-letsencrypt-domain {ACCOUNT} {WEB} old-shop.com,acme-widgets.com,www.acme-widgets.com"
+            "v-add-letsencrypt-domain {ACCOUNT} {WEB} acme-widgets.com,www.acme-widgets.com"
         )]
     );
     let web = emu.lock().panel.domain(ACCOUNT, WEB).cloned().unwrap();
@@ -616,6 +689,24 @@ fn request_certificate_reissues_lets_encrypt_with_every_alias() {
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(run.integration("hestia")["changed"], false);
     assert_eq!(emu.lock().panel.le_runs, 1);
+    // Then old-shop.com: the certificate keeps acme-widgets.com and its www.
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "old-shop.com",
+        "--site",
+        "5",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(
+        certificate(&emu),
+        vec![
+            "acme-widgets.com",
+            "network-main.com",
+            "old-shop.com",
+            "www.acme-widgets.com"
+        ]
+    );
     // A name that is not an alias.
     let run = case.run(&[
         "--json",
@@ -628,14 +719,57 @@ fn request_certificate_reissues_lets_encrypt_with_every_alias() {
 }
 
 #[test]
-fn a_certificate_blocked_by_one_alias_names_it() {
+fn an_alias_whose_dns_is_wrong_blocks_no_other_certificate() {
+    // Review #8: the order carries the names the certificate covers and the event's, not
+    // every alias; an alias whose DNS does not point here (exit 15) is not in it.
+    let (case, emu) = setup_with("certificate-keep", "www = \"never\"", &key_constants());
+    {
+        let mut shared = emu.lock();
+        shared.panel.domain_mut(ACCOUNT, WEB).unwrap().aliases = vec![
+            "old-shop.com".into(),
+            "stale-shop.com".into(),
+            "acme-widgets.com".into(),
+        ];
+        shared.panel.le_failing = vec!["stale-shop.com".into()];
+    }
+    set_certificate(&emu, &[WEB, "old-shop.com"]);
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "acme-widgets.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(
+        writes(&emu),
+        vec![format!(
+            "v-add-letsencrypt-domain {ACCOUNT} {WEB} old-shop.com,acme-widgets.com"
+        )]
+    );
+    assert_eq!(
+        certificate(&emu),
+        vec!["acme-widgets.com", "network-main.com", "old-shop.com"],
+        "old-shop.com keeps HTTPS, acme-widgets.com gets it"
+    );
+    let out = run.all_output();
+    assert!(
+        !out.contains("HestiaEmulatorKey"),
+        "the private key leaked:\n{out}"
+    );
+}
+
+#[test]
+fn a_certificate_blocked_by_a_name_it_keeps_names_it() {
     let (case, emu) = setup_with("certificate-blocked", "www = \"never\"", &key_constants());
     {
         let mut shared = emu.lock();
         shared.panel.domain_mut(ACCOUNT, WEB).unwrap().aliases =
             vec!["stale-shop.com".into(), "acme-widgets.com".into()];
+        // On the certificate, but its DNS has moved away since.
         shared.panel.le_failing = vec!["stale-shop.com".into()];
     }
+    set_certificate(&emu, &[WEB, "stale-shop.com"]);
     let run = case.run(&[
         "--json",
         "request-certificate",
@@ -649,7 +783,44 @@ fn a_certificate_blocked_by_one_alias_names_it() {
     assert!(message.contains("because of stale-shop.com"), "{message}");
     assert!(message.contains("validation status 400"), "{message}");
     assert_eq!(h["attempts"], 1, "an ACME failure is not retried");
-    assert!(!emu.lock().panel.domain(ACCOUNT, WEB).unwrap().letsencrypt);
+    assert_eq!(
+        certificate(&emu),
+        vec!["network-main.com", "stale-shop.com"],
+        "the certificate stays as it was"
+    );
+}
+
+#[test]
+fn a_certificate_over_lets_encrypts_100_names_is_refused_before_anything_is_sent() {
+    let (case, emu) = setup("certificate-cap", "www = \"never\"");
+    let many: Vec<String> = (0..99).map(|i| format!("shop{i}.example.org")).collect();
+    {
+        let mut shared = emu.lock();
+        let web = shared.panel.domain_mut(ACCOUNT, WEB).unwrap();
+        web.aliases = many.clone();
+        web.aliases.push("acme-widgets.com".into());
+    }
+    let mut on_certificate: Vec<&str> = vec![WEB];
+    on_certificate.extend(many.iter().map(String::as_str));
+    set_certificate(&emu, &on_certificate);
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "acme-widgets.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let h = run.integration("hestia");
+    assert_eq!(h["error"]["kind"], "limit_reached", "{h}");
+    assert!(
+        h["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("101 names"),
+        "{h}"
+    );
+    assert_eq!(emu.lock().panel.le_runs, 0, "nothing sent");
 }
 
 #[test]

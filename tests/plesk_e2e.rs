@@ -1,7 +1,7 @@
 //! Plesk end to end: the real `domain-host`, the real component, the Plesk emulator on
 //! loopback behind the operator's host name. Site aliases with the `www` policy, subdomains
-//! by label, the CLI gateway's failures inside HTTP 200, API key and admin login, the Let's
-//! Encrypt extension, retries.
+//! by label, the CLI gateway's failures inside HTTP 200, API key and admin login, no Let's
+//! Encrypt run that could replace the site's one certificate, retries.
 
 mod support;
 
@@ -237,7 +237,7 @@ fn a_nonzero_code_inside_http_200_is_an_error_with_its_stderr() {
 
 #[test]
 fn remove_domain_deletes_the_alias_and_its_www() {
-    let (case, emu) = setup("remove", "www = \"never\"");
+    let (case, emu) = setup("remove", "www = \"always\"");
     emu.lock().panel.site_mut(SITE).unwrap().aliases = vec![
         "acme-widgets.com".into(),
         "www.acme-widgets.com".into(),
@@ -469,10 +469,23 @@ fn the_admin_login_goes_as_basic_auth() {
 }
 
 #[test]
-fn request_certificate_asks_the_lets_encrypt_extension() {
+fn no_certificate_request_replaces_the_sites_certificate() {
+    // Review #4: the site carries one certificate with its aliases on it, and a Let's
+    // Encrypt run replaces it with exactly the names given. The component leaves issuance
+    // to SSL It! "Keep websites secured", as the PHP plugin does.
     let (case, emu) = setup("certificate", "www = \"always\"");
-    emu.lock().panel.site_mut(SITE).unwrap().aliases =
-        vec!["acme-widgets.com".into(), "www.acme-widgets.com".into()];
+    {
+        let mut shared = emu.lock();
+        shared.panel.site_mut(SITE).unwrap().aliases = vec![
+            "a-shop.com".into(),
+            "acme-widgets.com".into(),
+            "www.acme-widgets.com".into(),
+        ];
+        shared.panel.certificates.insert(
+            SITE.into(),
+            vec![SITE.into(), format!("www.{SITE}"), "a-shop.com".into()],
+        );
+    }
     let run = case.run(&[
         "--json",
         "request-certificate",
@@ -480,57 +493,43 @@ fn request_certificate_asks_the_lets_encrypt_extension() {
         "--site",
         "4",
     ]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    assert_eq!(run.integration("plesk")["changed"], true);
-    let call = emu
-        .requests()
-        .into_iter()
-        .find(|r| r.path == "/api/v2/cli/extension/call")
-        .expect("extension call");
+    let p = run.integration("plesk");
+    assert_eq!(p["error"]["kind"], "unsupported", "{p}");
     assert_eq!(
-        params(&call),
-        vec![
-            "--exec",
-            "letsencrypt",
-            "cli.php",
-            "-d",
-            "acme-widgets.com",
-            "-d",
-            "www.acme-widgets.com"
-        ]
+        emu.lock().panel.certificates[SITE],
+        vec![SITE.to_string(), format!("www.{SITE}"), "a-shop.com".into()],
+        "the site and its other aliases keep HTTPS"
     );
+    assert!(
+        emu.requests()
+            .iter()
+            .all(|r| r.path != "/api/v2/cli/extension/call"),
+        "no Let's Encrypt run"
+    );
+}
+
+#[test]
+fn remove_keeps_www_when_the_host_says_it_is_not_this_mappings() {
+    // Shared www rule (review #9): `www.` goes only when the remove event says so.
+    let (case, emu) = setup("www-kept", "www = \"always\"");
+    let run = case.run(&["--json", "add-domain", "acme-widgets.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(
-        emu.lock().panel.certificates["acme-widgets.com"],
+        aliases(&emu),
         vec!["acme-widgets.com", "www.acme-widgets.com"]
     );
-    // A failure inside HTTP 200 carries the extension's text, and is not retried.
-    emu.lock().panel.le_failing = vec!["www.acme-widgets.com".into()];
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "acme-widgets.com",
-        "--site",
-        "4",
-    ]);
-    assert_eq!(run.status, 1);
-    let p = run.integration("plesk");
-    assert_eq!(p["attempts"], 1);
-    assert!(
-        p["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("Invalid response from http://www.acme-widgets.com/"),
-        "{p}"
+    case.write_config(&format!(
+        "www = \"never\"\n[integrations.plesk]\nenabled = true\nconstants = {{ {} }}\nroutes = {{ \"{PANEL_HOST}\" = \"{}\" }}\n",
+        key_constants(),
+        emu.base_url()
+    ));
+    let run = case.run(&["--json", "remove-domain", "acme-widgets.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(aliases(&emu), vec!["www.acme-widgets.com"]);
+    assert_eq!(
+        writes(&emu).last().unwrap(),
+        "site_alias --delete acme-widgets.com"
     );
-    // An unknown name.
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "unmapped.com",
-        "--site",
-        "4",
-    ]);
-    assert_eq!(run.integration("plesk")["error"]["kind"], "not_found");
 }
 
 #[test]

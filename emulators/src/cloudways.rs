@@ -7,20 +7,33 @@
 //!   league/oauth2-server shape: unverified).
 //! - Every other call needs `Authorization: Bearer <token>`: none → 400 "Access Token not
 //!   provided"; unknown or expired → 401.
-//! - `GET /server` → `{"status": true, "servers": [{id, label, ..., "apps": [{id, label,
-//!   application, app_fqdn, cname, aliases, server_id, lets_encrypt}]}]}` (ids as strings).
-//!   `lets_encrypt` is `null` until a certificate is installed, then `{"ssl_domains": [...],
-//!   "wild_card": false}` (its shape is not documented).
+//! - `GET /server` → `{"status": true, "servers": [{id, label, ..., master_user,
+//!   master_password, "apps": [{id, label, application, app_fqdn, app_user, app_password,
+//!   sys_user, sys_password, cname, mysql_db_name, mysql_user, mysql_password, aliases,
+//!   server_id, lets_encrypt}]}]}` (ids as strings): the fields of cloudways-js-client
+//!   `src/services/server/types.ts` (`Server`, `App`), passwords included, so a test can
+//!   show that none reaches any output.
+//!   `lets_encrypt`: that client types it `string | null`; `null` until a certificate is
+//!   installed, then a string whose content is not documented (`LetsEncryptShape::Text`
+//!   serves an opaque date, which names nothing). `LetsEncryptShape::Object` serves
+//!   `{"ssl_domains": [...], "wild_card": false, "auto": true}` instead: unverified, no
+//!   source shows it; both shapes are served so the component is tested with each.
 //! - `POST /app/manage/aliases` (form or query: `server_id`, `app_id`, `aliases[]` or
 //!   `aliases[N]`) **replaces** the list; non-integer ids → 422 `{field: [{code, message}]}`;
 //!   an app not in the account → `unknown_app_status` (403 or 404, unverified); success body
-//!   `alias_answer` (`{}` or `{"status": true}`, unverified). No alias field at all clears the
-//!   list, or is refused with 422 when `empty_list_refused` (unverified).
+//!   `alias_answer` (`{}` or `{"status": true}`, unverified). Empty values are dropped, so an
+//!   empty `aliases[]=` clears the list. No alias field at all clears it too, or, with
+//!   `aliases_field_required`, is refused with 422 "The aliases field is required."
+//!   (unverified whether Cloudways requires the field: both modes are served).
 //! - `POST /security/lets_encrypt_install` (`server_id`, `app_id`, `ssl_email`, `wild_card`,
 //!   `ssl_domains[]`) → `{"operation_id"}`; a name the app does not serve → 422. `GET
 //!   /operation/{id}` → `{"operation": {..., "is_completed": "0"|"1", "status", "message"}}`:
-//!   done after `polls_to_complete` reads; names in `failing` end as `failure` says (how a
-//!   failure is reported is not documented).
+//!   done after `polls_to_complete` reads; names in `failing` (DNS not pointing here) and
+//!   more than 100 names (Let's Encrypt's per-certificate limit,
+//!   letsencrypt.org/docs/rate-limits) end as `failure` says (how a failure is reported is
+//!   not documented). A completed install **replaces** the app's certificate with exactly
+//!   the names sent (panel-apis-b.md §1.3: the call takes the full `ssl_domains` list), so a
+//!   request that leaves a name out takes HTTPS away from it here too.
 //! - `rate_limit`: at most that many API calls per minute, then 429 (body not documented).
 
 use crate::server::{Panel, Request, Response};
@@ -41,6 +54,16 @@ pub struct App {
 pub struct Server {
     pub id: u64,
     pub apps: Vec<App>,
+}
+
+/// How `GET /server` serves `lets_encrypt` once a certificate is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LetsEncryptShape {
+    /// A string (cloudways-js-client types it `string | null`); its content is not
+    /// documented, so an opaque one that names nothing.
+    Text,
+    /// `{"ssl_domains": [...], ...}`: unverified.
+    Object,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,7 +109,8 @@ pub struct Cloudways {
     pub logins: u32,
     pub unknown_app_status: u16,
     pub alias_answer: AliasAnswer,
-    pub empty_list_refused: bool,
+    pub aliases_field_required: bool,
+    pub lets_encrypt_shape: LetsEncryptShape,
     pub polls_to_complete: u32,
     pub failing: BTreeSet<String>,
     pub failure: Failure,
@@ -122,7 +146,8 @@ impl Cloudways {
             logins: 0,
             unknown_app_status: 403,
             alias_answer: AliasAnswer::Empty,
-            empty_list_refused: false,
+            aliases_field_required: false,
+            lets_encrypt_shape: LetsEncryptShape::Text,
             polls_to_complete: 2,
             failing: BTreeSet::new(),
             failure: Failure::CompletedWithError,
@@ -245,6 +270,11 @@ impl Cloudways {
     }
 
     fn server_list(&self) -> Response {
+        Response::json(200, &self.server_list_body())
+    }
+
+    /// The body of `GET /server`, passwords and all.
+    pub fn server_list_body(&self) -> Value {
         let servers: Vec<Value> = self
             .servers
             .iter()
@@ -253,21 +283,36 @@ impl Cloudways {
                     .apps
                     .iter()
                     .map(|a| {
+                        let lets_encrypt = match (&a.certificate, self.lets_encrypt_shape) {
+                            (None, _) => Value::Null,
+                            (Some(_), LetsEncryptShape::Text) => json!("2026-01-01 10:00:00"),
+                            (Some(d), LetsEncryptShape::Object) => {
+                                json!({"ssl_domains": d, "wild_card": false, "auto": true})
+                            }
+                        };
                         json!({"id": a.id.to_string(), "label": a.label,
                                "application": "wordpressmu", "app_version": "6.5",
                                "app_fqdn": format!("wordpress-{}.cloudwaysapps.com", a.id),
+                               "app_user": format!("app-user-{}", a.id),
+                               "app_password": app_password(a.id),
+                               "sys_user": format!("sysuser{}", a.id),
+                               "sys_password": sys_password(a.id),
+                               "mysql_db_name": format!("db{}", a.id),
+                               "mysql_user": format!("db{}", a.id),
+                               "mysql_password": mysql_password(a.id),
                                "cname": a.cname, "aliases": a.aliases,
-                               "server_id": s.id.to_string(),
-                               "lets_encrypt": a.certificate.as_ref().map(|d| json!({
-                                   "ssl_domains": d, "wild_card": false, "auto": true })) })
+                               "symlink": null, "webroot": null, "is_csr_available": false,
+                               "server_id": s.id.to_string(), "project_id": "1",
+                               "lets_encrypt": lets_encrypt })
                     })
                     .collect();
                 json!({"id": s.id.to_string(), "label": "network-server", "status": "running",
                        "cloud": "do", "public_ip": "203.0.113.10",
+                       "master_user": "master_network", "master_password": master_password(s.id),
                        "server_fqdn": format!("{}.cloudwaysapps.com", s.id), "apps": apps})
             })
             .collect();
-        Response::json(200, &json!({"status": true, "servers": servers}))
+        json!({"status": true, "servers": servers})
     }
 
     /// `server_id` and `app_id` as integers of an app of the account, or the refusal.
@@ -313,7 +358,12 @@ impl Cloudways {
             Err(refusal) => return refusal,
         };
         let list = list_field(&fields, "aliases");
-        if list.is_empty() && self.empty_list_refused {
+        let field_sent = fields.iter().any(|(k, _)| {
+            k == "aliases"
+                || k.strip_prefix("aliases[")
+                    .is_some_and(|rest| rest.ends_with(']'))
+        });
+        if !field_sent && self.aliases_field_required {
             return Response::json(
                 422,
                 &json!({"aliases": [{"code": "required", "message": "The aliases field is required."}]}),
@@ -382,7 +432,8 @@ impl Cloudways {
             domains: domains.clone(),
         });
         self.next_op += 1;
-        let failed = domains.iter().any(|d| self.failing.contains(d));
+        // Let's Encrypt refuses an order of more than 100 names.
+        let failed = domains.iter().any(|d| self.failing.contains(d)) || domains.len() > 100;
         self.operations.push(Operation {
             id: self.next_op,
             server_id: server,
@@ -455,6 +506,21 @@ impl Panel for Cloudways {
             .collect();
         json!({"panel": "cloudways", "servers": servers, "logins": self.logins})
     }
+}
+
+/// The account's passwords as `GET /server` shows them (fixed per id, so tests can look for
+/// them in any output).
+pub fn master_password(server: u64) -> String {
+    format!("MasterPw-{server}-q8Zr")
+}
+pub fn app_password(app: u64) -> String {
+    format!("AppPw-{app}-x7Kd")
+}
+pub fn sys_password(app: u64) -> String {
+    format!("SysPw-{app}-m3Vt")
+}
+pub fn mysql_password(app: u64) -> String {
+    format!("MysqlPw-{app}-p5Hn")
 }
 
 /// `name[]=a&name[]=b` or `name[0]=a&name[1]=b` (PHP's `http_build_query`).

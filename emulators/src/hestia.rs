@@ -15,15 +15,26 @@
 //!   (JSON typed as such) or 204 when there is none, exit N is the HTTP status of
 //!   `exit_code_to_http_code` with the output (`Error: …`); legacy mode: 200 with the output
 //!   and a newline, or `OK`, whatever the exit code.
-//! - State: users → web domains → their `ALIAS` list. An alias must be new on the whole
-//!   server (exit 4: "Web alias X exists", "Web domain X exists"); the package's
-//!   `WEB_ALIASES` limit is 8; deleting an absent alias is 3; a suspended domain is 5.
-//! - `v-add-letsencrypt-domain USER DOMAIN [ALIASES]`: every alias must be on the domain (3
-//!   "domain alias X doesn't exist"); a name in `le_failing` fails the whole run (15, its
-//!   text naming the name); otherwise the certificate covers exactly the domain and the
-//!   listed aliases (new aliases are never added to an existing certificate).
-//! - `v-list-web-domain-ssl`: the certificate's SUBJECT and ALIASES (the shape of the
-//!   other list commands; UNVERIFIED field names, tolerated by the component).
+//! - State: users → web domains → their `ALIAS` list. `v-add-web-domain-alias`
+//!   (`bin/v-add-web-domain-alias`): an empty list is 2 "Invalid alias format: empty"; an
+//!   alias must be new on the whole server (`is_domain_new`, exit 4: "Web alias X exists",
+//!   "Web domain X exists"; `is_base_domain_owner`: "… belongs to a different user"); then
+//!   `is_package_full 'WEB_ALIASES'` (`func/main.sh`) counts the whole list with the new
+//!   aliases against the package's `WEB_ALIASES` (`alias_limit`) and answers 8 "WEB_ALIASES
+//!   limit is reached :: upgrade user package" when it is exceeded; a suspended domain is 5.
+//!   `v-delete-web-domain-alias`: an alias not in the list is 3 "alias X doesn't exist".
+//! - `v-add-letsencrypt-domain USER DOMAIN [ALIASES]` (`bin/v-add-letsencrypt-domain`):
+//!   every alias must be on the domain (3 "domain alias X doesn't exist"); one order for the
+//!   domain and all the aliases: more than 100 names is refused by Let's Encrypt's new-order
+//!   (15 "Let's Encrypt new auth status 400"), and a name whose DNS does not point here
+//!   (`le_failing`) fails the whole run (15 "Let's Encrypt validation status 400 (…)",
+//!   naming the name); otherwise the certificate covers exactly the domain and the listed
+//!   aliases, replacing the one before (new aliases are never added to it on their own).
+//! - `v-list-web-domain-ssl USER DOMAIN json` (`bin/v-list-web-domain-ssl`, `json_list`):
+//!   `{DOMAIN: {CRT, KEY, CA, SUBJECT, ALIASES, NOT_BEFORE, NOT_AFTER, SIGNATURE, PUB_KEY,
+//!   ISSUER}}`, `SUBJECT` the common name and `ALIASES` every DNS name of the certificate
+//!   joined by commas; `KEY` is the private key (served, so a test can show it never reaches
+//!   any output); all empty without a certificate.
 
 use crate::server::{Panel, Request, Response};
 use serde_json::{Map, Value, json};
@@ -56,11 +67,11 @@ pub struct Hestia {
     pub keys: Vec<AccessKey>,
     /// user → web domain → state.
     pub users: BTreeMap<String, BTreeMap<String, WebDomain>>,
-    /// The package's WEB_ALIASES per web domain.
+    /// The package's WEB_ALIASES per web domain (`is_package_full`).
     pub alias_limit: Option<usize>,
     pub api_enabled: bool,
     pub redirect_bare_api: bool,
-    /// Names Let's Encrypt cannot validate.
+    /// Names whose DNS does not point here: Let's Encrypt cannot validate them.
     pub le_failing: Vec<String>,
     pub le_runs: u32,
     /// The next alias change applies, then the restart fails (exit 20).
@@ -306,22 +317,31 @@ impl Hestia {
                 need(2, "USER DOMAIN [FORMAT]")?;
                 domain_ok(self, &arg(0), &arg(1))?;
                 let w = self.domain(&arg(0), &arg(1)).cloned().unwrap_or_default();
+                if w.certificate.is_empty() {
+                    return Ok((
+                        0,
+                        json!({ arg(1): { "CRT": "", "KEY": "", "CA": "", "SUBJECT": "", "ALIASES": "",
+                            "NOT_BEFORE": "", "NOT_AFTER": "", "SIGNATURE": "", "PUB_KEY": "", "ISSUER": "" } })
+                        .to_string(),
+                    ));
+                }
                 let subject = w.certificate.first().cloned().unwrap_or_default();
-                let aliases = w
-                    .certificate
-                    .iter()
-                    .skip(1)
-                    .cloned()
-                    .collect::<Vec<_>>()
-                    .join(" ");
+                let mut sans = w.certificate.clone();
+                sans.sort();
                 Ok((
                     0,
-                    json!({ arg(1): { "CRT": "", "KEY": "", "CA": "", "SUBJECT": subject, "ALIASES": aliases,
-                        "NOT_BEFORE": "", "NOT_AFTER": "", "SIGNATURE": "", "PUB_KEY": "", "ISSUER": if w.certificate.is_empty() { "" } else { "R11" } } })
+                    json!({ arg(1): { "CRT": "-----BEGIN CERTIFICATE-----\nMIIFemulated\n-----END CERTIFICATE-----",
+                        "KEY": PRIVATE_KEY, "CA": "-----BEGIN CERTIFICATE-----\nMIIFca\n-----END CERTIFICATE-----",
+                        "SUBJECT": subject, "ALIASES": sans.join(","),
+                        "NOT_BEFORE": "Jan  1 00:00:00 2026 GMT", "NOT_AFTER": "Apr  1 00:00:00 2026 GMT",
+                        "SIGNATURE": "sha256WithRSAEncryption", "PUB_KEY": "2048 bit", "ISSUER": "C = US, O = Let's Encrypt, CN = R11" } })
                     .to_string(),
                 ))
             }
             "v-add-web-domain-alias" => {
+                if args.len() >= 3 && arg(2).trim().is_empty() {
+                    return Err(fail(2, "Invalid alias format: empty".into()));
+                }
                 need(3, "USER DOMAIN ALIASES [RESTART]")?;
                 let (user, domain) = (arg(0), arg(1));
                 domain_ok(self, &user, &domain)?;
@@ -399,8 +419,19 @@ impl Hestia {
                         return Err(fail(3, format!("domain alias {alias} doesn't exist")));
                     }
                 }
-                let names: Vec<String> = std::iter::once(domain.clone()).chain(aliases).collect();
+                let mut names: Vec<String> = std::iter::once(domain.clone()).collect();
+                for alias in aliases {
+                    if !names.contains(&alias) {
+                        names.push(alias);
+                    }
+                }
                 self.le_runs += 1;
+                if names.len() > 100 {
+                    return Err(fail(
+                        15,
+                        format!("Let's Encrypt new auth status 400 ({domain})"),
+                    ));
+                }
                 if let Some(bad) = names.iter().find(|n| self.le_failing.contains(n)) {
                     return Err(fail(
                         15,
@@ -422,6 +453,9 @@ impl Hestia {
         }
     }
 }
+
+/// The private key `v-list-web-domain-ssl` shows in `KEY`.
+pub const PRIVATE_KEY: &str = "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwHestiaEmulatorKey\n-----END PRIVATE KEY-----";
 
 fn domain_json(w: &WebDomain) -> Value {
     json!({

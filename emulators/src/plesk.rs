@@ -13,6 +13,14 @@
 //!   the text on stderr (texts UNVERIFIED): a name that exists anywhere ("… already
 //!   exists"), a missing one ("Unable to find …"), the site's alias limit, a Let's Encrypt
 //!   name in `le_failing`.
+//! - Certificates: a Plesk site (webspace) carries one certificate and its aliases are names
+//!   on it (panel-review.md #4: field code re-secures a site with `-d site -d www.site -d
+//!   alias -d www.alias …`; panel-apis-a.md §3.2 lists the extension call). So `certificates` is keyed by the site (a subdomain is a domain of its own):
+//!   a Let's Encrypt run whose first `-d` is the site, one of its aliases or a subdomain
+//!   **replaces** that site's certificate with exactly the names sent, which is how a run for
+//!   an alias alone takes HTTPS away from the site and its other aliases. Which of the two
+//!   things real Plesk does for an alias first (this, or "domain not found") is unverified;
+//!   this is the one that loses data, so a test sees it.
 //! - `info_names_site: false` makes `site_alias --info` leave out which site the alias is on.
 
 use crate::server::{Panel, Request, Response, basic_credentials};
@@ -36,7 +44,7 @@ pub struct Plesk {
     pub missing_domain_404: bool,
     pub info_names_site: bool,
     pub le_failing: Vec<String>,
-    /// Certificates issued: first name → all names.
+    /// Each site's one certificate: site (or subdomain) → the names it covers.
     pub certificates: BTreeMap<String, Vec<String>>,
     /// Every CLI call: `utility param param …`.
     pub calls: Vec<String>,
@@ -308,12 +316,14 @@ impl Plesk {
                 if !self.exists(&main) {
                     return Err(format!("Domain {main} does not exist."));
                 }
+                // The certificate belongs to the site the first name is on.
+                let owner = self.alias_site(&main).unwrap_or_else(|| main.clone());
                 if let Some(bad) = names.iter().find(|n| self.le_failing.contains(n)) {
                     return Err(format!(
                         "Could not issue a Let's Encrypt SSL/TLS certificate for {main}. Authorization for the domain failed.\nDetails\nInvalid response from http://{bad}/.well-known/acme-challenge/Zq1Y: 404"
                     ));
                 }
-                self.certificates.insert(main, names);
+                self.certificates.insert(owner, names);
                 Ok(String::new())
             }
             _ => Err("unknown utility".into()),

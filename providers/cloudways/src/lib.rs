@@ -11,9 +11,18 @@
 //! - `POST /app/manage/aliases` (form `server_id`, `app_id`, `aliases[]`) **replaces** the
 //!   whole alias list: the list is read from the app right before it is written, and the host
 //!   runs one event at a time per server and app (the account lock);
+//!   An empty list is sent as one empty `aliases[]` field, never as no field at all (whether
+//!   Cloudways requires the field is not documented; without it the last alias could never
+//!   be removed if it does).
 //! - `POST /security/lets_encrypt_install` (form `server_id`, `app_id`, `ssl_email`,
 //!   `wild_card`, `ssl_domains[]`) answers `{"operation_id"}`; `GET /operation/{id}` says
-//!   when it is done (`is_completed`).
+//!   when it is done (`is_completed`). It **replaces** the app's certificate with one for
+//!   exactly the names sent, so every request carries the app's `cname`, every name the
+//!   certificate must keep and the event's names (see [`certificate_names`]).
+//! - `GET /server` also carries the account's passwords (`master_password`, `app_password`,
+//!   `sys_password`, `mysql_password`; cloudways-js-client `src/services/server/types.ts`):
+//!   no answer body is ever copied into an error or a log, only the fields Cloudways uses for
+//!   its own messages.
 //!
 //! Unlike the PHP plugin: the alias list is read from the app and changed by the event's
 //! names, not rebuilt from WordPress's mapping table (which drops every alias added in the
@@ -138,8 +147,9 @@ impl DomainProvider for Cloudways {
     }
 
     fn remove_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
-        // The www variant goes with the domain whatever today's policy says.
-        Api::configured()?.remove(&names_for(&event.domain, true))
+        // `www.` only when the host says it goes with this mapping: it may be a mapping of
+        // its own, or the network's policy may not want it.
+        Api::configured()?.remove(&names_for(&event.domain, event.www))
     }
 
     // Subdomain sites: the application's primary domain (and a wildcard alias, where the
@@ -202,6 +212,24 @@ pub fn extra_domains(value: Option<&str>) -> Vec<String> {
     list
 }
 
+/// Let's Encrypt's limit on the names of one certificate.
+pub const MAX_CERTIFICATE_NAMES: usize = 100;
+
+/// What `GET /server` says of the app's Let's Encrypt certificate (`lets_encrypt`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Certificate {
+    /// `null` (or absent): no Let's Encrypt certificate.
+    #[default]
+    None,
+    /// Names the answer lists (an object with `ssl_domains`, or a string holding such JSON:
+    /// unverified shapes, read when present).
+    Names(Vec<String>),
+    /// A certificate whose names the answer does not tell: the client types `lets_encrypt`
+    /// as `string | null` (cloudways-js-client `src/services/server/types.ts`), and what the
+    /// string holds is not documented.
+    Unknown,
+}
+
 /// An application as `GET /server` lists it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct App {
@@ -209,8 +237,7 @@ pub struct App {
     pub cname: Option<String>,
     pub app_fqdn: Option<String>,
     pub aliases: Vec<String>,
-    /// The names the app's Let's Encrypt certificate covers, when the answer says.
-    pub certificate_names: Option<Vec<String>>,
+    pub certificate: Certificate,
 }
 
 fn id_text(v: Option<&Value>) -> Option<String> {
@@ -244,18 +271,33 @@ fn names_in(v: &Value) -> Option<Vec<String>> {
     }
 }
 
+/// The names an object (or a string holding JSON) lists for a certificate.
+fn listed_names(le: &Value) -> Option<Vec<String>> {
+    match le {
+        Value::String(s) => serde_json::from_str::<Value>(s.trim())
+            .ok()
+            .filter(|v| v.is_object())
+            .and_then(|v| listed_names(&v)),
+        Value::Object(_) => ["ssl_domains", "domains", "domain_names", "domain"]
+            .iter()
+            .find_map(|k| le.get(*k).and_then(names_in))
+            .filter(|names| !names.is_empty()),
+        _ => None,
+    }
+}
+
 impl App {
     pub fn from_json(v: &Value) -> App {
-        let le = v.get("lets_encrypt").unwrap_or(&Value::Null);
-        let certificate_names = ["ssl_domains", "domains", "domain_names", "domain"]
-            .iter()
-            .find_map(|k| le.get(*k).and_then(names_in));
+        let certificate = match v.get("lets_encrypt") {
+            None | Some(Value::Null) => Certificate::None,
+            Some(le) => listed_names(le).map_or(Certificate::Unknown, Certificate::Names),
+        };
         App {
             label: text(v, "label"),
             cname: text(v, "cname"),
             app_fqdn: text(v, "app_fqdn"),
             aliases: v.get("aliases").and_then(names_in).unwrap_or_default(),
-            certificate_names,
+            certificate,
         }
     }
 
@@ -298,12 +340,19 @@ pub fn find_app(body: &Value, server_id: &str, app_id: &str) -> Result<App, Prov
 }
 
 /// Cloudways' words from an answer: its 422 map (`{field: [{code, message}]}`),
-/// `error_description`, `message`, or the usual shapes.
+/// `error_description`, `message` or `error`. Never the body itself: a `GET /server` answer
+/// holds the account's passwords.
 pub fn message_of(body: &Value) -> String {
     if let Some(d) = body.get("error_description").and_then(Value::as_str) {
         return d.to_string();
     }
     if let Some(m) = body.get("message").and_then(Value::as_str) {
+        return m.to_string();
+    }
+    if let Some(m) = body.get("error").and_then(|e| {
+        e.as_str()
+            .or_else(|| e.get("message").and_then(Value::as_str))
+    }) {
         return m.to_string();
     }
     if let Some(fields) = body.as_object() {
@@ -321,8 +370,10 @@ pub fn message_of(body: &Value) -> String {
         if !parts.is_empty() {
             return parts.join("; ");
         }
+        let keys: Vec<&str> = fields.keys().map(String::as_str).take(8).collect();
+        return format!("no message in the answer (its fields: {})", keys.join(", "));
     }
-    provider_sdk::errors::error_message(200, body.to_string().as_bytes())
+    "no message in the answer".to_string()
 }
 
 fn panel_message(status: u16, body: &[u8]) -> String {
@@ -384,16 +435,38 @@ pub fn operation_state(body: &Value) -> Result<OperationState, String> {
     })
 }
 
-/// The names to send to `lets_encrypt_install`: the certificate's current names (Cloudways
-/// replaces the certificate) and the event's, each still served by the app.
-pub fn certificate_names(app: &App, wanted: &[String]) -> Vec<String> {
+/// The names to send to `lets_encrypt_install`, which replaces the app's certificate with
+/// one for exactly these names, so it must never narrow it:
+/// - the app's `cname` (the network's main domain, which the PHP plugin always sends);
+/// - every name the current certificate covers that the app still serves; when the answer
+///   does not tell which names it covers ([`Certificate::Unknown`]), every alias the app
+///   serves, as the plugin sends every mapped domain: never fewer than the certificate had;
+/// - the event's names (the host asks only once their DNS points at the server).
+///
+/// Wildcard aliases are left out (`wild_card` is false: HTTP validation cannot issue them).
+/// More than Let's Encrypt's 100 names is refused rather than cut down.
+pub fn certificate_names(app: &App, wanted: &[String]) -> Result<Vec<String>, ProviderError> {
+    let kept: Vec<&String> = match &app.certificate {
+        Certificate::None => vec![],
+        Certificate::Names(covered) => covered.iter().collect(),
+        Certificate::Unknown => app.aliases.iter().collect(),
+    };
     let mut names: Vec<String> = Vec::new();
-    for name in app.certificate_names.iter().flatten().chain(wanted) {
-        if app.serves(name) && !names.contains(name) {
+    for name in app.cname.iter().chain(kept).chain(wanted) {
+        if app.serves(name) && !name.starts_with("*.") && !names.contains(name) {
             names.push(name.clone());
         }
     }
-    names
+    if names.len() > MAX_CERTIFICATE_NAMES {
+        return Err(ProviderError::LimitReached(format!(
+            "the app's certificate would need {} names (its primary domain, the names it keeps \
+             and {}); Let's Encrypt issues at most {MAX_CERTIFICATE_NAMES} names per \
+             certificate, and leaving names out would take HTTPS away from them",
+            names.len(),
+            wanted.join(", ")
+        )));
+    }
+    Ok(names)
 }
 
 fn journal_key(what: &str, names: &[String]) -> String {
@@ -483,6 +556,10 @@ impl Api {
             vec![("server_id", &self.server_id), ("app_id", &self.app_id)];
         for alias in aliases {
             fields.push(("aliases[]", alias));
+        }
+        if aliases.is_empty() {
+            // An empty list would form-encode to no field at all; send the field, empty.
+            fields.push(("aliases[]", ""));
         }
         let response =
             self.send(Request::post(format!("{API_BASE}/app/manage/aliases")).form(&fields))?;
@@ -595,7 +672,7 @@ impl Api {
             // An earlier attempt of this event started it: follow that operation.
             Some(id) => id,
             None => {
-                if let Some(covered) = &app.certificate_names
+                if let Certificate::Names(covered) = &app.certificate
                     && served.iter().all(|n| covered.contains(n))
                 {
                     return Ok(Outcome::unchanged(format!(
@@ -603,7 +680,13 @@ impl Api {
                         served.join(", ")
                     )));
                 }
-                let names = certificate_names(&app, &served);
+                let names = certificate_names(&app, &served)?;
+                if app.certificate == Certificate::Unknown {
+                    log::info(
+                        "Cloudways does not say which names the app's certificate covers: \
+                         asking for the primary domain and every alias, so none loses HTTPS",
+                    );
+                }
                 let email = config::secret(EMAIL).in_form()?;
                 let mut fields: Vec<(&str, &str)> = vec![
                     ("server_id", &self.server_id),
@@ -708,8 +791,8 @@ mod tests {
         assert_eq!(app.aliases, ["a.com"]);
         assert_eq!(app.cname.as_deref(), Some("network.example"));
         assert_eq!(
-            app.certificate_names.as_deref(),
-            Some(&["network.example".to_string()][..])
+            app.certificate,
+            Certificate::Names(vec!["network.example".to_string()])
         );
         assert!(matches!(
             find_app(&server_answer(), "1", "1234"),
@@ -720,16 +803,33 @@ mod tests {
             Err(ProviderError::NotFound(_))
         ));
         let app = App::from_json(&json!({"id": "1", "aliases": [], "lets_encrypt": null}));
-        assert_eq!(app.certificate_names, None);
+        assert_eq!(app.certificate, Certificate::None);
+        let app = App::from_json(&json!({"id": "1", "lets_encrypt": "2026-01-01 10:00:00"}));
+        assert_eq!(app.certificate, Certificate::Unknown);
+        let app =
+            App::from_json(&json!({"id": "1", "lets_encrypt": "{\"ssl_domains\":[\"a.com\"]}"}));
+        assert_eq!(app.certificate, Certificate::Names(vec!["a.com".into()]));
     }
 
     #[test]
-    fn certificate_names_keep_what_is_covered() {
-        let app = find_app(&server_answer(), "50482", "1234").unwrap();
+    fn certificate_names_never_narrow() {
+        let mut app = find_app(&server_answer(), "50482", "1234").unwrap();
+        app.aliases = vec!["a.com".into(), "b.com".into(), "*.network.example".into()];
+        let wanted = ["b.com".to_string(), "www.b.com".to_string()];
         assert_eq!(
-            certificate_names(&app, &["a.com".to_string(), "www.a.com".to_string()]),
-            ["network.example", "a.com"]
+            certificate_names(&app, &wanted).unwrap(),
+            ["network.example", "b.com"]
         );
+        app.certificate = Certificate::Unknown;
+        assert_eq!(
+            certificate_names(&app, &wanted).unwrap(),
+            ["network.example", "a.com", "b.com"]
+        );
+        app.aliases = (0..100).map(|i| format!("d{i}.com")).collect();
+        assert!(matches!(
+            certificate_names(&app, &["d1.com".to_string()]),
+            Err(ProviderError::LimitReached(_))
+        ));
     }
 
     #[test]
@@ -766,5 +866,7 @@ mod tests {
         );
         let v = json!({"error": "invalid_credentials", "error_description": "The user credentials were incorrect."});
         assert_eq!(message_of(&v), "The user credentials were incorrect.");
+        let v = json!({"status": false, "servers": [{"master_password": "pw-1"}]});
+        assert!(!message_of(&v).contains("pw-1"), "{}", message_of(&v));
     }
 }

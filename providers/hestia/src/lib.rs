@@ -1,6 +1,6 @@
-//! Hestia Control Panel: mapped domains (and subdomain sites) become aliases of the network's
-//! web domain, and `request-certificate` re-issues its Let's Encrypt certificate with the
-//! whole alias list.
+//! Hestia Control Panel: mapped domains become aliases of the network's web domain, and
+//! `request-certificate` re-issues its Let's Encrypt certificate with the names it keeps and
+//! the event's.
 //!
 //! API (`panel-apis-a.md` §5): `POST https://{host}:8083/api/` with form fields `cmd`,
 //! `arg1`…, `returncode`, and the credentials in the body: `user` + `password` (the admin's
@@ -19,14 +19,24 @@
 //!   they are not (another domain or user holds them).
 //! - Remove: `v-delete-web-domain-alias ACCOUNT DOMAIN alias RESTART` for the name and its
 //!   `www.` when present; exit 3 (already gone) is success.
-//! - `request-certificate`: `v-add-letsencrypt-domain ACCOUNT DOMAIN "<all aliases>"`, since
-//!   Hestia never adds a new alias to an existing certificate; when Let's Encrypt refuses a
-//!   name, the report says which alias blocks the certificate.
+//! - `request-certificate`: `v-add-letsencrypt-domain ACCOUNT DOMAIN "<aliases>"` issues one
+//!   certificate for exactly the domain and the aliases given (`bin/v-add-letsencrypt-domain`),
+//!   and Hestia never adds a new alias to an existing certificate, so the list is every name
+//!   the current certificate covers (`v-list-web-domain-ssl`'s `SUBJECT` and `ALIASES`) that
+//!   is still an alias, plus the event's names: never narrower, and never an alias whose DNS
+//!   the host has not verified (one such name fails the whole order with exit 15 and would
+//!   block everyone else's certificate). When the listing does not say which names the
+//!   certificate covers, every alias is sent, so none loses HTTPS. More than Let's Encrypt's
+//!   100 names is refused before anything is sent, never cut down.
+//! - Subdomain sites are served by the web domain itself (its wildcard DNS and alias), as the
+//!   PHP plugin's no-op subdomain events assumed: `add-subdomain` and `remove-subdomain` do
+//!   nothing unless `WU_HESTIA_SUBDOMAIN_ALIASES` is `yes`, which makes each site an alias
+//!   (mind the package's `WEB_ALIASES` quota and the certificate's 100 names).
 //!
 //! Unlike the PHP plugin: requests go to `/api/` (the plugin's `/api` is a redirect); every
 //! exit code is read (exists/missing are successes only when the re-read agrees); only
-//! aliases that exist are deleted; subdomain sites become aliases unless a wildcard alias
-//! serves them; and certificates are really requested.
+//! aliases that exist are deleted, and `www.` only when the host's event says it goes with
+//! the domain; certificates are really requested.
 
 use provider_sdk::errors::error_message;
 use provider_sdk::http::{Request, Response};
@@ -44,6 +54,10 @@ pub const API_USER: &str = "WU_HESTIA_API_USER";
 pub const ACCOUNT: &str = "WU_HESTIA_ACCOUNT";
 pub const WEB_DOMAIN: &str = "WU_HESTIA_WEB_DOMAIN";
 pub const RESTART: &str = "WU_HESTIA_RESTART";
+/// Opt-in: subdomain sites become aliases of the web domain.
+pub const SUBDOMAIN_ALIASES: &str = "WU_HESTIA_SUBDOMAIN_ALIASES";
+/// Let's Encrypt's limit on the names of one certificate.
+pub const MAX_CERTIFICATE_NAMES: usize = 100;
 pub const DEFAULT_RESTART: &str = "yes";
 /// Hestia's RESTART argument values (`v-add-web-domain-alias`).
 const RESTART_VALUES: &[&str] = &["yes", "no", "ssl", "reload", "updatessl", "scheduled"];
@@ -55,9 +69,9 @@ impl DomainProvider for Hestia {
         ProviderMetadata {
             id: "hestia".into(),
             title: "Hestia Control Panel".into(),
-            description: "Adds mapped domains (and subdomain sites) as aliases of the network's \
-                          web domain in Hestia, and re-issues its Let's Encrypt certificate \
-                          with every alias."
+            description: "Adds mapped domains as aliases of the network's web domain in Hestia, \
+                          and re-issues its Let's Encrypt certificate with the new names once \
+                          their DNS points at the server."
                 .into(),
             tutorial_link: "https://ultimatemultisite.com/docs/user-guide/host-integrations/hestia"
                 .into(),
@@ -95,16 +109,25 @@ impl DomainProvider for Hestia {
                     "Restart",
                     "Restart the web server after a change: yes (default), no, reload, ...",
                 ),
+                ConstantSpec::optional(
+                    SUBDOMAIN_ALIASES,
+                    "Subdomain sites as aliases",
+                    "yes: add each subdomain site as an alias of the web domain (default no: \
+                     the web domain's wildcard serves them)",
+                ),
             ],
             any_of: vec![AnyOfGroup {
                 label: "Hestia credentials".into(),
                 options: vec![vec![API_HASH.into()], vec![API_PASSWORD.into()]],
             }],
             // Not independent-domains: every event rewrites the same web domain's alias list.
+            // Not subdomains: by default subdomain events do nothing (WU_HESTIA_SUBDOMAIN_ALIASES).
             capabilities: Capabilities::AUTO_SSL
                 | Capabilities::WWW_HANDLING
-                | Capabilities::SUBDOMAINS
                 | Capabilities::REMOVAL,
+            // Not certificate-status: `v-list-web-domain-ssl` gives names, not the order's
+            // state, and the host's own TLS check says more. Not dns-requirements: pointing
+            // the name at the server is all Hestia needs.
             operations: Operations::LIST_DOMAINS | Operations::REQUEST_CERTIFICATE,
             ssl_verification_attempts: 5,
             default_allowed_hosts: vec![format!("{{{API_URL}}}")],
@@ -136,15 +159,21 @@ impl DomainProvider for Hestia {
     }
 
     fn remove_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
-        Api::configured()?.remove(&event.domain)
+        Api::configured()?.remove(&event.domain, event.www)
     }
 
     fn add_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        if !subdomain_aliases()? {
+            return Ok(subdomain_skipped(&event.domain));
+        }
         Api::configured()?.add(&event.domain, event.www)
     }
 
     fn remove_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
-        Api::configured()?.remove(&event.domain)
+        if !subdomain_aliases()? {
+            return Ok(subdomain_skipped(&event.domain));
+        }
+        Api::configured()?.remove(&event.domain, event.www)
     }
 
     fn list_domains() -> Result<Vec<PanelDomain>, ProviderError> {
@@ -167,6 +196,84 @@ impl DomainProvider for Hestia {
 }
 
 provider_sdk::export_provider!(Hestia);
+
+/// `WU_HESTIA_SUBDOMAIN_ALIASES`: yes/true/1 or no/false/0 (unset: no).
+fn subdomain_aliases() -> Result<bool, ProviderError> {
+    match config::get(SUBDOMAIN_ALIASES)
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("" | "no" | "false" | "0") => Ok(false),
+        Some("yes" | "true" | "1") => Ok(true),
+        Some(other) => Err(ProviderError::InvalidInput(format!(
+            "{SUBDOMAIN_ALIASES} must be yes or no (got {other:?})"
+        ))),
+    }
+}
+
+fn subdomain_skipped(name: &str) -> Outcome {
+    Outcome::unchanged(format!(
+        "{name} is served by the web domain itself (its wildcard DNS and alias); set \
+         {SUBDOMAIN_ALIASES} = yes to add each subdomain site as an alias"
+    ))
+}
+
+/// What `v-list-web-domain-ssl` says of the web domain's certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Covered {
+    /// No certificate.
+    Nothing,
+    /// The names it covers (`SUBJECT` and `ALIASES`).
+    Names(Vec<String>),
+    /// A certificate whose names the answer does not tell.
+    Unknown,
+}
+
+/// `{"<domain>": {"CRT", "KEY", "CA", "SUBJECT", "ALIASES": "a,b", ...}}`
+/// (`bin/v-list-web-domain-ssl`, `json_list`: `ALIASES` is the certificate's DNS names joined
+/// by commas). Never echoed: it carries the private key.
+pub fn covered_names(json: &Value) -> Covered {
+    let Some(entry) = json.as_object().and_then(|o| o.values().next()) else {
+        return Covered::Unknown;
+    };
+    let field = |k: &str| entry.get(k).and_then(Value::as_str).unwrap_or("").trim();
+    let mut names = split_list(field("SUBJECT"));
+    for name in split_list(field("ALIASES")) {
+        if !names.contains(&name) {
+            names.push(name);
+        }
+    }
+    if !names.is_empty() {
+        Covered::Names(names)
+    } else if field("CRT").is_empty() {
+        Covered::Nothing
+    } else {
+        Covered::Unknown
+    }
+}
+
+/// The aliases to send to `v-add-letsencrypt-domain` (the domain itself is its own
+/// argument): the names the certificate covers that are still aliases (every alias when that
+/// is unknown), then the event's; wildcards never (HTTP validation cannot issue them).
+pub fn certificate_aliases(
+    web: &WebDomain,
+    domain: &str,
+    covered: &Covered,
+    wanted: &[String],
+) -> Vec<String> {
+    let kept: Vec<&String> = match covered {
+        Covered::Nothing => vec![],
+        Covered::Names(names) => names.iter().collect(),
+        Covered::Unknown => web.aliases.iter().collect(),
+    };
+    let mut list: Vec<String> = Vec::new();
+    for name in kept.into_iter().chain(wanted) {
+        if name != domain && !name.starts_with("*.") && web.has(name) && !list.contains(name) {
+            list.push(name.clone());
+        }
+    }
+    list
+}
 
 /// The API endpoint from `WU_HESTIA_API_URL`, keeping the scheme, host and port the operator
 /// wrote (as the host builds the allow-list entry): `https://h:8083` → `https://h:8083/api/`.
@@ -211,6 +318,7 @@ pub fn api_endpoint(url: &str) -> Result<String, ProviderError> {
 pub struct WebDomain {
     pub aliases: Vec<String>,
     pub letsencrypt: bool,
+    pub ssl: bool,
     pub suspended: bool,
 }
 
@@ -236,6 +344,7 @@ impl WebDomain {
         Ok(WebDomain {
             aliases: split_list(field("ALIAS")),
             letsencrypt: field("LETSENCRYPT").eq_ignore_ascii_case("yes"),
+            ssl: field("SSL").eq_ignore_ascii_case("yes"),
             suspended: field("SUSPENDED").eq_ignore_ascii_case("yes"),
         })
     }
@@ -671,7 +780,7 @@ impl Api {
         }
     }
 
-    fn remove(&self, name: &str) -> Result<Outcome, ProviderError> {
+    fn remove(&self, name: &str, www: bool) -> Result<Outcome, ProviderError> {
         if name == self.domain {
             return Err(ProviderError::Conflict(format!(
                 "{name} is the web domain itself ({WEB_DOMAIN}); it is never removed from here"
@@ -679,7 +788,8 @@ impl Api {
         }
         let web = self.web_domain()?;
         let mut names = vec![name.to_string()];
-        if !name.starts_with("www.") {
+        // `www.` only when the host says it goes with this mapping (it may be its own).
+        if www && !name.starts_with("www.") {
             names.push(format!("www.{name}"));
         }
         let present: Vec<&String> = names.iter().filter(|n| web.has(n)).collect();
@@ -753,18 +863,13 @@ impl Api {
                  Hestia uses for web domains, cannot issue wildcard certificates"
             )));
         }
-        let names: Vec<String> = web
-            .aliases
-            .iter()
-            .filter(|a| !a.starts_with("*."))
-            .cloned()
-            .collect();
         let mut wanted = vec![name.to_string()];
         if www && web.has(&format!("www.{name}")) {
             wanted.push(format!("www.{name}"));
         }
-        if let Some(covered) = self.certificate_names()?
-            && wanted.iter().all(|w| covered.iter().any(|c| c == w))
+        let covered = self.covered(&web)?;
+        if let Covered::Names(names) = &covered
+            && wanted.iter().all(|w| names.contains(w))
         {
             return Ok(if journal::recall(CERT_KEY).is_some() {
                 Outcome::changed(format!(
@@ -779,6 +884,25 @@ impl Api {
                 ))
             });
         }
+        let names = certificate_aliases(&web, &self.domain, &covered, &wanted);
+        if names.len() + 1 > MAX_CERTIFICATE_NAMES {
+            return Err(ProviderError::LimitReached(format!(
+                "the certificate of {} would need {} names (the web domain, the names its \
+                 certificate keeps and {}); Let's Encrypt issues at most \
+                 {MAX_CERTIFICATE_NAMES} names per certificate, and leaving names out would \
+                 take HTTPS away from them",
+                self.domain,
+                names.len() + 1,
+                wanted.join(", ")
+            )));
+        }
+        if covered == Covered::Unknown {
+            log::info(format!(
+                "Hestia did not say which names the certificate of {} covers: asking for every \
+                 alias, so none loses HTTPS",
+                self.domain
+            ));
+        }
         journal::remember(CERT_KEY, "sent");
         let list = names.join(",");
         let mut args = vec![self.account.as_str(), self.domain.as_str()];
@@ -788,28 +912,34 @@ impl Api {
         match self.output("v-add-letsencrypt-domain", &args)? {
             Ok(_) => {
                 log::info(format!(
-                    "Let's Encrypt certificate issued for {} and {} alias(es)",
+                    "Let's Encrypt certificate issued for {} and {}",
                     self.domain,
-                    names.len()
+                    if list.is_empty() { "no alias" } else { &list }
                 ));
                 Ok(Outcome::changed(format!(
-                    "Let's Encrypt certificate issued for {} with its {} alias(es)",
+                    "Let's Encrypt certificate issued for {} with {} alias(es): {}",
                     self.domain,
-                    names.len()
+                    names.len(),
+                    names.join(", ")
                 )))
             }
             Err((code, text)) => {
                 let lower = text.to_ascii_lowercase();
-                // The longest alias named in Hestia's text is the one that failed.
+                // The longest name in Hestia's text is the one that failed.
                 let blocker = std::iter::once(&self.domain)
                     .chain(names.iter())
                     .filter(|n| lower.contains(n.as_str()))
                     .max_by_key(|n| n.len());
                 let message = match blocker {
+                    Some(b) if wanted.contains(b) => format!(
+                        "Let's Encrypt refused the certificate for {} because of {b}, which \
+                         this event asked for ({text})",
+                        self.domain
+                    ),
                     Some(b) if b != &self.domain || names.is_empty() => format!(
-                        "Let's Encrypt refused the certificate for {} because of {b}: Hestia \
-                         re-issues one certificate for the web domain and all its aliases, so \
-                         {b} blocks it until its DNS points at this server or it is removed \
+                        "Let's Encrypt refused the certificate for {} because of {b}: it is on \
+                         the current certificate, which Hestia re-issues whole, so {b} blocks \
+                         new names until its DNS points at this server again or it is removed \
                          ({text})",
                         self.domain
                     ),
@@ -834,31 +964,29 @@ impl Api {
         }
     }
 
-    /// The names the web domain's current certificate covers (`v-list-web-domain-ssl`),
-    /// when Hestia says; `None` when it has none or the answer does not say.
-    fn certificate_names(&self) -> Result<Option<Vec<String>>, ProviderError> {
+    /// What the web domain's current certificate covers (`v-list-web-domain-ssl`). An
+    /// answer that cannot be read counts as a certificate of unknown names when the web
+    /// domain has SSL on, so that nothing is left out.
+    fn covered(&self, web: &WebDomain) -> Result<Covered, ProviderError> {
+        let unreadable = if web.ssl || web.letsencrypt {
+            Covered::Unknown
+        } else {
+            Covered::Nothing
+        };
         let text = match self.output(
             "v-list-web-domain-ssl",
             &[&self.account, &self.domain, "json"],
         )? {
             Ok(text) => text,
-            Err(_) => return Ok(None),
+            Err(_) => return Ok(unreadable),
         };
-        let Ok(json) = serde_json::from_str::<Value>(text.trim()) else {
-            return Ok(None);
-        };
-        let entry = json
-            .as_object()
-            .and_then(|o| o.values().next())
-            .cloned()
-            .unwrap_or(Value::Null);
-        let mut names = Vec::new();
-        for field in ["SUBJECT", "ALIASES"] {
-            if let Some(value) = entry.get(field).and_then(Value::as_str) {
-                names.extend(split_list(value));
-            }
-        }
-        Ok((!names.is_empty()).then_some(names))
+        Ok(match serde_json::from_str::<Value>(text.trim()) {
+            Ok(json) => match covered_names(&json) {
+                Covered::Nothing if web.ssl || web.letsencrypt => Covered::Unknown,
+                other => other,
+            },
+            Err(_) => unreadable,
+        })
     }
 }
 
@@ -936,6 +1064,37 @@ mod tests {
             WebDomain::parse(&json!({"wp.example.com": {"ALIAS": ""}}), "wp.example.com").unwrap();
         assert!(empty.aliases.is_empty());
         assert!(WebDomain::parse(&json!([]), "x").is_err());
+    }
+
+    #[test]
+    fn certificate_aliases_keep_what_is_covered_and_add_the_events_names() {
+        let json = json!({"wp.example.com": {"ALIAS": "a.com,b.com,stale.com,*.wp.example.com"}});
+        let web = WebDomain::parse(&json, "wp.example.com").unwrap();
+        let ssl = json!({"wp.example.com": {"CRT": "x", "KEY": "secret", "SUBJECT": "wp.example.com", "ALIASES": "wp.example.com,a.com,gone.com"}});
+        let covered = covered_names(&ssl);
+        assert_eq!(
+            covered,
+            Covered::Names(vec![
+                "wp.example.com".into(),
+                "a.com".into(),
+                "gone.com".into()
+            ])
+        );
+        let wanted = vec!["b.com".to_string()];
+        assert_eq!(
+            certificate_aliases(&web, "wp.example.com", &covered, &wanted),
+            ["a.com", "b.com"]
+        );
+        assert_eq!(
+            certificate_aliases(&web, "wp.example.com", &Covered::Unknown, &wanted),
+            ["a.com", "b.com", "stale.com"]
+        );
+        assert_eq!(
+            certificate_aliases(&web, "wp.example.com", &Covered::Nothing, &wanted),
+            ["b.com"]
+        );
+        let none = json!({"wp.example.com": {"CRT": "", "SUBJECT": "", "ALIASES": ""}});
+        assert_eq!(covered_names(&none), Covered::Nothing);
     }
 
     #[test]

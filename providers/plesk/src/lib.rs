@@ -12,13 +12,28 @@
 //! - Aliases: `site_alias --info <alias>` (read), `--create <alias> -domain <site>`,
 //!   `--delete <alias>`. Subdomains by label: `subdomain --info <label> -domain <site>`,
 //!   `--create <label> -domain <site> -www-root /httpdocs`, `--remove <label> -domain <site>`.
-//! - `request-certificate`: `extension --exec letsencrypt cli.php -d <name> [-d www.<name>]`.
+//!
+//! Certificates are left to Plesk, as the PHP plugin leaves them
+//! (`class-plesk-domain-mapping.php:34,60`: no Let's Encrypt call, SSL It!'s "Keep websites
+//! secured"), and `request-certificate` is not offered. A Plesk site carries one certificate
+//! whose names are the site and its aliases, and `extension --exec letsencrypt cli.php -d …`
+//! replaces it with exactly the names given (panel-review.md #4). Nothing in the REST API
+//! says which names the current certificate covers, so a run would have to name the site and
+//! every alias: one alias whose DNS does not point here would then fail the whole order and
+//! block every new name, and a run for the event's names alone would take HTTPS away from the
+//! site and its other aliases. SSL It!'s hourly `keep-secured.php` task issues and renews the
+//! site's certificate itself when "Keep websites secured" is on (Plesk KB "How does Let's
+//! Encrypt extension renew certificates?").
+//!
+//! Not offered either: `list-domains` (REST API v2 lists sites, not their aliases; the CLI
+//! `site_alias` listing's output is undocumented), `certificate-status` (no documented read
+//! of a site's certificate) and `dns-requirements` (pointing the name at the server is all).
 //!
 //! Unlike the PHP plugin: a `code` other than 0 is an error (the plugin logged it as
 //! success); each name is read before it is written, so repeats write nothing and a name
 //! another site holds is reported; subdomains are created and removed by label under the
-//! site (the plugin passed the full host name and `--delete`); certificates are really
-//! requested.
+//! site (the plugin passed the full host name and `--delete`); `www.` is removed only when
+//! the host's event says it goes with the domain.
 
 use provider_sdk::errors::{error_message, parse_retry_after, status_error};
 use provider_sdk::http::{Request, Response};
@@ -47,9 +62,9 @@ impl DomainProvider for Plesk {
         ProviderMetadata {
             id: "plesk".into(),
             title: "Plesk".into(),
-            description: "Adds mapped domains as site aliases of the network's Plesk site, \
-                          creates and removes the subdomains of subdomain sites, and asks the \
-                          Let's Encrypt extension for certificates."
+            description: "Adds mapped domains as site aliases of the network's Plesk site and \
+                          creates and removes the subdomains of subdomain sites; SSL It! keeps \
+                          the site's certificate covering them."
                 .into(),
             tutorial_link: "https://ultimatemultisite.com/docs/user-guide/host-integrations/plesk"
                 .into(),
@@ -83,7 +98,8 @@ impl DomainProvider for Plesk {
                 | Capabilities::WWW_HANDLING
                 | Capabilities::SUBDOMAINS
                 | Capabilities::REMOVAL,
-            operations: Operations::REQUEST_CERTIFICATE,
+            // Certificates: SSL It! "Keep websites secured" (see the module's documentation).
+            operations: Operations::empty(),
             ssl_verification_attempts: 5,
             default_allowed_hosts: vec![format!("{{{HOST}}}:{{{PORT}:{DEFAULT_PORT}}}")],
             auth: vec![
@@ -143,7 +159,7 @@ impl DomainProvider for Plesk {
         let api = Api::configured()?;
         match api.label_of(&event.domain) {
             Some(label) => api.remove_subdomain(&event.domain, &label),
-            None => api.remove_alias(&event.domain),
+            None => api.remove_alias(&event.domain, event.www),
         }
     }
 
@@ -164,10 +180,6 @@ impl DomainProvider for Plesk {
         let api = Api::configured()?;
         let label = api.require_label(&event.domain)?;
         api.remove_subdomain(&event.domain, &label)
-    }
-
-    fn request_certificate(event: DomainEvent) -> Result<Outcome, ProviderError> {
-        Api::configured()?.certificate(&event.domain, event.www)
     }
 }
 
@@ -288,7 +300,6 @@ fn added_key(name: &str) -> String {
 fn deleted_key(name: &str) -> String {
     format!("deleted {name}")
 }
-const CERT_KEY: &str = "letsencrypt";
 
 /// A name's state for this site.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -423,12 +434,8 @@ impl Api {
         if read {
             request = request.read_only();
         } else {
-            // Utilities reconfigure the web server; Let's Encrypt runs an ACME order.
-            request = request.timeout(Duration::from_secs(if utility == "extension" {
-                180
-            } else {
-                90
-            }));
+            // Utilities reconfigure the web server.
+            request = request.timeout(Duration::from_secs(90));
         }
         let response = request.send()?;
         if response.status == 404 {
@@ -556,14 +563,15 @@ impl Api {
         Ok(outcome)
     }
 
-    fn remove_alias(&self, name: &str) -> Result<Outcome, ProviderError> {
+    fn remove_alias(&self, name: &str, www: bool) -> Result<Outcome, ProviderError> {
         if name == self.domain {
             return Err(ProviderError::Conflict(format!(
                 "{name} is the Plesk site itself ({DOMAIN}); it is never removed from here"
             )));
         }
         let mut names = vec![name.to_string()];
-        if !name.starts_with("www.") {
+        // `www.` only when the host says it goes with this mapping (it may be its own).
+        if www && !name.starts_with("www.") {
             names.push(format!("www.{name}"));
         }
         let mut removed = Vec::new();
@@ -669,59 +677,6 @@ impl Api {
             return Ok(Outcome::changed(format!("removed subdomain {host}")));
         }
         Err(classify(&result, &format!("removing subdomain {host}")))
-    }
-
-    fn certificate(&self, name: &str, www: bool) -> Result<Outcome, ProviderError> {
-        let known = name == self.domain
-            || match self.label_of(name) {
-                Some(label) => self.subdomain_presence(&label)?,
-                None => matches!(
-                    self.alias_presence(name)?,
-                    Presence::Ours | Presence::Unsure
-                ),
-            };
-        if !known {
-            return Err(ProviderError::NotFound(format!(
-                "{name} is neither the Plesk site {}, one of its aliases nor a subdomain; map \
-                 the domain first",
-                self.domain
-            )));
-        }
-        let www_name = format!("www.{name}");
-        let mut params = vec!["--exec", "letsencrypt", "cli.php", "-d", name];
-        // Plesk serves www. of the site and of its subdomains itself; an alias's www. is an
-        // alias of its own, and only asked for when it exists (else validation would fail).
-        let www_served = name == self.domain
-            || self.label_of(name).is_some()
-            || matches!(
-                self.alias_presence(&www_name)?,
-                Presence::Ours | Presence::Unsure
-            );
-        if www && !name.starts_with("www.") && www_served {
-            params.extend(["-d", www_name.as_str()]);
-        }
-        journal::remember(CERT_KEY, "sent");
-        let result = self.cli("extension", &params, false)?;
-        if result.code != 0 {
-            return Err(ProviderError::Api(ApiError {
-                status: 200,
-                message: format!(
-                    "Let's Encrypt (Plesk extension) did not issue the certificate for {name} \
-                     (exit code {}): {}",
-                    result.code,
-                    result.message()
-                ),
-            }));
-        }
-        log::info(format!("Let's Encrypt certificate issued for {name}"));
-        Ok(Outcome::changed(format!(
-            "Let's Encrypt certificate issued for {name}{}",
-            if params.len() > 5 {
-                format!(" and {www_name}")
-            } else {
-                String::new()
-            }
-        )))
     }
 }
 
