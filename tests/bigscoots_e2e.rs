@@ -518,3 +518,59 @@ fn an_e_mail_kept_secret_reaches_the_panel_but_no_output() {
     );
     assert!(!run.all_output().contains(EMAIL) && !run.all_output().contains(KEY));
 }
+
+#[test]
+fn a_second_mapping_does_not_overwrite_the_sites_domain() {
+    // panel-review.md #6: site 7 is served on shop.example (its primary mapping). Mapping
+    // shop-alias.example too must not PATCH it over (the plugin PATCHes the site's primary
+    // host, which the event does not carry); removing shop-alias.example must not send the
+    // site back to its network address; its certificate is not requested either.
+    let (case, emu) = setup("second-mapping", "www = \"never\"");
+    emu.lock()
+        .panel
+        .seed(7, "network.example/seven", "shop.example");
+    let run_ = add(&case, "shop-alias.example", "7");
+    assert_eq!(run_.status, 0, "{}", run_.all_output());
+    let bs = run_.integration("bigscoots");
+    assert_eq!(bs["changed"], false, "{bs}");
+    let note = strings(&bs["notes"])[0].clone();
+    assert!(
+        note.contains("shop-alias.example not set on BigScoots")
+            && note.contains("served there on shop.example"),
+        "{bs}"
+    );
+    assert_eq!(domain_of(&emu, 7).as_deref(), Some("shop.example"));
+
+    let run_ = run(
+        &case,
+        &[
+            "--json",
+            "request-certificate",
+            "shop-alias.example",
+            "--site",
+            "7",
+        ],
+    );
+    assert_eq!(run_.status, 0, "{}", run_.all_output());
+    assert_eq!(run_.integration("bigscoots")["changed"], false);
+
+    let run_ = run(
+        &case,
+        &[
+            "--json",
+            "remove-domain",
+            "shop-alias.example",
+            "--site",
+            "7",
+        ],
+    );
+    assert_eq!(run_.status, 0, "{}", run_.all_output());
+    let bs = run_.integration("bigscoots");
+    assert_eq!(bs["changed"], false, "{bs}");
+    assert!(
+        strings(&bs["notes"])[0].contains("served on shop.example, which stays"),
+        "{bs}"
+    );
+    assert_eq!(domain_of(&emu, 7).as_deref(), Some("shop.example"));
+    assert_eq!(writes(&emu), 0, "no PATCH and no SSL request");
+}

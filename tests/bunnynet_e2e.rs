@@ -502,3 +502,77 @@ fn a_delete_whose_connection_dropped_is_reported_removed() {
     assert_eq!(report["changed"], true, "{report}");
     assert!(records(&emu).is_empty());
 }
+
+#[test]
+fn removal_deletes_only_records_pointing_at_the_target() {
+    // panel-review.md #7: `blog A <target>` is this integration's, a hand-made
+    // `www.blog CNAME landing.other-host.net` is not, and stays.
+    let (case, emu) = setup("remove-own-only", "");
+    let a = {
+        let mut shared = emu.lock();
+        let a = shared.panel.seed(ZONE, 0, "blog", TARGET);
+        shared
+            .panel
+            .seed(ZONE, 2, "www.blog", "landing.other-host.net");
+        shared.panel.seed(ZONE, 0, "blog", "198.51.100.99");
+        a
+    };
+    let run = case.run(&[
+        "--json",
+        "remove-subdomain",
+        "blog.network.example",
+        "--site",
+        "9",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let report = run.integration("bunnynet");
+    assert_eq!(report["changed"], true, "{report}");
+    assert_eq!(
+        records(&emu),
+        vec![
+            rec(0, "blog", "198.51.100.99"),
+            rec(2, "www.blog", "landing.other-host.net")
+        ]
+    );
+    let deletes: Vec<String> = emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(deletes, vec![format!("/dnszone/{ZONE}/records/{a}")]);
+    let notes = strings(&report["notes"]).join("\n");
+    assert!(
+        notes.contains("www.blog.network.example CNAME landing.other-host.net")
+            && notes.contains("left alone"),
+        "{report}"
+    );
+    assert!(
+        notes.contains("blog.network.example A 198.51.100.99"),
+        "{report}"
+    );
+}
+
+#[test]
+fn removal_with_only_foreign_records_deletes_nothing() {
+    let (case, emu) = setup("remove-foreign", "");
+    emu.lock()
+        .panel
+        .seed(ZONE, 2, "blog", "landing.other-host.net");
+    let run = case.run(&[
+        "--json",
+        "remove-subdomain",
+        "blog.network.example",
+        "--site",
+        "9",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let report = run.integration("bunnynet");
+    assert_eq!(report["changed"], false, "{report}");
+    assert!(
+        strings(&report["notes"]).join("\n").contains("left alone"),
+        "{report}"
+    );
+    assert_eq!(count(&emu, "DELETE"), 0);
+    assert_eq!(records(&emu).len(), 1);
+}

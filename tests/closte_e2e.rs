@@ -423,3 +423,78 @@ fn a_wildcard_alias_is_sent_with_the_wildcard_flag() {
     );
     assert!(emu.lock().panel.find("*.wild.example").unwrap().wildcard);
 }
+
+#[test]
+fn removal_posts_deletedomainalias_whatever_the_list_item_shape() {
+    // panel-review.md #12: `getdomains` items as `{"Domain": …}`. The plugin always posts
+    // `deletedomainalias`; the component must too, and read its `success`.
+    let (case, emu) = setup("remove-capitalised", "www = \"never\"");
+    emu.lock().panel.capitalised_items = true;
+    emu.lock().panel.seed(&["shop.example"]);
+    let run = remove(&case, "shop.example");
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let cl = run.integration("closte");
+    assert_eq!(cl["changed"], true, "{cl}");
+    assert_eq!(strings(&cl["notes"])[0], "removed shop.example");
+    assert_eq!(
+        bodies(&emu, "/api/client/deletedomainalias"),
+        [format!("apikey={KEY}&domain=shop.example&wildcard=0")]
+    );
+    assert_eq!(names(&emu), ["network.example"]);
+}
+
+#[test]
+fn with_unreadable_list_items_remove_still_posts_and_a_duplicate_add_is_a_success() {
+    // Items the component cannot read at all: the list is only a hint, Closte's answer to
+    // the write decides.
+    let (case, emu) = setup("unreadable-items", "www = \"never\"");
+    emu.lock().panel.seed(&["shop.example", "old.example"]);
+    let unreadable = || {
+        Fault::respond(
+            Response::json(
+                200,
+                &serde_json::json!({"success": true, "domains": [{"fqdn": "x"}, {"fqdn": "y"}]}),
+            ),
+            10,
+        )
+        .on("GET", "/api/client/getdomains")
+    };
+    emu.inject(unreadable());
+    let run_ = add(&case, "shop.example");
+    assert_eq!(run_.status, 0, "{}", run_.all_output());
+    let cl = run_.integration("closte");
+    assert_eq!(cl["changed"], false, "{cl}");
+    assert!(
+        strings(&cl["notes"])[0].contains("already on the Closte site"),
+        "{cl}"
+    );
+    let run_ = remove(&case, "old.example");
+    assert_eq!(run_.status, 0, "{}", run_.all_output());
+    let cl = run_.integration("closte");
+    assert_eq!(cl["changed"], true, "{cl}");
+    assert_eq!(strings(&cl["notes"])[0], "removed old.example");
+    // An absent one: Closte says so, nothing changed.
+    let run_ = remove(&case, "gone.example");
+    assert_eq!(run_.status, 0, "{}", run_.all_output());
+    assert_eq!(run_.integration("closte")["changed"], false);
+    assert_eq!(names(&emu), ["network.example", "shop.example"]);
+}
+
+#[test]
+fn removal_keeps_www_when_the_host_says_it_is_not_this_mappings() {
+    // The shared `www` rule (panel-review.md #9).
+    let (case, emu) = setup("www-kept", "www = \"always\"");
+    assert_eq!(add(&case, "shop.example").status, 0);
+    assert_eq!(
+        names(&emu),
+        ["network.example", "shop.example", "www.shop.example"]
+    );
+    config_with(&case, &emu, "www = \"never\"", KEY);
+    let run_ = remove(&case, "shop.example");
+    assert_eq!(run_.status, 0, "{}", run_.all_output());
+    assert_eq!(
+        strings(&run_.integration("closte")["notes"])[0],
+        "removed shop.example"
+    );
+    assert_eq!(names(&emu), ["network.example", "www.shop.example"]);
+}

@@ -476,18 +476,44 @@ fn a_failed_certificate_is_reported_as_failed() {
 }
 
 #[test]
-fn a_login_answer_with_the_token_inside_result_is_a_clear_failure() {
-    // Unverified either way: the documentation and the live-tested client read `token` at
-    // the root, which is where the component's login looks. Should Rocket.net wrap it, the
-    // host says so instead of sending requests without a token.
-    let (case, emu) = setup("login-wrapped", "");
-    emu.lock().panel.login_wrapped = true;
-    let run = case.run(&["--json", "test"]);
-    assert_eq!(run.status, 1);
-    let rk = run.integration("rocket");
-    assert!(
-        rk["log"].to_string().contains("has no token at /token"),
-        "{rk}"
+fn a_login_answer_with_the_token_inside_result_opens_the_session() {
+    // panel-review.md #10. Unverified which shape Rocket.net's login answers: the
+    // documentation and the live-tested client read `token` at the root, every other
+    // answer is wrapped in `result` (panel-apis-b.md §3.1-3.2). Both must work.
+    for wrapped in [false, true] {
+        let (case, emu) = setup(&format!("login-wrapped-{wrapped}"), "www = \"never\"");
+        emu.lock().panel.login_wrapped = wrapped;
+        let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+        assert_eq!(run.status, 0, "wrapped {wrapped}: {}", run.all_output());
+        assert_eq!(names(&emu), ["shop.example.com"], "wrapped {wrapped}");
+        let requests = emu.requests();
+        assert_eq!(requests.iter().filter(|r| r.path == "/v1/login").count(), 1);
+        for r in requests.iter().filter(|r| r.path != "/v1/login") {
+            assert_eq!(
+                r.header("authorization"),
+                Some("Bearer eyJhbGciOiJIUzI1NiJ9.rocket-1.sig"),
+                "wrapped {wrapped}: {}",
+                r.path
+            );
+        }
+        assert!(!run.all_output().contains("rocket-1.sig"));
+    }
+}
+
+#[test]
+fn removal_keeps_www_when_the_host_says_it_is_not_this_mappings() {
+    // The shared `www` rule (panel-review.md #9): add with www, then remove with
+    // `www = false` (the policy now says never); `www.` stays on the site.
+    let (case, emu) = setup("www-kept", "www = \"always\"");
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(names(&emu), ["shop.example.com", "www.shop.example.com"]);
+    config_with(&case, &emu, "www = \"never\"", &SITE.to_string(), PASSWORD);
+    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(
+        strings(&run.integration("rocket")["notes"])[0],
+        "removed shop.example.com"
     );
-    assert!(emu.requests().iter().all(|r| r.path == "/v1/login"));
+    assert_eq!(names(&emu), ["www.shop.example.com"]);
 }

@@ -485,3 +485,47 @@ fn reconcile_prune_lists_extras_to_remove_by_hand() {
         text.stdout
     );
 }
+
+#[test]
+fn an_unreadable_list_does_not_stop_the_add() {
+    // panel-review.md #11: `GET …/domains` answers a shape the component cannot read. The
+    // plugin posts without reading; so does the component, and a duplicate is a success.
+    let (case, emu) = setup("unreadable-list", "www = \"always\"");
+    emu.lock().panel.shape = ListShape::KeyedByName;
+    emu.lock().panel.domains.push("www.shop.example".into());
+    let run = add(&case, "shop.example");
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let wd = run.integration("wpmudev");
+    assert_eq!(wd["changed"], true, "{wd}");
+    let notes = strings(&wd["notes"]).join("\n");
+    assert!(notes.starts_with("added shop.example"), "{wd}");
+    assert!(
+        notes.contains("www.shop.example already on the site"),
+        "{wd}"
+    );
+    assert!(notes.contains("not in a known shape"), "{wd}");
+    let posts: Vec<String> = emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "POST")
+        .map(|r| String::from_utf8_lossy(&r.body).into_owned())
+        .collect();
+    assert_eq!(
+        posts,
+        [
+            format!("domain=shop.example&site_id={SITE}"),
+            format!("domain=www.shop.example&site_id={SITE}")
+        ]
+    );
+    assert_eq!(
+        domains(&emu),
+        ["network.example", "www.shop.example", "shop.example"]
+    );
+    // The connection test still passes: WPMU DEV answered 200, as the plugin requires.
+    let test = run_test(&case);
+    assert_eq!(test.status, 0, "{}", test.all_output());
+}
+
+fn run_test(case: &Case) -> support::Run {
+    run(case, &["--json", "test"])
+}

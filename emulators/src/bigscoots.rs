@@ -14,7 +14,10 @@
 //!   addresses to blog ids); an address the install does not have → 422; one registered →
 //!   409 (unverified).
 //! - `PATCH …/{primary}/{blog_id} {"domain"}` replaces the sub-site's one domain (its
-//!   certificate state resets); `DELETE …/{primary}/{blog_id}` removes it; both 404 when
+//!   certificate state resets): the plugin's `BigScoots_Domain_Mapping::update_subsite_domain`,
+//!   which `sync_active_domain` calls with the site's active host on every add and remove
+//!   (Ultimate-Multisite `inc/integrations/providers/bigscoots/class-bigscoots-domain-mapping.php`
+//!   @ 26fcc142); one domain per sub-site is that code's model, unverified against the API; `DELETE …/{primary}/{blog_id}` removes it; both 404 when
 //!   the sub-site is absent.
 //! - `POST …/ssl/{primary}/{blog_id}` → `{"success": true}`; the certificate is `pending`
 //!   for `ssl_reads` reads of the list, then `issued` (or `failed` for domains in

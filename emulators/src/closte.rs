@@ -4,16 +4,19 @@
 //! - Every call needs `apikey` (form body for POST, query for GET); a wrong one answers
 //!   `{"success": false, "error": bad_key_error}` ("Invalid API key") with
 //!   `bad_key_status` (200 by default; the real answer is unverified).
-//! - `GET getdomains` → `{"success": true, "domains": [...]}`: objects `{"domain",
-//!   "primary", "wildcard", "ssl_status"}` or, with `names_only`, plain names (the item
-//!   shape is unverified). A domain's `ssl_status` is `pending` until it has been listed
-//!   `ssl_reads` times, then `issued`.
+//! - `GET getdomains` → `{"success": true, "domains": [...]}` (Closte_Api's
+//!   `getdomains`, `panel-apis-b.md` §4.2: the item shape is never shown). Unverified: both
+//!   shapes served: objects `{"domain", "primary", "wildcard", "ssl_status"}`, or with
+//!   `capitalised_items` `{"Domain": …}` as `panel-review.md` #12 shows an unknown shape
+//!   (PascalCase, no other key); `names_only` gives plain names. A domain's `ssl_status` is
+//!   `pending` until it has been listed `ssl_reads` times, then `issued`.
 //! - `POST adddomainalias` form `domain`, `wildcard` (`1`, `0`, `true`, `false` or empty):
 //!   an empty or malformed name → `{"success": false, "error": "Invalid or empty domain:
 //!   <d>"}` (HTTP 200, the exact string); a present name → `success: false` "Domain
 //!   already exists" (unverified).
-//! - `POST deletedomainalias` removes an alias; unknown → `success: false` "Domain not
-//!   found" (unverified); the main domain cannot be deleted.
+//! - `POST deletedomainalias` form `domain`, `wildcard` (WP Ultimo 1.x and the plugin post
+//!   it, UMP §6.1) removes an alias and answers the same envelope (unverified); unknown →
+//!   `success: false` "Domain not found" (unverified); the main domain cannot be deleted.
 //! - `POST gettaskstatus` → `{"success": true, "task": {...}}`.
 //! - Anything else (the PHP plugin's guessed SSL routes among them) → a 404 HTML page.
 
@@ -35,6 +38,8 @@ pub struct Closte {
     pub bad_key_status: u16,
     pub bad_key_error: String,
     pub names_only: bool,
+    /// Items as `{"Domain": name}` (unverified: both shapes served).
+    pub capitalised_items: bool,
     pub ssl_reads: u32,
 }
 
@@ -51,6 +56,7 @@ impl Closte {
             bad_key_status: 200,
             bad_key_error: "Invalid API key".into(),
             names_only: false,
+            capitalised_items: false,
             ssl_reads: 2,
         }
     }
@@ -134,6 +140,7 @@ impl Closte {
     fn list(&mut self) -> Response {
         let ssl_reads = self.ssl_reads;
         let names_only = self.names_only;
+        let capitalised = self.capitalised_items;
         let items: Vec<Value> = self
             .domains
             .iter_mut()
@@ -141,6 +148,9 @@ impl Closte {
                 d.reads += 1;
                 if names_only {
                     return json!(d.name);
+                }
+                if capitalised {
+                    return json!({ "Domain": d.name });
                 }
                 let ssl = if d.primary || d.reads > ssl_reads {
                     "issued"

@@ -1,9 +1,12 @@
 //! Rocket.net API v1 (`panel-apis-b.md` §3), as its documentation and a live test of it
 //! describe it.
 //!
-//! - `POST /v1/login` `{"username", "password"}` → 200 `{"token": "<jwt>"}` (with
-//!   `login_wrapped`, inside the envelope's `result` instead: not documented, kept to show
-//!   what the component does then); missing fields → 400 "Invalid or missing request
+//! - `POST /v1/login` `{"username", "password"}` → 200 `{"token": "<jwt>"}` bare, or with
+//!   `login_wrapped` inside the envelope `{success, errors, messages, result: {token}}`.
+//!   Unverified: both shapes served. The login page and fastmcp-rocketnet `auth.py` read
+//!   `token` at the root; every other answer is wrapped (`panel-apis-b.md` §3.1, RK-TEST)
+//!   and upstream UM's test accepts `token`, `access_token`, `result.token` and
+//!   `result.access_token` (§3.2, RK-UMT). Missing fields → 400 "Invalid or missing request
 //!   parameters"; wrong → 401 "Authentication failed". `POST /v1/auth/login` (what the PHP
 //!   plugin calls) → 404.
 //! - Everything else needs `Authorization: Bearer <token>`; an unknown or expired token
@@ -171,6 +174,7 @@ impl Rocket {
         self.logins += 1;
         let token = format!("eyJhbGciOiJIUzI1NiJ9.rocket-{}.sig", self.logins);
         self.tokens.push((token.clone(), Instant::now()));
+        // Unverified: both shapes served (panel-apis-b.md §3.1-3.2).
         if self.login_wrapped {
             ok(json!({ "token": token }))
         } else {

@@ -4,11 +4,13 @@
 //!   `{"code": "unauthorized", "message": "…"}` (code and status configurable: unverified).
 //! - A `site_id` in the path that is not the key's site → 404 `{"code": "not_found",
 //!   "message": "…"}` (unverified).
-//! - `GET {site}/domains` → 200 with the site's domains, in the shape [`ListShape`] says (the
-//!   real shape is unknown).
+//! - `GET {site}/domains` → 200 with the site's domains, in the shape [`ListShape`] says
+//!   (unverified: the real shape is unknown, so several are served, including one the
+//!   component cannot read).
 //! - `POST {site}/domains` form `domain`, `site_id` → adds; a bad name → 400
 //!   `{"code": "invalid_domain"}`; a name present → `duplicate_status` with the nested form
-//!   `{"code": "domain_exists", "message": {"message": "…"}}`; with `errors_in_200` every
+//!   `{"code": "domain_exists", "message": {"message": "…"}}` (unverified: `panel-apis-b.md`
+//!   §5.3 item 3; the nested form is what WPMU DEV's WP-CLI code reads); with `errors_in_200` every
 //!   error answers HTTP 200 instead. With `async_actions` the answer is `{"action_id"}` and
 //!   `GET {site}/actions/{id}` says `in-progress` `action_reads` times, then `completed`
 //!   (or `errored` for names in `failing`, which then leave the list).
@@ -19,7 +21,10 @@ use crate::server::{Panel, Request, Response};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// How `GET /domains` shapes its answer (the real one is undocumented).
+/// How `GET /domains` shapes its answer. Unverified: every shape served. No source shows
+/// the body (`panel-apis-b.md` §5.2: "must be 200; body shape unknown"; WPMU DEV's WP-CLI
+/// code and the plugin only check the status), so the component must cope with one it
+/// cannot read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ListShape {
     /// `[{"domain", "is_primary", "ssl"}]`
@@ -28,6 +33,9 @@ pub enum ListShape {
     Names,
     /// `{"domains": [{"domain", …}]}`
     Wrapped,
+    /// `{"site_id", "domain_list": {"<name>": {"primary", "ssl"}}}`: the shape
+    /// `panel-review.md` #11 uses to show an unknown one (names as keys of an object).
+    KeyedByName,
 }
 
 #[derive(Debug, Clone)]
@@ -124,6 +132,15 @@ impl WpmuDev {
             ListShape::Objects => Value::Array(objects),
             ListShape::Names => json!(self.domains),
             ListShape::Wrapped => json!({ "domains": objects, "total": self.domains.len() }),
+            ListShape::KeyedByName => {
+                let keyed: serde_json::Map<String, Value> = self
+                    .domains
+                    .iter()
+                    .enumerate()
+                    .map(|(i, d)| (d.clone(), json!({ "primary": i == 0, "ssl": true })))
+                    .collect();
+                json!({ "site_id": self.site_id.parse::<u64>().unwrap_or(0), "domain_list": keyed })
+            }
         };
         Response::json(200, &body)
     }

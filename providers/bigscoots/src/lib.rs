@@ -107,7 +107,7 @@ impl DomainProvider for BigScoots {
 
     fn add_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
         let api = Api::configured()?;
-        let mut outcome = api.set_domain(event.site_id, &event.domain)?;
+        let (mut outcome, _) = api.set_domain(event.site_id, &event.domain)?;
         if event.www {
             outcome.notes.push(format!(
                 "a BigScoots sub-site has one domain: www.{} is not added (BigScoots' own \
@@ -129,6 +129,8 @@ impl DomainProvider for BigScoots {
                 event.site_id
             )));
         };
+        // Only the sub-site's current domain is set back: any other name (a second mapping
+        // that was never set, see add-domain) leaves the site where it is.
         if sub.domain.as_deref() != Some(event.domain.as_str()) {
             if journal::recall(&journal_key("unmap", event.site_id)).is_some() {
                 return Ok(Outcome::changed(format!(
@@ -137,8 +139,13 @@ impl DomainProvider for BigScoots {
                 )));
             }
             return Ok(Outcome::unchanged(format!(
-                "{} is not site {}'s domain on BigScoots; nothing to remove",
-                event.domain, event.site_id
+                "{} is not site {}'s domain on BigScoots ({}); nothing to remove",
+                event.domain,
+                event.site_id,
+                match &sub.domain {
+                    Some(current) => format!("it is served on {current}, which stays"),
+                    None => "BigScoots does not say its domain".into(),
+                }
             )));
         }
         let Some(network_host) = sub.blog_host() else {
@@ -158,10 +165,16 @@ impl DomainProvider for BigScoots {
             "site {} back on {network_host} (was {})",
             event.site_id, event.domain
         ));
-        Ok(Outcome::changed(format!(
+        let mut outcome = Outcome::changed(format!(
             "{} unmapped: site {} is served on {network_host} again",
             event.domain, event.site_id
-        )))
+        ));
+        outcome.notes.push(format!(
+            "should site {} keep another mapped domain, requesting its certificate sets it on \
+             BigScoots (a sub-site has one domain)",
+            event.site_id
+        ));
+        Ok(outcome)
     }
 
     fn add_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
@@ -244,7 +257,13 @@ impl DomainProvider for BigScoots {
     fn request_certificate(event: DomainEvent) -> Result<Outcome, ProviderError> {
         let api = Api::configured()?;
         // As the plugin does: make sure the domain is set, then ask for the certificate.
-        let set = api.set_domain(event.site_id, &event.domain)?;
+        // When the sub-site keeps another custom domain, nothing is asked: the plugin
+        // requests SSL only for the site's primary or a first custom domain
+        // (`is_ssl_candidate`).
+        let (set, kept_other) = api.set_domain(event.site_id, &event.domain)?;
+        if kept_other {
+            return Ok(set);
+        }
         let key = journal_key("ssl", event.site_id);
         if journal::recall(&key).is_none()
             && let Some(sub) = api
@@ -355,6 +374,12 @@ pub struct SubSite {
 }
 
 impl SubSite {
+    /// The sub-site's domain when it is a custom one: set, and not its network address.
+    pub fn custom_domain(&self) -> Option<String> {
+        let domain = self.domain.as_deref()?;
+        (self.blog_host().as_deref() != Some(domain)).then(|| domain.to_string())
+    }
+
     /// The host of the sub-site's network address (`site1.network.example`, or the network
     /// host of `network.example/site1`).
     pub fn blog_host(&self) -> Option<String> {
@@ -607,8 +632,17 @@ impl Api {
         self.check(response, Scope::SubSite(blog)).map(|_| ())
     }
 
-    /// Makes `domain` the sub-site's domain, unless it already is.
-    fn set_domain(&self, blog: u64, domain: &str) -> Result<Outcome, ProviderError> {
+    /// Makes `domain` the sub-site's domain, unless it already is, or unless the sub-site
+    /// is served on another custom domain: then nothing is sent and the second value says
+    /// so.
+    ///
+    /// The plugin PATCHes the site's current primary host (`sync_active_domain`), which
+    /// WordPress knows and the event does not carry (only domain, site id and `www`). A
+    /// sub-site has one domain, so PATCHing a second mapping would take the site off its
+    /// primary (panel-review.md #6). The event's name is set only when the sub-site has no
+    /// custom domain yet (it is on its network address): the first mapping, which the plugin
+    /// also sets (`is_ssl_candidate`: no other custom primary).
+    fn set_domain(&self, blog: u64, domain: &str) -> Result<(Outcome, bool), ProviderError> {
         let key = journal_key("map", blog);
         let current = self
             .sub_sites()?
@@ -616,11 +650,30 @@ impl Api {
         if let Some(sub) = &current
             && sub.domain.as_deref() == Some(domain)
         {
-            return Ok(if journal::recall(&key).is_some() {
-                Outcome::changed(format!("{domain} mapped to site {blog}"))
-            } else {
-                Outcome::unchanged(format!("{domain} already is site {blog}'s domain"))
-            });
+            return Ok((
+                if journal::recall(&key).is_some() {
+                    Outcome::changed(format!("{domain} mapped to site {blog}"))
+                } else {
+                    Outcome::unchanged(format!("{domain} already is site {blog}'s domain"))
+                },
+                false,
+            ));
+        }
+        if let Some(other) = current.as_ref().and_then(SubSite::custom_domain) {
+            log::warn(format!(
+                "site {blog} is served on {other} at BigScoots; {domain} is not set over it"
+            ));
+            return Ok((
+                Outcome::unchanged(format!(
+                    "{domain} not set on BigScoots: site {blog} is served there on {other}, and \
+                     a sub-site has one domain. Which mapping is the site's primary is \
+                     WordPress's to say and the event does not carry it, so {other} is kept \
+                     (the plugin sets the site's primary domain). To serve site {blog} on \
+                     {domain}, remove the {other} mapping, then request {domain}'s \
+                     certificate"
+                )),
+                true,
+            ));
         }
         journal::remember(&key, domain);
         self.patch(blog, domain)
@@ -630,7 +683,7 @@ impl Api {
         if let Some(previous) = current.and_then(|s| s.domain).filter(|d| d != domain) {
             outcome.notes.push(format!("it replaces {previous}"));
         }
-        Ok(outcome)
+        Ok((outcome, false))
     }
 }
 

@@ -136,11 +136,24 @@ impl DomainProvider for BunnyNet {
     }
 
     fn remove_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
+        // Only records pointing at the target are this integration's (add-subdomain writes
+        // nothing else): without it, none can be told apart from hand-made ones.
+        let target = match config::get(TARGET) {
+            Some(value) => Target::parse(&value)?,
+            None => {
+                return Err(ProviderError::BadCredentials(format!(
+                    "{}; without it no record can be told apart from hand-made ones, so \
+                     nothing was removed",
+                    missing_target()
+                )));
+            }
+        };
         let api = Api::configured()?;
         let zone = api.zone()?;
         let label = record_name(&event.domain, &zone.domain)?;
-        // www. goes with the site whatever the policy said when it was created.
-        api.remove(&zone, &[label.clone(), format!("www.{label}")])
+        // www. goes with the site whatever the policy said when it was created, but only
+        // when it points at the target too (as add-subdomain writes it).
+        api.remove(&zone, &[label.clone(), format!("www.{label}")], &target)
     }
 }
 
@@ -493,18 +506,28 @@ impl Api {
         Ok(outcome)
     }
 
-    fn remove(&self, zone: &Zone, names: &[String]) -> Result<Outcome, ProviderError> {
+    /// Deletes the routing records of `names` that point at `target` (the ones
+    /// add-subdomain writes); any other record of those names is reported and left alone.
+    fn remove(
+        &self,
+        zone: &Zone,
+        names: &[String],
+        target: &Target,
+    ) -> Result<Outcome, ProviderError> {
         let records = self.records(zone)?;
         let mut removed = Vec::new();
+        let mut left = Vec::new();
         for name in names {
-            let routing: Vec<&Record> = records
+            let fqdn = format!("{name}.{}", zone.domain);
+            let (own, foreign): (Vec<&Record>, Vec<&Record>) = records
                 .iter()
                 .filter(|r| r.has_name(name) && is_address(r.kind()))
-                .collect();
-            if routing.is_empty() && journal::recall(&deleted_key(name)).is_some() {
-                removed.push(format!("{name}.{}", zone.domain));
+                .partition(|r| target.matches(r));
+            left.extend(foreign.iter().map(|r| format!("{fqdn} {}", r.describe())));
+            if own.is_empty() && journal::recall(&deleted_key(name)).is_some() {
+                removed.push(fqdn.clone());
             }
-            for record in routing {
+            for record in own {
                 journal::remember(&deleted_key(name), "sent");
                 let response =
                     Request::delete(format!("{}/records/{}", self.zone_url, record.id)).send()?;
@@ -512,20 +535,31 @@ impl Api {
                     self.check(response)?;
                 }
                 log::info(format!("deleted record {} ({name})", record.id));
-                removed.push(format!("{name}.{} {}", zone.domain, record.describe()));
+                removed.push(format!("{fqdn} {}", record.describe()));
             }
         }
-        if removed.is_empty() {
-            return Ok(Outcome::unchanged(format!(
-                "no records for {} in the zone; nothing to remove",
+        let left_note = (!left.is_empty()).then(|| {
+            format!(
+                "left alone (not pointing at {}, so not created by this integration): {}",
+                target.value(),
+                left.join(", ")
+            )
+        });
+        let mut outcome = if removed.is_empty() {
+            Outcome::unchanged(format!(
+                "no records for {} point at {} in the zone; nothing to remove",
                 names
                     .iter()
                     .map(|n| format!("{n}.{}", zone.domain))
                     .collect::<Vec<_>>()
-                    .join(", ")
-            )));
-        }
-        Ok(Outcome::changed(format!("removed {}", removed.join(", "))))
+                    .join(", "),
+                target.value()
+            ))
+        } else {
+            Outcome::changed(format!("removed {}", removed.join(", ")))
+        };
+        outcome.notes.extend(left_note);
+        Ok(outcome)
     }
 }
 

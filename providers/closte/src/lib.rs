@@ -82,8 +82,9 @@ impl DomainProvider for Closte {
     }
 
     fn remove_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
-        // The www variant goes with the domain whatever today's policy says.
-        remove(&names_for(&event.domain, true))
+        // `www.` only when the host says it goes with this mapping (it says no when the
+        // policy does not want it or `www.<domain>` is a mapping of its own).
+        remove(&names_for(&event.domain, event.www))
     }
 
     fn list_domains() -> Result<Vec<PanelDomain>, ProviderError> {
@@ -142,13 +143,31 @@ pub struct Listed {
     pub ssl: Option<String>,
 }
 
-/// `domains` of a `getdomains` answer: names, or objects with `domain`/`name`/`hostname`,
-/// a primary flag and an SSL status when present.
+/// `domains` of a `getdomains` answer: names, or objects with `domain`/`name`/`hostname`
+/// (in any letter case: `Domain` too), a primary flag and an SSL status when present. No
+/// source shows the item shape, so items with none of these keys are skipped; use
+/// [`parse_domains_complete`] where a skipped item would mislead.
 pub fn parse_domains(body: &Value) -> Result<Vec<Listed>, String> {
+    parse_domains_counted(body).map(|(list, _)| list)
+}
+
+/// The list only when every item was read: what add and remove may trust.
+pub fn parse_domains_complete(body: &Value) -> Result<Vec<Listed>, String> {
+    match parse_domains_counted(body)? {
+        (list, 0) => Ok(list),
+        (_, skipped) => Err(format!(
+            "{skipped} getdomains item(s) are in a shape not known (no domain, name or \
+             hostname)"
+        )),
+    }
+}
+
+fn parse_domains_counted(body: &Value) -> Result<(Vec<Listed>, usize), String> {
     let Some(list) = body.get("domains").and_then(Value::as_array) else {
         return Err("the getdomains answer has no domains list".into());
     };
     let mut out: Vec<Listed> = Vec::new();
+    let mut skipped = 0;
     for item in list {
         let entry = match item {
             Value::String(name) => Listed {
@@ -157,41 +176,50 @@ pub fn parse_domains(body: &Value) -> Result<Vec<Listed>, String> {
                 ssl: None,
             },
             Value::Object(map) => {
+                let get = |k: &str| {
+                    map.get(k).or_else(|| {
+                        map.iter()
+                            .find(|(key, _)| key.eq_ignore_ascii_case(k))
+                            .map(|(_, v)| v)
+                    })
+                };
                 let Some(name) = ["domain", "name", "hostname"]
                     .iter()
-                    .find_map(|k| map.get(*k).and_then(Value::as_str))
+                    .find_map(|k| get(k).and_then(Value::as_str))
                 else {
+                    skipped += 1;
                     continue;
                 };
                 let flag = |k: &str| {
-                    map.get(k)
-                        .is_some_and(|v| v.as_bool() == Some(true) || v.as_u64() == Some(1))
+                    get(k).is_some_and(|v| v.as_bool() == Some(true) || v.as_u64() == Some(1))
                 };
-                let ssl =
-                    ["ssl_status", "ssl", "certificate"]
-                        .iter()
-                        .find_map(|k| match map.get(*k) {
-                            Some(Value::String(s)) => Some(s.clone()),
-                            Some(Value::Bool(b)) => Some(if *b { "active" } else { "none" }.into()),
-                            Some(Value::Object(o)) => {
-                                o.get("status").and_then(Value::as_str).map(str::to_string)
-                            }
-                            _ => None,
-                        });
+                let ssl = ["ssl_status", "ssl", "certificate"]
+                    .iter()
+                    .find_map(|k| match get(k) {
+                        Some(Value::String(s)) => Some(s.clone()),
+                        Some(Value::Bool(b)) => Some(if *b { "active" } else { "none" }.into()),
+                        Some(Value::Object(o)) => {
+                            o.get("status").and_then(Value::as_str).map(str::to_string)
+                        }
+                        _ => None,
+                    });
                 Listed {
                     name: name.to_string(),
                     primary: flag("primary") || flag("is_primary") || flag("main"),
                     ssl,
                 }
             }
-            _ => continue,
+            _ => {
+                skipped += 1;
+                continue;
+            }
         };
         let name = entry.name.trim().trim_end_matches('.').to_ascii_lowercase();
         if !name.is_empty() && !out.iter().any(|d| d.name == name) {
             out.push(Listed { name, ..entry });
         }
     }
-    Ok(out)
+    Ok((out, skipped))
 }
 
 pub fn certificate_state(ssl: &str) -> CertificateState {
@@ -314,18 +342,36 @@ fn check(response: Response) -> Result<Value, ProviderError> {
 }
 
 fn domains() -> Result<Vec<Listed>, ProviderError> {
-    let key = config::secret(API_KEY).in_form()?;
-    let body = check(
-        Request::get(format!("{API_BASE}/getdomains"))
-            .query(&[("apikey", key)])
-            .send()?,
-    )?;
-    parse_domains(&body).map_err(|message| {
+    parse_domains(&get_domains()?).map_err(|message| {
         ProviderError::Api(ApiError {
             status: 200,
             message,
         })
     })
+}
+
+/// The list as a hint for add and remove: `Ok(None)` when Closte answered but not every
+/// item could be read (the item shape is undocumented), so the write's own answer decides.
+fn hint() -> Result<Option<Vec<Listed>>, ProviderError> {
+    Ok(match parse_domains_complete(&get_domains()?) {
+        Ok(list) => Some(list),
+        Err(why) => {
+            log::warn(format!(
+                "Closte's domain list cannot be relied on ({why}): its answers to the \
+                 writes decide"
+            ));
+            None
+        }
+    })
+}
+
+fn get_domains() -> Result<Value, ProviderError> {
+    let key = config::secret(API_KEY).in_form()?;
+    check(
+        Request::get(format!("{API_BASE}/getdomains"))
+            .query(&[("apikey", key)])
+            .send()?,
+    )
 }
 
 /// `adddomainalias` / `deletedomainalias`, the way Closte's plugin posts them.
@@ -345,7 +391,7 @@ fn journal_key(what: &str, name: &str) -> String {
 }
 
 fn add(names: &[String]) -> Result<Outcome, ProviderError> {
-    let listed = domains()?;
+    let listed = hint()?;
     let mut added: Vec<String> = Vec::new();
     let mut present: Vec<String> = Vec::new();
     for name in names {
@@ -358,7 +404,7 @@ fn add(names: &[String]) -> Result<Outcome, ProviderError> {
                 present.push(name.clone());
             }
         };
-        if listed.iter().any(|d| &d.name == name) {
+        if listed.iter().flatten().any(|d| &d.name == name) {
             settle(&mut added, &mut present);
             continue;
         }
@@ -368,7 +414,12 @@ fn add(names: &[String]) -> Result<Outcome, ProviderError> {
             verdict(response.status, &response.body)
             && is_duplicate(&error)
         {
-            if domains()?.iter().any(|d| &d.name == name) {
+            // A list that cannot be read cannot contradict the duplicate: take it.
+            let there = match hint()? {
+                Some(list) => list.iter().any(|d| &d.name == name),
+                None => true,
+            };
+            if there {
                 settle(&mut added, &mut present);
                 continue;
             }
@@ -409,9 +460,16 @@ fn add(names: &[String]) -> Result<Outcome, ProviderError> {
     Ok(outcome)
 }
 
+/// Posts `deletedomainalias` for each name, as the plugin does, and reads its `success`.
+/// The list is a hint: a name it reliably lacks is not posted (nothing of ours to remove),
+/// and its main domain is refused before anything is sent.
 fn remove(names: &[String]) -> Result<Outcome, ProviderError> {
-    let listed = domains()?;
-    if let Some(primary) = listed.iter().find(|d| d.primary && names.contains(&d.name)) {
+    let listed = hint()?;
+    if let Some(primary) = listed
+        .iter()
+        .flatten()
+        .find(|d| d.primary && names.contains(&d.name))
+    {
         return Err(ProviderError::Conflict(format!(
             "{} is the Closte site's main domain, not an alias: it is never removed from here",
             primary.name
@@ -420,17 +478,26 @@ fn remove(names: &[String]) -> Result<Outcome, ProviderError> {
     let mut removed = Vec::new();
     for name in names {
         let key = journal_key("delete", name);
-        if !listed.iter().any(|d| &d.name == name) {
+        if listed
+            .as_ref()
+            .is_some_and(|list| !list.iter().any(|d| &d.name == name))
+        {
             if journal::recall(&key).is_some() {
                 removed.push(name.clone());
             }
             continue;
         }
+        let sent_earlier = journal::recall(&key).is_some();
         journal::remember(&key, "sent");
         let response = post_alias("deletedomainalias", name)?;
         if let Verdict::Refused(200..=299, error) = verdict(response.status, &response.body)
             && is_absent(&error)
         {
+            // Gone already: by an earlier attempt of this event whose answer was lost, or
+            // never there (the list could not say).
+            if sent_earlier {
+                removed.push(name.clone());
+            }
             continue;
         }
         check(response).map_err(|e| e.prefixed(&format!("removing {name} failed: ")))?;

@@ -41,6 +41,11 @@ const DEFAULT_TOKEN_SECS: u32 = 3600;
 
 pub struct Rocket;
 
+/// Where the login answer may carry the token, the first present wins (the host reads
+/// `|`-separated alternatives): at the root or inside the envelope's `result`, as `token`
+/// or `access_token`.
+pub const TOKEN_POINTERS: &str = "/token|/result/token|/access_token|/result/access_token";
+
 /// The host's declarative login: the documented route and fields.
 pub fn session_login() -> SessionLogin {
     SessionLogin {
@@ -56,7 +61,10 @@ pub fn session_login() -> SessionLogin {
                 value: LoginValue::Constant(PASSWORD.into()),
             },
         ],
-        token_pointer: "/token".into(),
+        // The documentation and the live-tested client read `token` at the root; every other
+        // Rocket.net answer is the `{success, errors, messages, result}` envelope
+        // (panel-apis-b.md §3.1), and upstream UM's own test accepts all four places (§3.2).
+        token_pointer: TOKEN_POINTERS.into(),
         lifetime_pointer: None,
         default_lifetime_secs: DEFAULT_TOKEN_SECS,
         token_header: None,
@@ -126,8 +134,9 @@ impl DomainProvider for Rocket {
     }
 
     fn remove_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
-        // The www variant goes with the domain whatever today's policy says.
-        Api::configured()?.remove(&names_for(&event.domain, true))
+        // `www.` only when the host says it goes with this mapping (it says no when the
+        // policy does not want it or `www.<domain>` is a mapping of its own).
+        Api::configured()?.remove(&names_for(&event.domain, event.www))
     }
 
     // Subdomain sites: the site's main domain (and Rocket.net's wildcard) serves them, as in
@@ -667,7 +676,10 @@ mod tests {
         let names: Vec<&str> = login.fields.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["username", "password"]);
         assert!(matches!(&login.fields[0].value, LoginValue::Constant(c) if c == EMAIL));
-        assert_eq!(login.token_pointer, "/token");
+        assert_eq!(
+            login.token_pointer,
+            "/token|/result/token|/access_token|/result/access_token"
+        );
     }
 
     #[test]
