@@ -6,11 +6,11 @@ mod support;
 #[macro_use]
 mod conformance;
 
-conformance!(serverpilot => conformance::serverpilot::ServerPilot);
-conformance!(runcloud => conformance::runcloud::RunCloud);
-conformance!(cloudflare => conformance::cloudflare::Cloudflare);
-conformance!(gridpane => conformance::gridpane::GridPane);
-conformance!(laravel_forge => conformance::laravel_forge::Forge);
-conformance!(wpengine => conformance::wpengine::WpEngine);
-conformance!(hostinger => conformance::hostinger::Hostinger);
-conformance!(directadmin => conformance::directadmin::DirectAdmin);
+conformance!(serverpilot => ServerPilot);
+conformance!(runcloud => RunCloud);
+conformance!(cloudflare => Cloudflare);
+conformance!(gridpane => GridPane);
+conformance!(laravel_forge => Forge);
+conformance!(wpengine => WpEngine);
+conformance!(hostinger => Hostinger);
+conformance!(directadmin => DirectAdmin);

@@ -2,7 +2,7 @@
 //! certificate), subdomain sites proxied records of the network zone; errors come in an
 //! envelope (`success: false`), also with HTTP 200.
 
-use super::{Creds, Panel, Skip, Table};
+use super::{Creds, NameCap, Panel, Skip, Table};
 use panel_emulators::cloudflare::Cloudflare as Emu;
 use panel_emulators::{Emulator, Fault, Request, Response};
 
@@ -119,7 +119,7 @@ impl Panel for Cloudflare {
         names
     }
 
-    fn name_cap(&self) -> Result<(usize, fn(&Self) -> Vec<Vec<String>>), Skip> {
+    fn name_cap(&self) -> Result<NameCap<Self>, Skip> {
         Err("each custom hostname has a certificate of its own")
     }
 

@@ -1,7 +1,7 @@
 //! GridPane: domains of the site, one record per name (`www.` is not a separate alias),
 //! deleted by id; each domain's own certificate (the SSL toggle).
 
-use super::{Creds, Panel, Skip, Table};
+use super::{Creds, NameCap, Panel, Skip, Table};
 use panel_emulators::gridpane::GridPane as Emu;
 use panel_emulators::{Emulator, Fault, Request};
 
@@ -110,7 +110,7 @@ impl Panel for GridPane {
         names
     }
 
-    fn name_cap(&self) -> Result<(usize, fn(&Self) -> Vec<Vec<String>>), Skip> {
+    fn name_cap(&self) -> Result<NameCap<Self>, Skip> {
         Err("each domain has a certificate of its own")
     }
 

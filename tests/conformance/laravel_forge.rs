@@ -1,7 +1,7 @@
 //! Laravel Forge: domain records of the site (`www.` a redirect setting of the record),
 //! deleted by id; each record's own certificate.
 
-use super::{Creds, Panel, Skip, Table};
+use super::{Creds, NameCap, Panel, Skip, Table};
 use panel_emulators::laravel_forge::{Certificate, Forge as Emu};
 use panel_emulators::{Emulator, Fault, Request};
 
@@ -110,7 +110,7 @@ impl Panel for Forge {
         names
     }
 
-    fn name_cap(&self) -> Result<(usize, fn(&Self) -> Vec<Vec<String>>), Skip> {
+    fn name_cap(&self) -> Result<NameCap<Self>, Skip> {
         Err("each domain record has a certificate of its own")
     }
 

@@ -34,6 +34,9 @@ pub mod wpengine;
 /// Why a panel cannot express a case (printed when the case skips).
 pub type Skip = &'static str;
 
+/// The CA's cap on names in one certificate, and how to read the certificates' name lists.
+pub type NameCap<P> = (usize, fn(&P) -> Vec<Vec<String>>);
+
 /// The mapped domain every case works on, its neighbours and the names for certificates.
 /// All sit in one zone (not `example.com`, which Cloudflare refuses as a custom hostname)
 /// so that DNS panels find a zone for them.
@@ -147,7 +150,7 @@ pub trait Panel: Sized {
 
     /// The most names one certificate may carry when this integration composes the list,
     /// and the certificates' name lists (to check each against it).
-    fn name_cap(&self) -> Result<(usize, fn(&Self) -> Vec<Vec<String>>), Skip> {
+    fn name_cap(&self) -> Result<NameCap<Self>, Skip> {
         Err("the integration never composes a certificate's list of names")
     }
 

@@ -1,7 +1,7 @@
 //! RunCloud: domain records of the web application (`www` a flag of the record), deleted
 //! by id; one web-application certificate RunCloud redeploys over all its names.
 
-use super::{Creds, Panel, Skip, Table};
+use super::{Creds, NameCap, Panel, Skip, Table};
 use panel_emulators::runcloud::RunCloud as Emu;
 use panel_emulators::{Emulator, Fault, Request};
 
@@ -118,7 +118,7 @@ impl Panel for RunCloud {
         names
     }
 
-    fn name_cap(&self) -> Result<(usize, fn(&Self) -> Vec<Vec<String>>), Skip> {
+    fn name_cap(&self) -> Result<NameCap<Self>, Skip> {
         Err(
             "RunCloud composes the web application's certificate; the component only asks for a redeploy",
         )

@@ -1,7 +1,7 @@
 //! WP Engine: domains of the install (`www.` a domain of its own), deleted by id; each
 //! domain's certificate follows its ownership TXT. The password comes from the environment.
 
-use super::{Creds, Panel, Skip, Table};
+use super::{Creds, NameCap, Panel, Skip, Table};
 use panel_emulators::wpengine::WpEngine as Emu;
 use panel_emulators::{Emulator, Fault, Request};
 
@@ -94,7 +94,7 @@ impl Panel for WpEngine {
         names
     }
 
-    fn name_cap(&self) -> Result<(usize, fn(&Self) -> Vec<Vec<String>>), Skip> {
+    fn name_cap(&self) -> Result<NameCap<Self>, Skip> {
         Err("each domain has a certificate of its own")
     }
 
