@@ -7,7 +7,7 @@ mod support;
 
 use panel_emulators::directadmin::{DirectAdmin, LoginKey};
 use panel_emulators::server::basic_header;
-use panel_emulators::{Emulator, Fault, FaultKind, Request};
+use panel_emulators::{Emulator, Request};
 use support::{Case, Run, strings};
 
 const USER: &str = "wpadmin";
@@ -143,23 +143,6 @@ fn the_www_policy_never_adds_only_the_domain() {
     let run = case.run(&["--json", "add-domain", "acme-widgets.com", "--site", "4"]);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(pointers(&emu), vec!["acme-widgets.com"]);
-}
-
-#[test]
-fn adding_a_present_pointer_changes_nothing() {
-    let (case, emu) = setup("add-twice", "www = \"always\"");
-    assert_eq!(
-        case.run(&["add-domain", "acme-widgets.com", "--site", "4"])
-            .status,
-        0
-    );
-    let before = writes(&emu).len();
-    let run = case.run(&["--json", "add-domain", "acme-widgets.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let da = run.integration("directadmin");
-    assert_eq!(da["changed"], false, "{da}");
-    assert!(strings(&da["notes"])[0].contains("already"), "{da}");
-    assert_eq!(writes(&emu).len(), before);
 }
 
 #[test]
@@ -432,51 +415,6 @@ fn a_hardened_server_that_refuses_post_is_explained() {
         da["error"]["message"].as_str().unwrap().contains("405"),
         "{da}"
     );
-}
-
-#[test]
-fn a_503_is_retried() {
-    let (case, emu) = setup("retry-503", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
-    emu.inject(Fault::status(503, 1).on("POST", "/CMD_API_DOMAIN_POINTER"));
-    let run = case.run(&["--json", "add-domain", "acme-widgets.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let da = run.integration("directadmin");
-    assert_eq!(da["attempts"], 2, "{da}");
-    assert_eq!(da["changed"], true);
-    assert_eq!(pointers(&emu), vec!["acme-widgets.com"]);
-}
-
-#[test]
-fn a_pointer_applied_before_a_503_is_reported_as_added_once() {
-    let (case, emu) = setup("apply-503", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
-    emu.inject(Fault::apply_then_status(503, 1).on("POST", "/CMD_API_DOMAIN_POINTER"));
-    let run = case.run(&["--json", "add-domain", "acme-widgets.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let da = run.integration("directadmin");
-    assert_eq!(da["attempts"], 2, "{da}");
-    assert_eq!(da["changed"], true, "{da}");
-    assert_eq!(
-        strings(&da["notes"])[0],
-        "added acme-widgets.com as pointer(s) (alias) of network-main.com"
-    );
-    assert_eq!(writes(&emu).len(), 1, "not sent twice");
-}
-
-#[test]
-fn a_removal_whose_connection_dropped_is_reported_as_removed() {
-    let (case, emu) = setup("apply-drop", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
-    seed(&emu, "acme-widgets.com", true);
-    emu.inject(Fault {
-        method: Some("POST".into()),
-        path_prefix: Some("/CMD_API_DOMAIN_POINTER".into()),
-        times: 1,
-        kind: FaultKind::ApplyThenDrop,
-    });
-    let run = case.run(&["--json", "remove-domain", "acme-widgets.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let da = run.integration("directadmin");
-    assert_eq!(da["changed"], true, "{da}");
-    assert!(pointers(&emu).is_empty());
 }
 
 #[test]

@@ -88,24 +88,6 @@ fn adding_a_domain_posts_the_documented_body_with_the_bearer_token() {
 }
 
 #[test]
-fn adding_a_present_alias_changes_nothing() {
-    let (case, emu) = setup("add-twice", "www = \"never\"");
-    assert_eq!(
-        case.run(&["add-domain", "shop.example.com", "--site", "4"])
-            .status,
-        0
-    );
-    let before = writes(&emu);
-    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let gp = run.integration("gridpane");
-    assert_eq!(gp["changed"], false, "{gp}");
-    assert!(strings(&gp["notes"])[0].contains("already on GridPane site"));
-    assert_eq!(writes(&emu), before, "no second create");
-    assert_eq!(names(&emu), ["shop.example.com"]);
-}
-
-#[test]
 fn a_create_answered_200_with_no_body_is_accepted() {
     // Status and body of a create are not documented: both forms are read.
     let (case, emu) = setup("add-200", "www = \"never\"");
@@ -164,20 +146,6 @@ fn removal_finds_the_id_on_a_later_page_and_deletes_by_id() {
 }
 
 #[test]
-fn removing_an_absent_name_changes_nothing() {
-    let (case, emu) = setup("remove-absent", "");
-    let run = case.run(&["--json", "remove-domain", "gone.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let gp = run.integration("gridpane");
-    assert_eq!(gp["changed"], false);
-    assert!(
-        strings(&gp["notes"])[0].contains("nothing to remove"),
-        "{gp}"
-    );
-    assert_eq!(writes(&emu), 0);
-}
-
-#[test]
 fn a_name_on_another_site_is_neither_added_nor_removed() {
     let (case, emu) = setup("other-site", "www = \"never\"");
     emu.lock()
@@ -202,16 +170,6 @@ fn a_name_on_another_site_is_neither_added_nor_removed() {
     assert_eq!(run.status, 0);
     assert_eq!(run.integration("gridpane")["changed"], false);
     assert_eq!(emu.lock().panel.names(777), ["shop.example.com"]);
-}
-
-#[test]
-fn the_primary_domain_is_never_removed() {
-    let (case, emu) = setup("primary", "");
-    let run = case.run(&["--json", "remove-domain", "network.example", "--site", "1"]);
-    assert_eq!(run.status, 1);
-    assert_eq!(run.integration("gridpane")["error"]["kind"], "conflict");
-    assert_eq!(writes(&emu), 0);
-    assert!(emu.lock().panel.named("network.example").is_some());
 }
 
 #[test]
@@ -372,18 +330,6 @@ fn panel_errors_are_reported_whether_in_a_422_or_inside_a_200() {
 }
 
 #[test]
-fn a_503_is_retried() {
-    let (case, emu) = setup("503", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
-    emu.inject(Fault::status(503, 1).on("GET", "/oauth/api/v1/domain"));
-    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let gp = run.integration("gridpane");
-    assert_eq!(gp["attempts"], 2, "{gp}");
-    assert_eq!(gp["changed"], true);
-    assert_eq!(names(&emu), ["shop.example.com"]);
-}
-
-#[test]
 fn a_429_too_fast_is_waited_out() {
     let (case, emu) = setup("429", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
     let body = serde_json::json!({"message": "Too Many Attempts. You are going too fast."});
@@ -399,36 +345,6 @@ fn a_429_too_fast_is_waited_out() {
     let gp = run.integration("gridpane");
     assert_eq!(gp["attempts"], 2, "{gp}");
     assert_eq!(names(&emu), ["shop.example.com"]);
-}
-
-#[test]
-fn a_create_applied_before_a_503_is_reported_as_added_once() {
-    let (case, emu) = setup("apply-503", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
-    emu.inject(Fault::apply_then_status(503, 1).on("POST", "/oauth/api/v1/domain"));
-    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let gp = run.integration("gridpane");
-    assert_eq!(gp["attempts"], 2, "{gp}");
-    assert_eq!(gp["changed"], true, "{gp}");
-    assert_eq!(strings(&gp["notes"])[0], "added shop.example.com", "{gp}");
-    assert_eq!(names(&emu), ["shop.example.com"]);
-    let posts = emu.requests().iter().filter(|r| r.method == "POST").count();
-    assert_eq!(posts, 1, "created once");
-}
-
-#[test]
-fn a_delete_applied_before_the_connection_dropped_is_reported_as_removed() {
-    let (case, emu) = setup("apply-drop", "[retry]\nbase_delay_ms = 10");
-    emu.lock()
-        .panel
-        .seed(SITE, &["old.example.com".to_string()]);
-    emu.inject(Fault::apply_then_drop(1).on("DELETE", "/oauth/api/v1/domain/"));
-    let run = case.run(&["--json", "remove-domain", "old.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let gp = run.integration("gridpane");
-    assert_eq!(gp["changed"], true, "{gp}");
-    assert_eq!(strings(&gp["notes"])[0], "removed old.example.com");
-    assert!(names(&emu).is_empty());
 }
 
 #[test]

@@ -196,20 +196,6 @@ fn remove_domain_finds_it_on_a_later_page() {
 }
 
 #[test]
-fn removing_a_missing_domain_succeeds_with_a_note() {
-    let (case, emu) = setup("remove-missing", "");
-    let run = case.run(&["--json", "remove-domain", "gone.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let rc = run.integration("runcloud");
-    assert_eq!(rc["changed"], false);
-    assert!(
-        strings(&rc["notes"])[0].contains("nothing to remove"),
-        "{rc}"
-    );
-    assert!(emu.requests().iter().all(|r| r.method == "GET"));
-}
-
-#[test]
 fn subdomain_sites_are_created_and_deleted_as_domains() {
     let (case, emu) = setup("subdomains", "www = \"always\"");
     assert_eq!(
@@ -497,25 +483,6 @@ fn a_failed_redeploy_is_retried_without_reporting_a_no_op() {
         2,
         "the retry asked again and found it"
     );
-}
-
-#[test]
-fn a_delete_applied_before_the_connection_dropped_is_reported() {
-    let (case, emu) = setup("apply-drop", "[retry]\nbase_delay_ms = 10");
-    emu.lock()
-        .panel
-        .seed(SERVER, APP, &["old.example.com".to_string()]);
-    let id = domain(&emu, "old.example.com").unwrap().id;
-    emu.inject(Fault::apply_then_drop(1).on(
-        "DELETE",
-        &format!("/api/v3/servers/{SERVER}/webapps/{APP}/domains/{id}"),
-    ));
-    let run = case.run(&["--json", "remove-domain", "old.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let rc = run.integration("runcloud");
-    assert_eq!(rc["changed"], true, "{rc}");
-    assert_eq!(strings(&rc["notes"])[0], "removed old.example.com", "{rc}");
-    assert!(domain(&emu, "old.example.com").is_none());
 }
 
 #[test]

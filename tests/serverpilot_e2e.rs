@@ -106,59 +106,6 @@ fn add_domain_keeps_the_existing_list() {
 }
 
 #[test]
-fn adding_a_present_domain_changes_nothing_and_succeeds() {
-    let (case, emu) = setup("idempotent", "");
-    assert_eq!(
-        case.run(&["add-domain", "example.com", "--site", "1"])
-            .status,
-        0
-    );
-    let posts_before = count(&emu, "POST", APP_ID);
-    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let sp = run.integration("serverpilot");
-    assert_eq!(sp["changed"], false);
-    assert_eq!(
-        count(&emu, "POST", APP_ID),
-        posts_before,
-        "no list update was sent"
-    );
-    assert_eq!(domains(&emu), sorted(&["example.com", "www.example.com"]));
-}
-
-#[test]
-fn remove_domain_removes_the_domain_and_its_www_only() {
-    let (case, emu) = setup("remove", "");
-    seed(
-        &emu,
-        &[
-            "example.com",
-            "www.example.com",
-            "keep.example.com",
-            "other.org",
-        ],
-    );
-    let run = case.run(&["remove-domain", "example.com", "--site", "1"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    assert_eq!(domains(&emu), sorted(&["keep.example.com", "other.org"]));
-}
-
-#[test]
-fn removing_an_absent_domain_succeeds_with_a_note() {
-    let (case, emu) = setup("remove-absent", "");
-    seed(&emu, &["other.org"]);
-    let run = case.run(&["--json", "remove-domain", "gone.com", "--site", "1"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let sp = run.integration("serverpilot");
-    assert_eq!(sp["changed"], false);
-    assert!(
-        strings(&sp["notes"])[0].contains("nothing to remove"),
-        "{sp}"
-    );
-    assert_eq!(count(&emu, "POST", APP_ID), 0);
-}
-
-#[test]
 fn add_subdomain_adds_the_host_without_www() {
     let (case, emu) = setup("subdomain", "www = \"always\"");
     let run = case.run(&["add-subdomain", "site1.network.com", "--site", "9"]);
@@ -344,48 +291,6 @@ fn autossl_refused_when_available_is_an_error_with_serverpilots_message() {
     );
     assert_eq!(sp["changed"], true, "the domains were written: {sp}");
     assert_eq!(domains(&emu), sorted(&["example.com", "www.example.com"]));
-}
-
-#[test]
-fn a_list_written_before_a_503_is_reported_as_added() {
-    let (case, emu) = setup("apply-503", "[retry]\nbase_delay_ms = 10");
-    emu.inject(Fault::apply_then_status(503, 1).on("POST", &format!("/v1/apps/{APP_ID}")));
-    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let sp = run.integration("serverpilot");
-    assert_eq!(sp["attempts"], 2, "{sp}");
-    assert_eq!(sp["changed"], true, "{sp}");
-    let notes = strings(&sp["notes"]);
-    assert_eq!(notes[0], "added example.com, www.example.com", "{sp}");
-    assert!(
-        notes
-            .iter()
-            .any(|n| n.starts_with("attempt 1 failed: HTTP 503")),
-        "{sp}"
-    );
-    assert_eq!(domains(&emu), sorted(&["example.com", "www.example.com"]));
-    assert_eq!(
-        count(&emu, "POST", &format!("/v1/apps/{APP_ID}")),
-        1,
-        "written once"
-    );
-}
-
-#[test]
-fn a_removal_whose_connection_dropped_after_writing_is_reported() {
-    let (case, emu) = setup("apply-drop", "[retry]\nbase_delay_ms = 10");
-    seed(&emu, &["example.com", "www.example.com", "other.com"]);
-    emu.inject(Fault::apply_then_drop(1).on("POST", &format!("/v1/apps/{APP_ID}")));
-    let run = case.run(&["--json", "remove-domain", "example.com", "--site", "1"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let sp = run.integration("serverpilot");
-    assert_eq!(sp["changed"], true, "{sp}");
-    assert_eq!(
-        strings(&sp["notes"])[0],
-        "removed example.com, www.example.com",
-        "{sp}"
-    );
-    assert_eq!(domains(&emu), sorted(&["other.com"]));
 }
 
 #[test]

@@ -1,0 +1,16 @@
+//! The panel conformance suite (`tests/conformance/`): the invariants every panel keeps,
+//! each proved against each panel's emulator. A test is named `<panel>::<invariant>`.
+
+mod support;
+
+#[macro_use]
+mod conformance;
+
+conformance!(serverpilot => ServerPilot);
+conformance!(runcloud => RunCloud);
+conformance!(cloudflare => Cloudflare);
+conformance!(gridpane => GridPane);
+conformance!(laravel_forge => Forge);
+conformance!(wpengine => WpEngine);
+conformance!(hostinger => Hostinger);
+conformance!(directadmin => DirectAdmin);
