@@ -70,7 +70,9 @@ pub trait DomainProvider {
     fn test_connection() -> Result<Outcome, ProviderError>;
     /// A custom domain was mapped to a site.
     fn add_domain(event: DomainEvent) -> Result<Outcome, ProviderError>;
-    /// A mapped domain was removed; its `www.` variant goes with it.
+    /// A mapped domain was removed; its `www.` variant goes with it only when `event.www`
+    /// is true (the host sets it false when the policy does not want `www.` for the name,
+    /// or when `www.<domain>` is mapped as a domain of its own).
     fn remove_domain(event: DomainEvent) -> Result<Outcome, ProviderError>;
     /// A site was created on a subdomain network. Panels that serve every subdomain
     /// through a wildcard need nothing here.

@@ -314,6 +314,93 @@ fn remove_domain_deletes_the_domain_and_its_www_by_id() {
     assert_eq!(count(&emu, "DELETE", ""), 2);
 }
 
+/// Review #9: `www.<domain>` goes only when the host's event says so. Added with the
+/// domain under `always`, then removed under `never` (the host sends `www = false`): the
+/// `www.` custom hostname stays, it may be a domain mapped on its own.
+#[test]
+fn a_remove_without_www_leaves_the_www_hostname() {
+    let (case, emu) = setup("remove-no-www", "www = \"always\"");
+    let run = case.run(&["--json", "add-domain", "acme-widgets.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(
+        hostnames(&emu, SAAS),
+        vec!["acme-widgets.com", "www.acme-widgets.com"]
+    );
+    config(
+        &case,
+        &emu,
+        "www = \"never\"",
+        &constants(TOKEN, ZONE, Some(SAAS)),
+    );
+    let run = case.run(&["--json", "remove-domain", "acme-widgets.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(run.integration("cloudflare")["changed"], true);
+    assert_eq!(hostnames(&emu, SAAS), vec!["www.acme-widgets.com"]);
+    assert_eq!(count(&emu, "DELETE", ""), 1);
+}
+
+/// Review #9, the host's side: `www.acme-widgets.com` mapped as a domain of its own stays
+/// when `acme-widgets.com` is removed, under a policy that wants `www.`. The event says so
+/// (`--www-mapped`, as the bridge sends `www_mapped` for the service).
+#[test]
+fn a_www_name_mapped_on_its_own_stays_when_the_event_says_so() {
+    let (case, emu) = setup("www-mapped-flag", "www = \"always\"");
+    for name in ["acme-widgets.com", "www.acme-widgets.com"] {
+        let run = case.run(&["--json", "add-domain", name, "--site", "4"]);
+        assert_eq!(run.status, 0, "{}", run.all_output());
+    }
+    assert_eq!(
+        hostnames(&emu, SAAS),
+        vec!["acme-widgets.com", "www.acme-widgets.com"]
+    );
+    let run = case.run(&[
+        "--json",
+        "remove-domain",
+        "acme-widgets.com",
+        "--site",
+        "4",
+        "--www-mapped",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(run.json()["www"], false, "{}", run.all_output());
+    assert_eq!(hostnames(&emu, SAAS), vec!["www.acme-widgets.com"]);
+    assert_eq!(count(&emu, "DELETE", ""), 1);
+}
+
+/// The same, learnt from the lifecycle store: `www.acme-widgets.com` was added (and so
+/// recorded) as a domain of its own, and the remove event says nothing.
+#[test]
+fn a_www_name_recorded_by_the_lifecycle_stays_when_its_apex_goes() {
+    let (case, emu) = setup(
+        "www-mapped-store",
+        "www = \"always\"\n[lifecycle]\ntargets = [\"127.0.0.1\"]",
+    );
+    for name in ["acme-widgets.com", "www.acme-widgets.com"] {
+        let run = case.run(&["--json", "add-domain", name, "--site", "4"]);
+        assert_eq!(run.status, 0, "{}", run.all_output());
+    }
+    let run = case.run(&["--json", "remove-domain", "acme-widgets.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(run.json()["www"], false, "{}", run.all_output());
+    assert_eq!(hostnames(&emu, SAAS), vec!["www.acme-widgets.com"]);
+    // Once www.acme-widgets.com is removed too, a later apex goes with its www. again.
+    let run = case.run(&[
+        "--json",
+        "remove-domain",
+        "www.acme-widgets.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert!(hostnames(&emu, SAAS).is_empty());
+    let run = case.run(&["--json", "add-domain", "acme-widgets.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let run = case.run(&["--json", "remove-domain", "acme-widgets.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(run.json()["www"], true, "{}", run.all_output());
+    assert!(hostnames(&emu, SAAS).is_empty());
+}
+
 #[test]
 fn an_enveloped_delete_answer_is_read_too() {
     let (case, emu) = setup("remove-enveloped", "");

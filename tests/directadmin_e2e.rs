@@ -49,13 +49,17 @@ fn password_constants() -> String {
     )
 }
 
-fn setup_with(name: &str, top: &str, constants: &str) -> (Case, Emulator<DirectAdmin>) {
-    let case = Case::new(name);
-    let emu = emulator();
+fn config(case: &Case, emu: &Emulator<DirectAdmin>, top: &str, constants: &str) {
     case.write_config(&format!(
         "{top}\n[integrations.directadmin]\nenabled = true\nconstants = {{ {constants} }}\nroutes = {{ \"{PANEL_HOST}\" = \"{}\" }}\n",
         emu.base_url()
     ));
+}
+
+fn setup_with(name: &str, top: &str, constants: &str) -> (Case, Emulator<DirectAdmin>) {
+    let case = Case::new(name);
+    let emu = emulator();
+    config(&case, &emu, top, constants);
     (case, emu)
 }
 
@@ -209,7 +213,7 @@ fn url_encoded_answers_are_read_as_well_as_json() {
 
 #[test]
 fn remove_domain_deletes_the_domain_and_its_www_in_one_call() {
-    let (case, emu) = setup("remove", "www = \"never\"");
+    let (case, emu) = setup("remove", "www = \"always\"");
     seed(&emu, "acme-widgets.com", true);
     seed(&emu, "www.acme-widgets.com", true);
     seed(&emu, "keep-shop.com", true);
@@ -228,6 +232,38 @@ fn remove_domain_deletes_the_domain_and_its_www_in_one_call() {
         param(&posts[0], "select1").as_deref(),
         Some("www.acme-widgets.com")
     );
+}
+
+/// Review #9: `www.<domain>` goes only when the host's event says so. Added with the
+/// domain under `always`, then removed under `never` (the host sends `www = false`): the
+/// `www.` pointer stays, it may be a domain mapped on its own.
+#[test]
+fn a_remove_without_www_leaves_the_www_pointer() {
+    let (case, emu) = setup("remove-no-www", "www = \"always\"");
+    seed(&emu, "keep-shop.com", true);
+    let run = case.run(&["--json", "add-domain", "acme-widgets.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(
+        pointers(&emu),
+        vec!["acme-widgets.com", "keep-shop.com", "www.acme-widgets.com"]
+    );
+    let posts_before = writes(&emu).len();
+    config(&case, &emu, "www = \"never\"", &key_constants());
+    let run = case.run(&["--json", "remove-domain", "acme-widgets.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(run.integration("directadmin")["changed"], true);
+    assert_eq!(
+        pointers(&emu),
+        vec!["keep-shop.com", "www.acme-widgets.com"]
+    );
+    let posts = writes(&emu);
+    assert_eq!(posts.len(), posts_before + 1);
+    let delete = posts.last().unwrap();
+    assert_eq!(
+        param(delete, "select0").as_deref(),
+        Some("acme-widgets.com")
+    );
+    assert_eq!(param(delete, "select1"), None);
 }
 
 #[test]

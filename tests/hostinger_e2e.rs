@@ -102,6 +102,33 @@ fn the_deepest_zone_of_the_portfolio_owns_the_name() {
     assert_eq!(cname(&emu, "example.com", "a.sub"), None);
 }
 
+/// Review #9: `www.<domain>` goes only when the host's event says so. Added with the
+/// domain under `always`, then removed under `never` (the host sends `www = false`): the
+/// `www.` record stays, it may be a domain mapped on its own.
+#[test]
+fn a_remove_without_www_leaves_the_www_record() {
+    let (case, emu) = setup("remove-no-www", "www = \"always\"");
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert!(cname(&emu, "example.com", "www.shop").is_some());
+    config_with(&case, &emu, "www = \"never\"", &constants(TOKEN));
+    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert!(cname(&emu, "example.com", "shop").is_none());
+    assert_eq!(
+        cname(&emu, "example.com", "www.shop"),
+        Some(vec![TARGET.to_string()])
+    );
+    let delete = writes(&emu)
+        .into_iter()
+        .find(|r| r.method == "DELETE")
+        .unwrap();
+    assert_eq!(
+        delete.json().unwrap(),
+        serde_json::json!({"filters": [{"name": "shop", "type": "CNAME"}]})
+    );
+}
+
 #[test]
 fn the_www_variant_follows_the_policy_and_goes_with_the_domain() {
     let (case, emu) = setup("www", "www = \"always\"");

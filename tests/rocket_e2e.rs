@@ -242,6 +242,24 @@ fn test_connection_only_reads() {
     );
 }
 
+/// The login's answer comes as real servers send it (the emulator writes the head, then
+/// the body): the host keeps driving the connection while it reads the body, so the login
+/// neither hangs nor waits out the request timeout.
+#[test]
+fn a_login_answer_whose_body_follows_its_head_is_read_at_once() {
+    let (case, emu) = setup(
+        "login-paced",
+        "www = \"never\"\n[limits]\nrequest_timeout_secs = 5",
+    );
+    let started = std::time::Instant::now();
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    let took = started.elapsed();
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert!(took < std::time::Duration::from_secs(4), "took {took:?}");
+    assert_eq!(emu.lock().panel.logins, 1);
+    assert_eq!(names(&emu), ["shop.example.com"]);
+}
+
 #[test]
 fn a_refused_login_is_reported_and_nothing_else_is_sent() {
     let case = Case::new("bad-login");

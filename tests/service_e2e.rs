@@ -368,6 +368,33 @@ fn events_posted_over_http_reach_both_panels() {
     }
 }
 
+/// Review #9 through the service: a remove-domain whose body says `www_mapped` (as the
+/// bridge sends it when Ultimate Multisite maps `www.<domain>` on its own) reaches the
+/// panels with `www = false`, under a policy that wants `www.`; without it, `www = true`.
+#[test]
+fn a_remove_with_www_mapped_keeps_the_www_name() {
+    let case = Case::new("svc-www-mapped");
+    let sp = serverpilot();
+    case.write_config(&format!(
+        "www = \"always\"\n{}{}",
+        service_table(""),
+        sp_table(&sp)
+    ));
+    let service = Service::start(&case);
+    let (status, body) = service.call(
+        "POST",
+        "/v1/events",
+        r#"{"event": "remove-domain", "domain": "shop.example.com", "site_id": 3, "www_mapped": true}"#,
+    );
+    assert_eq!(status, 202, "{body}");
+    let event = service.finished(body["id"].as_i64().unwrap());
+    assert_eq!(event["state"], "done", "{event}");
+    assert_eq!(event["report"]["www"], false, "{event}");
+    let id = service.accept("remove-domain", "shop.example.com", 3);
+    let event = service.finished(id);
+    assert_eq!(event["report"]["www"], true, "{event}");
+}
+
 #[test]
 fn requests_without_or_with_a_wrong_token_are_refused_and_change_nothing() {
     let case = Case::new("svc-auth");

@@ -193,6 +193,37 @@ fn the_www_variant_follows_the_networks_policy() {
     assert_eq!(names(&emu), ["network.example"]);
 }
 
+/// Review #9: `www.<domain>` goes only when the host's event says so. Added with the
+/// domain under `always`, then removed under `never` (the host sends `www = false`): the
+/// `www.` domain stays on the install, it may be a domain mapped on its own.
+#[test]
+fn a_remove_without_www_leaves_the_www_domain() {
+    let (case, emu) = setup("remove-no-www", "www = \"always\"");
+    let run_ = run(
+        &case,
+        &["--json", "add-domain", "shop.example", "--site", "4"],
+    );
+    assert_eq!(run_.status, 0, "{}", run_.all_output());
+    assert_eq!(
+        names(&emu),
+        ["network.example", "shop.example", "www.shop.example"]
+    );
+    config_with(&case, &emu, "www = \"never\"", PASSWORD, INSTALL);
+    let run_ = run(
+        &case,
+        &["--json", "remove-domain", "shop.example", "--site", "4"],
+    );
+    assert_eq!(run_.status, 0, "{}", run_.all_output());
+    assert_eq!(run_.integration("wpengine")["changed"], true);
+    assert_eq!(names(&emu), ["network.example", "www.shop.example"]);
+    let deletes = emu
+        .requests()
+        .iter()
+        .filter(|r| r.method == "DELETE")
+        .count();
+    assert_eq!(deletes, 1);
+}
+
 #[test]
 fn a_name_on_another_install_is_a_conflict() {
     let (case, emu) = setup("taken", "www = \"never\"");

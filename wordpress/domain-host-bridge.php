@@ -110,6 +110,11 @@ function accept_event( string $event, string $domain, int $site_id ): void {
 		'queued'   => time(),
 		'attempts' => 0,
 	);
+	// `www.<domain>` mapped as a domain of its own stays when <domain> goes: the service
+	// is told, so no panel removes it with the domain.
+	if ( 'remove-domain' === $event && www_mapped( $domain ) ) {
+		$entry['www_mapped'] = true;
+	}
 	$append = static function () use ( $entry ) {
 		$queue = read_option( QUEUE_OPTION );
 		foreach ( $queue as $queued ) {
@@ -126,6 +131,14 @@ function accept_event( string $event, string $domain, int $site_id ): void {
 		$append();
 	}
 	deliver_queue();
+}
+
+/** Whether Ultimate Multisite has a mapping row for `www.` + the domain. */
+function www_mapped( string $domain ): bool {
+	if ( ! function_exists( 'wu_get_domain_by_domain' ) || 0 === strpos( $domain, 'www.' ) ) {
+		return false;
+	}
+	return (bool) wu_get_domain_by_domain( 'www.' . $domain );
 }
 
 /**
@@ -207,7 +220,7 @@ function post_event( array $entry ): array {
 					'event'   => $entry['event'],
 					'domain'  => $entry['domain'],
 					'site_id' => (int) $entry['site_id'],
-				)
+				) + ( empty( $entry['www_mapped'] ) ? array() : array( 'www_mapped' => true ) )
 			),
 		)
 	);

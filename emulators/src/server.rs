@@ -1,15 +1,22 @@
 //! The loopback HTTP server every panel emulator runs on, with what tests need around it:
 //! a log of received requests, injected faults, and `/_emulator/state` for humans.
+//!
+//! Answers go out as real servers send them: the head in one write, then the body in two
+//! chunks, the first after a short pause and the second after a yield (see [`Paced`]), so a
+//! client that reads the head and stops driving its connection never sees the body.
 
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde::Serialize;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 /// A request as a panel sees it.
@@ -290,6 +297,9 @@ async fn serve<P: Panel>(
             },
             _ = &mut shutdown => return,
         };
+        // Every write leaves at once (no Nagle wait for the head's acknowledgement), so the
+        // head, the body's first chunk and its rest reach the client as separate segments.
+        let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         tokio::spawn(async move {
             let service = service_fn(move |req| handle(req, shared.clone()));
@@ -306,7 +316,7 @@ const MAX_REQUEST_BODY: usize = 1024 * 1024;
 async fn handle<P: Panel>(
     req: hyper::Request<Incoming>,
     shared: Arc<Mutex<Shared<P>>>,
-) -> Result<hyper::Response<Full<Bytes>>, std::io::Error> {
+) -> Result<hyper::Response<Paced>, std::io::Error> {
     let (parts, body) = req.into_parts();
     let body = match Limited::new(body, MAX_REQUEST_BODY).collect().await {
         Ok(collected) => collected.to_bytes().to_vec(),
@@ -382,14 +392,92 @@ async fn handle<P: Panel>(
     }
 }
 
-fn to_hyper(response: Response) -> hyper::Response<Full<Bytes>> {
+fn to_hyper(response: Response) -> hyper::Response<Paced> {
     let mut builder = hyper::Response::builder().status(response.status);
     for (name, value) in &response.headers {
         builder = builder.header(name, value);
     }
     builder
-        .body(Full::new(Bytes::from(response.body)))
-        .unwrap_or_else(|_| hyper::Response::new(Full::new(Bytes::new())))
+        .body(Paced::new(Bytes::from(response.body)))
+        .unwrap_or_else(|_| hyper::Response::new(Paced::new(Bytes::new())))
+}
+
+/// How long the body waits after the head has been flushed: long enough that the client
+/// reads the head on its own, short enough that a test making hundreds of requests does
+/// not notice.
+pub const BODY_PAUSE: Duration = Duration::from_millis(2);
+
+/// A response body sent the way real servers send theirs (a framework flushes the head,
+/// then writes the body, a proxy forwards it in chunks): nothing until [`BODY_PAUSE`] has
+/// passed, so hyper flushes the head alone; then the first half; then, after a yield (which
+/// makes hyper flush again), the rest. Its length is exact, so `content-length` is still
+/// sent.
+pub struct Paced {
+    chunks: VecDeque<Bytes>,
+    len: u64,
+    pause: Option<Pin<Box<tokio::time::Sleep>>>,
+    yielded: bool,
+}
+
+impl Paced {
+    pub fn new(body: Bytes) -> Self {
+        let len = body.len() as u64;
+        let mut chunks = VecDeque::new();
+        if body.len() >= 2 {
+            let mut first = body;
+            let rest = first.split_off(first.len() / 2);
+            chunks.push_back(first);
+            chunks.push_back(rest);
+        } else if !body.is_empty() {
+            chunks.push_back(body);
+        }
+        let pause = (!chunks.is_empty()).then(|| Box::pin(tokio::time::sleep(BODY_PAUSE)));
+        Paced {
+            chunks,
+            len,
+            pause,
+            yielded: false,
+        }
+    }
+}
+
+impl hyper::body::Body for Paced {
+    type Data = Bytes;
+    type Error = std::io::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<hyper::body::Frame<Bytes>, std::io::Error>>> {
+        let this = &mut *self;
+        if let Some(pause) = this.pause.as_mut() {
+            if pause.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            this.pause = None;
+        } else if !this.chunks.is_empty() && !this.yielded {
+            // Later chunks: one yield, so the chunk before leaves in a write of its own.
+            this.yielded = true;
+            cx.waker().wake_by_ref();
+            return Poll::Pending;
+        }
+        this.yielded = false;
+        match this.chunks.pop_front() {
+            Some(chunk) => {
+                this.len -= chunk.len() as u64;
+                Poll::Ready(Some(Ok(hyper::body::Frame::data(chunk))))
+            }
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.chunks.is_empty()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        hyper::body::SizeHint::with_exact(self.len)
+    }
 }
 
 /// The `Authorization` value of HTTP Basic credentials.
@@ -495,5 +583,61 @@ impl Panel for EchoAuth {
 
     fn snapshot(&self) -> serde_json::Value {
         serde_json::json!({ "panel": "echo-auth" })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hyper::body::Body as _;
+    use std::io::{Read, Write};
+
+    #[test]
+    fn the_body_comes_after_the_head_in_two_chunks() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut body = Paced::new(Bytes::from_static(b"{\"ok\":true}"));
+            assert_eq!(hyper::body::Body::size_hint(&body).exact(), Some(11));
+            let waker = std::task::Waker::noop();
+            let mut cx = Context::from_waker(waker);
+            // Nothing before the pause: hyper flushes the head alone.
+            assert!(Pin::new(&mut body).poll_frame(&mut cx).is_pending());
+            tokio::time::sleep(BODY_PAUSE * 2).await;
+            let first = match Pin::new(&mut body).poll_frame(&mut cx) {
+                Poll::Ready(Some(Ok(frame))) => frame.into_data().unwrap(),
+                _ => panic!("the first chunk after the pause"),
+            };
+            assert_eq!(&first[..], b"{\"ok\"");
+            // A yield between the chunks, so each leaves in a write of its own.
+            assert!(Pin::new(&mut body).poll_frame(&mut cx).is_pending());
+            let rest = match Pin::new(&mut body).poll_frame(&mut cx) {
+                Poll::Ready(Some(Ok(frame))) => frame.into_data().unwrap(),
+                _ => panic!("the rest"),
+            };
+            assert_eq!(&rest[..], b":true}");
+            assert!(hyper::body::Body::is_end_stream(&body));
+            assert!(matches!(
+                Pin::new(&mut body).poll_frame(&mut cx),
+                Poll::Ready(None)
+            ));
+        });
+    }
+
+    #[test]
+    fn a_paced_answer_is_whole_and_keeps_its_length() {
+        let emulator = Emulator::spawn(Recorder, 0).unwrap();
+        let mut stream = std::net::TcpStream::connect(emulator.addr).unwrap();
+        stream
+            .write_all(b"GET /x HTTP/1.1\r\nhost: a\r\nconnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert!(head.starts_with("HTTP/1.1 200"), "{head}");
+        assert!(head.contains("content-length: 11"), "{head}");
+        assert_eq!(body, "{\"ok\":true}");
     }
 }

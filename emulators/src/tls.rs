@@ -131,13 +131,19 @@ impl TlsServer {
                         got = listener.accept() => match got { Ok((s, _)) => s, Err(_) => continue },
                         _ = &mut rx => return,
                     };
+                    let _ = stream.set_nodelay(true);
                     let acceptor = acceptor.clone();
                     tokio::spawn(async move {
                         use tokio::io::AsyncWriteExt;
                         if let Ok(mut tls) = acceptor.accept(stream).await {
+                            // The head and the body in writes of their own, as real
+                            // servers send them (see `server::Paced`).
                             let _ = tls
-                                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\n")
                                 .await;
+                            let _ = tls.flush().await;
+                            tokio::time::sleep(crate::server::BODY_PAUSE).await;
+                            let _ = tls.write_all(b"ok").await;
                             let _ = tls.shutdown().await;
                         }
                     });

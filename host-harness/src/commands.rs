@@ -40,6 +40,8 @@ pub enum Command {
     RemoveDomain {
         domain: String,
         site: u64,
+        /// `www.<domain>` is mapped as a domain of its own (it stays).
+        www_mapped: bool,
     },
     AddSubdomain {
         host: String,
@@ -209,6 +211,20 @@ pub fn domain_event(config: &LoadedConfig, name: &str, site: u64) -> Result<Doma
     })
 }
 
+/// The event for a removed mapped domain: `www.<domain>` goes with it only when the policy
+/// wants one and, as the event says, it is not mapped as a domain of its own (review #9;
+/// [`Network::event`] also asks the lifecycle store).
+pub fn remove_domain_event(
+    config: &LoadedConfig,
+    name: &str,
+    site: u64,
+    www_mapped: bool,
+) -> Result<DomainEvent> {
+    let mut event = domain_event(config, name, site)?;
+    event.www = domain::www_on_remove(config.config.www, &event.domain, www_mapped);
+    Ok(event)
+}
+
 /// A wildcard name is refused when an enabled integration cannot serve one.
 pub fn check_wildcards(event: &DomainEvent, loaded: &[std::sync::Arc<Integration>]) -> Result<()> {
     if event.domain.starts_with("*.")
@@ -252,8 +268,12 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
         Command::RequestCertificate { domain, site }
         | Command::CertificateStatus { domain, site }
         | Command::DnsRequirements { domain, site }
-        | Command::AddDomain { domain, site }
-        | Command::RemoveDomain { domain, site } => Some(domain_event(&config, domain, *site)?),
+        | Command::AddDomain { domain, site } => Some(domain_event(&config, domain, *site)?),
+        Command::RemoveDomain {
+            domain,
+            site,
+            www_mapped,
+        } => Some(remove_domain_event(&config, domain, *site, *www_mapped)?),
         Command::AddSubdomain { host, site } | Command::RemoveSubdomain { host, site } => {
             Some(domain_event(&config, host, *site)?)
         }

@@ -130,6 +130,7 @@ impl Network {
         event: Option<i64>,
         only: Option<&str>,
     ) -> EventReport {
+        let operation = &self.keep_mapped_www(operation);
         let mut tasks = tokio::task::JoinSet::new();
         for (index, integration) in self
             .integrations
@@ -166,6 +167,22 @@ impl Network {
                 .map(|e| format!("{e:#}"));
         }
         report
+    }
+
+    /// A remove-domain event keeps `www.<domain>` when the lifecycle store has it as a
+    /// domain of its own (review #9). A store that cannot say counts as "mapped": a panel
+    /// then keeps a name it could have removed, never the other way round.
+    fn keep_mapped_www(&self, operation: &Operation) -> Operation {
+        if let Operation::RemoveDomain(e) = operation
+            && e.www
+            && let Some(store) = &self.store
+            && !matches!(store.get(&format!("www.{}", e.domain)), Ok(None))
+        {
+            let mut e = e.clone();
+            e.www = false;
+            return Operation::RemoveDomain(e);
+        }
+        operation.clone()
     }
 
     async fn keep_record(

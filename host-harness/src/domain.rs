@@ -152,6 +152,13 @@ pub fn wants_www(policy: WwwPolicy, domain: &str) -> bool {
     }
 }
 
+/// Whether a remove-domain event takes `www.<domain>` with it: when the policy gives the
+/// domain a `www.` variant and `www.<domain>` is not mapped as a domain of its own (review
+/// #9: removing `example.com` must not take a separately mapped `www.example.com`).
+pub fn www_on_remove(policy: WwwPolicy, domain: &str, www_mapped_separately: bool) -> bool {
+    wants_www(policy, domain) && !www_mapped_separately
+}
+
 /// A registrable domain: two labels, or three under a known multi-part TLD.
 pub fn is_main_domain(domain: &str) -> bool {
     let labels = domain.split('.').count();
@@ -262,5 +269,20 @@ mod tests {
         assert!(wants_www(WwwPolicy::MainOnly, "example.co.uk"));
         assert!(!wants_www(WwwPolicy::MainOnly, "shop.example.com"));
         assert!(!wants_www(WwwPolicy::Always, "www.example.com"));
+    }
+
+    #[test]
+    fn www_goes_on_remove_only_when_wanted_and_not_mapped_on_its_own() {
+        assert!(www_on_remove(WwwPolicy::Always, "example.com", false));
+        assert!(!www_on_remove(WwwPolicy::Always, "example.com", true));
+        assert!(!www_on_remove(WwwPolicy::Never, "example.com", false));
+        assert!(!www_on_remove(WwwPolicy::Never, "example.com", true));
+        assert!(www_on_remove(WwwPolicy::MainOnly, "example.com", false));
+        assert!(!www_on_remove(
+            WwwPolicy::MainOnly,
+            "shop.example.com",
+            false
+        ));
+        assert!(!www_on_remove(WwwPolicy::Always, "www.example.com", false));
     }
 }

@@ -44,6 +44,9 @@ enum Cmd {
         domain: String,
         #[arg(long)]
         site: u64,
+        /// `www.` + DOMAIN is mapped as a domain of its own: it stays on the panels.
+        #[arg(long)]
+        www_mapped: bool,
     },
     /// A site was created on a subdomain network (HOST is its full host name).
     AddSubdomain {
@@ -149,7 +152,15 @@ fn main() {
         Cmd::Approve { id } => Command::Approve { id },
         Cmd::Test { id } => Command::Test { id },
         Cmd::AddDomain { domain, site } => Command::AddDomain { domain, site },
-        Cmd::RemoveDomain { domain, site } => Command::RemoveDomain { domain, site },
+        Cmd::RemoveDomain {
+            domain,
+            site,
+            www_mapped,
+        } => Command::RemoveDomain {
+            domain,
+            site,
+            www_mapped,
+        },
         Cmd::AddSubdomain { host, site } => Command::AddSubdomain { host, site },
         Cmd::RemoveSubdomain { host, site } => Command::RemoveSubdomain { host, site },
         Cmd::ListDomains { id } => Command::ListDomains { id },

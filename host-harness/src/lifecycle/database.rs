@@ -79,6 +79,8 @@ const MIGRATIONS: &[&str] = &[
         last_error TEXT
     );
     CREATE INDEX outbox_pending ON outbox(delivered_ms, domain, id);",
+    // 3: a remove-domain event says whether `www.<domain>` is mapped on its own (review #9).
+    "ALTER TABLE events ADD COLUMN www_mapped INTEGER NOT NULL DEFAULT 0",
 ];
 
 /// The routing track of a name, as stored and shown.

@@ -467,6 +467,10 @@ impl OutboundPolicy {
             .await
             .map_err(|e| format!("{shown} failed: {e}"))?;
         let status = response.status().as_u16();
+        // The connection runs on its own while the body is read: a body that arrives after
+        // the head (as real servers send it) is read off the socket by that task, and
+        // waiting for it here without driving the connection would hang until the timeout.
+        tokio::spawn(Box::into_pin(io));
         let body = http_body_util::Limited::new(
             response.into_body(),
             crate::sandbox::session::Session::max_answer(),
@@ -475,7 +479,6 @@ impl OutboundPolicy {
         .await
         .map_err(|e| format!("{shown}: reading the answer failed: {e}"))?
         .to_bytes();
-        tokio::spawn(Box::into_pin(io));
         Ok((status, body.to_vec()))
     }
 }

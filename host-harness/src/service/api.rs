@@ -122,6 +122,10 @@ struct EventBody {
     domain: String,
     /// A number, or its digits in a string (as PHP often holds ids), as `--site` reads it.
     site_id: serde_json::Value,
+    /// For `remove-domain`: `www.<domain>` is mapped as a domain of its own, so it stays
+    /// (as `--www-mapped`).
+    #[serde(default)]
+    www_mapped: bool,
 }
 
 fn site_id(value: &serde_json::Value) -> Option<u64> {
@@ -190,6 +194,7 @@ async fn post_event(state: Shared, headers: HeaderMap, body: Bytes) -> Response 
         domain: event.domain,
         site,
         idempotency_key: key,
+        www_mapped: body.www_mapped,
     };
     match queue::accept(&state.store, &new, crate::lifecycle::database::now_ms()) {
         Ok(Accepted::New(id)) => {

@@ -285,7 +285,12 @@ fn summary(report: &EventReport) -> String {
 /// One attempt at one event, through the CLI's dispatch path.
 async fn apply(state: Arc<State>, event: queue::Claimed) {
     let network = &state.network;
-    let operation = commands::domain_event(&network.config, &event.domain, event.site)
+    let built = if event.kind == "remove-domain" {
+        commands::remove_domain_event(&network.config, &event.domain, event.site, event.www_mapped)
+    } else {
+        commands::domain_event(&network.config, &event.domain, event.site)
+    };
+    let operation = built
         .ok()
         .and_then(|e| Operation::domain_event(&event.kind, e));
     let Some(operation) = operation else {

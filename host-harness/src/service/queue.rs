@@ -1,4 +1,5 @@
-//! The service's event queue and callback outbox, in the lifecycle's database (schema 2):
+//! The service's event queue and callback outbox, in the lifecycle's database (schemas 2
+//! and 3):
 //! every change is one transaction, so a process killed at any point leaves each event
 //! either not accepted, queued, running (re-queued on start) or finished.
 
@@ -14,6 +15,8 @@ pub struct NewEvent {
     pub domain: String,
     pub site: u64,
     pub idempotency_key: Option<String>,
+    /// For `remove-domain`: `www.<domain>` is mapped as a domain of its own (it stays).
+    pub www_mapped: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,15 +33,18 @@ pub enum Accepted {
 pub fn accept(store: &Database, event: &NewEvent, now: i64) -> Result<Accepted> {
     store.transaction(|tx| {
         if let Some(key) = &event.idempotency_key {
-            let seen: Option<(i64, String, String, i64)> = tx
+            let seen: Option<(i64, String, String, i64, bool)> = tx
                 .query_row(
-                    "SELECT id, kind, domain, site FROM events WHERE idempotency_key = ?1",
+                    "SELECT id, kind, domain, site, www_mapped FROM events WHERE idempotency_key = ?1",
                     [key],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
                 )
                 .optional()?;
-            if let Some((id, kind, domain, site)) = seen {
-                let same = kind == event.kind && domain == event.domain && site as u64 == event.site;
+            if let Some((id, kind, domain, site, www_mapped)) = seen {
+                let same = kind == event.kind
+                    && domain == event.domain
+                    && site as u64 == event.site
+                    && www_mapped == event.www_mapped;
                 return Ok(if same {
                     Accepted::Repeat(id)
                 } else {
@@ -47,14 +53,15 @@ pub fn accept(store: &Database, event: &NewEvent, now: i64) -> Result<Accepted> 
             }
         }
         tx.execute(
-            "INSERT INTO events (kind, domain, site, idempotency_key, state, next_attempt_ms, accepted_ms)
-             VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5)",
+            "INSERT INTO events (kind, domain, site, idempotency_key, state, next_attempt_ms, accepted_ms, www_mapped)
+             VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5, ?6)",
             params![
                 event.kind,
                 event.domain,
                 event.site as i64,
                 event.idempotency_key,
-                now
+                now,
+                event.www_mapped
             ],
         )?;
         Ok(Accepted::New(tx.last_insert_rowid()))
@@ -80,6 +87,8 @@ pub struct Claimed {
     pub site: u64,
     /// This attempt's number (1 for the first).
     pub attempt: u32,
+    /// See [`NewEvent::www_mapped`].
+    pub www_mapped: bool,
 }
 
 /// Takes up to `limit` events that are due and first in their domain's line (no earlier
@@ -91,7 +100,7 @@ pub fn claim(store: &Database, now: i64, limit: usize) -> Result<Vec<Claimed>> {
     store.transaction(|tx| {
         let claimed: Vec<Claimed> = {
             let mut stmt = tx.prepare_cached(
-                "SELECT e.id, e.kind, e.domain, e.site, e.attempts FROM events e
+                "SELECT e.id, e.kind, e.domain, e.site, e.attempts, e.www_mapped FROM events e
                  WHERE e.state = 'queued' AND e.next_attempt_ms <= ?1
                    AND e.id = (SELECT MIN(p.id) FROM events p
                                WHERE p.domain = e.domain AND p.state IN ('queued', 'running'))
@@ -104,6 +113,7 @@ pub fn claim(store: &Database, now: i64, limit: usize) -> Result<Vec<Claimed>> {
                     domain: r.get(2)?,
                     site: r.get::<_, i64>(3)? as u64,
                     attempt: r.get::<_, u32>(4)? + 1,
+                    www_mapped: r.get(5)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?
@@ -328,7 +338,24 @@ mod tests {
             domain: domain.into(),
             site: 3,
             idempotency_key: key.map(str::to_string),
+            www_mapped: false,
         }
+    }
+
+    #[test]
+    fn www_mapped_is_kept_with_the_event_and_part_of_its_identity() {
+        let (dir, store) = scratch();
+        let mut remove = event("remove-domain", "a.com", Some("k1"));
+        remove.www_mapped = true;
+        let Accepted::New(id) = accept(&store, &remove, 1).unwrap() else {
+            panic!("not new")
+        };
+        assert_eq!(accept(&store, &remove, 2).unwrap(), Accepted::Repeat(id));
+        remove.www_mapped = false;
+        assert_eq!(accept(&store, &remove, 3).unwrap(), Accepted::Conflict(id));
+        let claimed = claim(&store, 10, 10).unwrap();
+        assert_eq!((claimed[0].id, claimed[0].www_mapped), (id, true));
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

@@ -169,8 +169,9 @@ impl DomainProvider for Cloudflare {
             changed: false,
             notes: vec![],
         };
-        // The www variant goes with the domain whatever today's policy says.
-        for name in names_for(&event.domain, true) {
+        // `www.<domain>` only when the host says so: it is false when the policy does not
+        // want it or when `www.<domain>` is mapped as a domain of its own (review #9).
+        for name in names_for(&event.domain, event.www) {
             let step = remove_custom_hostname(&saas, &name);
             merge(&mut outcome, step)?;
         }

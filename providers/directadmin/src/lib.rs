@@ -114,7 +114,9 @@ impl DomainProvider for DirectAdmin {
     }
 
     fn remove_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
-        Api::configured()?.remove(&event.domain)
+        // `www.<domain>` only when the host says so: it is false when the policy does not
+        // want it or when `www.<domain>` is mapped as a domain of its own (review #9).
+        Api::configured()?.remove(&event.domain, event.www)
     }
 
     fn add_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
@@ -122,7 +124,7 @@ impl DomainProvider for DirectAdmin {
     }
 
     fn remove_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
-        Api::configured()?.remove(&event.domain)
+        Api::configured()?.remove(&event.domain, true)
     }
 
     fn list_domains() -> Result<Vec<PanelDomain>, ProviderError> {
@@ -571,7 +573,8 @@ impl Api {
         )))
     }
 
-    fn remove(&self, name: &str) -> Result<Outcome, ProviderError> {
+    /// Deletes the pointer `name`, and `www.` + name when `www` (and it is present).
+    fn remove(&self, name: &str, www: bool) -> Result<Outcome, ProviderError> {
         if name == self.domain {
             return Err(ProviderError::Conflict(format!(
                 "{name} is the DirectAdmin domain itself ({DOMAIN}); it is never removed here"
@@ -579,7 +582,7 @@ impl Api {
         }
         let pointers = self.pointers()?;
         let mut names = vec![name.to_string()];
-        if !name.starts_with("www.") {
+        if www && !name.starts_with("www.") {
             names.push(format!("www.{name}"));
         }
         let present: Vec<String> = names

@@ -113,8 +113,9 @@ impl DomainProvider for WpEngine {
     }
 
     fn remove_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
-        // The www variant goes with the domain whatever today's policy says.
-        Api::configured()?.remove(&names_for(&event.domain, true))
+        // `www.<domain>` only when the host says so: it is false when the policy does not
+        // want it or when `www.<domain>` is mapped as a domain of its own (review #9).
+        Api::configured()?.remove(&names_for(&event.domain, event.www))
     }
 
     fn add_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
