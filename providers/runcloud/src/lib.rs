@@ -402,13 +402,17 @@ impl Api {
             (outcome, Some(record))
         } else {
             let created = self.check(response)?;
+            // RunCloud answers with the created record; a 2xx that is not JSON at all (a
+            // login page, a proxy's page) is no create and is reported as the error it is.
+            let body: serde_json::Value = created
+                .json()
+                .map_err(|e| e.prefixed(&format!("adding {name}: ")))?;
             log::info(format!("added {name} (www: {www})"));
             let outcome = Outcome::changed(format!(
                 "added {name}{}",
                 if www { " with www redirect" } else { "" }
             ));
-            // RunCloud answers with the created record.
-            (outcome, created.json::<Domain>().ok())
+            (outcome, serde_json::from_value::<Domain>(body).ok())
         };
         self.finish(outcome, name, record)
     }
