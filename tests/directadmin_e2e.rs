@@ -161,6 +161,23 @@ fn a_redirecting_pointer_is_a_conflict() {
 }
 
 #[test]
+fn a_redirecting_pointer_is_never_removed() {
+    // This integration only adds alias pointers: a redirecting one is someone else's.
+    let (case, emu) = setup("remove-redirect", "www = \"always\"");
+    seed(&emu, "acme-widgets.com", false);
+    let run = case.run(&["--json", "remove-domain", "acme-widgets.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let da = run.integration("directadmin");
+    assert_eq!(da["changed"], false, "{da}");
+    assert!(
+        strings(&da["notes"])[0].contains("redirecting pointer"),
+        "the note says why it stays: {da}"
+    );
+    assert!(writes(&emu).is_empty(), "{:?}", writes(&emu));
+    assert_eq!(pointers(&emu), vec!["acme-widgets.com"]);
+}
+
+#[test]
 fn a_name_another_user_holds_is_a_conflict_with_directadmins_text() {
     let (case, emu) = setup("elsewhere", "www = \"never\"");
     let run = case.run(&["--json", "add-domain", "taken-shop.com", "--site", "4"]);

@@ -214,6 +214,35 @@ fn removal_follows_the_cursor_to_a_later_page() {
 }
 
 #[test]
+fn remove_keeps_a_separate_www_record_when_the_event_says_www_false() {
+    // `www = "never"`: the host sends the remove with `www = false` (as it does while
+    // `www.<domain>` is mapped of its own); its record stays.
+    let (case, emu) = setup("remove-keeps-www", "www = \"never\"");
+    let both = [
+        "shop.example.com".to_string(),
+        "www.shop.example.com".to_string(),
+    ];
+    emu.lock().panel.seed(SERVER, SITE, &both, "none");
+    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(run.integration("laravel-forge")["changed"], true);
+    assert!(
+        emu.lock()
+            .panel
+            .record_named(SERVER, SITE, "www.shop.example.com")
+            .is_some(),
+        "www. was removed: {:?}",
+        names(&emu)
+    );
+    assert!(
+        emu.lock()
+            .panel
+            .record_named(SERVER, SITE, "shop.example.com")
+            .is_none()
+    );
+}
+
+#[test]
 fn a_record_still_being_deleted_counts_as_removed() {
     let (case, emu) = setup("async-delete", "");
     emu.lock().panel.async_delete = true;

@@ -480,8 +480,33 @@ fn a_failed_redeploy_is_retried_without_reporting_a_no_op() {
     assert_eq!(redeploys(&emu), 1);
     assert_eq!(
         count(&emu, "POST", "/domains"),
-        2,
-        "the retry asked again and found it"
+        1,
+        "the retry read first and found it: the create is not sent again"
+    );
+}
+
+#[test]
+fn a_login_page_answering_the_create_is_an_error_not_an_add() {
+    let (case, emu) = setup("create-login-page", "www = \"never\"");
+    let page = Response {
+        status: 200,
+        headers: vec![("content-type".into(), "text/html".into())],
+        body: b"<!DOCTYPE html><html><head><title>Log in</title></head></html>".to_vec(),
+    };
+    emu.inject(Fault::respond(page, 1).on(
+        "POST",
+        &format!("/api/v3/servers/{SERVER}/webapps/{APP}/domains"),
+    ));
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let rc = run.integration("runcloud");
+    let message = rc["error"]["message"].as_str().unwrap();
+    assert!(!message.contains("added"), "{rc}");
+    assert!(message.contains("adding shop.example.com"), "{rc}");
+    assert_eq!(
+        redeploys(&emu),
+        0,
+        "no redeploy for a create that did not happen"
     );
 }
 

@@ -124,6 +124,17 @@ fn remove_subdomain_removes_the_host() {
 }
 
 #[test]
+fn remove_keeps_www_when_the_event_says_www_false() {
+    // `www = "never"`: the host sends the remove with `www = false` (as it does when
+    // `www.<domain>` is mapped of its own); `www.` stays on the app.
+    let (case, emu) = setup("remove-keeps-www", "www = \"never\"");
+    seed(&emu, &["example.com", "www.example.com", "other.org"]);
+    let run = case.run(&["remove-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(domains(&emu), sorted(&["www.example.com", "other.org"]));
+}
+
+#[test]
 fn www_policy_never_adds_only_the_domain() {
     let (case, emu) = setup("www-never", "www = \"never\"");
     assert_eq!(
@@ -205,6 +216,13 @@ fn unknown_app_is_reported_as_not_found() {
             .unwrap()
             .contains("does not exist"),
         "{sp}"
+    );
+    assert!(
+        sp["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("WU_SERVER_PILOT_APP_ID"),
+        "the message names the constant to check: {sp}"
     );
 }
 

@@ -585,11 +585,31 @@ impl Api {
         if www && !name.starts_with("www.") {
             names.push(format!("www.{name}"));
         }
+        // Only alias pointers are this integration's: a redirecting one (never added here,
+        // and a conflict for `add`) is someone else's and stays.
+        let of_kind = |n: &String, kind: Kind| pointers.iter().any(|(p, k)| p == n && *k == kind);
         let present: Vec<String> = names
             .iter()
-            .filter(|n| pointers.iter().any(|(p, _)| p == *n))
+            .filter(|n| of_kind(n, Kind::Alias))
             .cloned()
             .collect();
+        let kept: Vec<String> = names
+            .iter()
+            .filter(|n| of_kind(n, Kind::Pointer))
+            .cloned()
+            .collect();
+        let kept_note = (!kept.is_empty()).then(|| {
+            format!(
+                "{} is a redirecting pointer of {}, not an alias this integration adds; left \
+                 as it is",
+                kept.join(" and "),
+                self.domain
+            )
+        });
+        let with_kept = |mut outcome: Outcome| {
+            outcome.notes.extend(kept_note.clone());
+            outcome
+        };
         let earlier: Vec<String> = names
             .iter()
             .filter(|n| journal::recall(&deleted_key(n)).is_some() && !present.contains(n))
@@ -597,16 +617,18 @@ impl Api {
             .collect();
         if present.is_empty() {
             return Ok(if earlier.is_empty() {
-                Outcome::unchanged(format!(
-                    "{name} is not a pointer of {}; nothing to remove",
-                    self.domain
-                ))
+                Outcome::unchanged(kept_note.clone().unwrap_or_else(|| {
+                    format!(
+                        "{name} is not a pointer of {}; nothing to remove",
+                        self.domain
+                    )
+                }))
             } else {
-                Outcome::changed(format!(
+                with_kept(Outcome::changed(format!(
                     "removed pointer(s) {} from {}",
                     earlier.join(" and "),
                     self.domain
-                ))
+                )))
             });
         }
         let mut form = vec![
@@ -634,11 +656,11 @@ impl Api {
         ));
         let mut all = earlier;
         all.extend(present);
-        Ok(Outcome::changed(format!(
+        Ok(with_kept(Outcome::changed(format!(
             "removed pointer(s) {} from {}",
             all.join(" and "),
             self.domain
-        )))
+        ))))
     }
 }
 

@@ -137,7 +137,7 @@ impl DomainProvider for LaravelForge {
     }
 
     fn remove_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
-        Api::configured()?.remove(&event.domain)
+        Api::configured()?.remove(&event.domain, event.www)
     }
 
     // Subdomain sites: no-ops, as in the plugin; Forge serves them through a domain record
@@ -653,13 +653,16 @@ impl Api {
         Ok(outcome)
     }
 
-    fn remove(&self, name: &str) -> Result<Outcome, ProviderError> {
+    /// Removes `name`'s record, and `www.<name>`'s record of its own only when the event's
+    /// `www` says so (the host sends `false` while `www.<name>` is mapped of its own or the
+    /// policy does not want it).
+    fn remove(&self, name: &str, with_www: bool) -> Result<Outcome, ProviderError> {
         let records = self.all_records()?;
-        // The www variant goes with the domain: as a record of its own, if there is one.
         let www = format!("www.{name}");
+        let with_www = with_www && !name.starts_with("www.");
         let targets: Vec<&Record> = records
             .iter()
-            .filter(|r| r.name == name || (!name.starts_with("www.") && r.name == www))
+            .filter(|r| r.name == name || (with_www && r.name == www))
             .collect();
         if let Some(primary) = targets.iter().find(|r| r.is_primary()) {
             return Err(ProviderError::Conflict(format!(
@@ -690,7 +693,10 @@ impl Api {
             removed.push(record.name.clone());
         }
         if removed.is_empty() {
-            for n in [name, www.as_str()] {
+            for n in [name, www.as_str()]
+                .into_iter()
+                .take(1 + usize::from(with_www))
+            {
                 if journal::recall(&journal_key("delete", n)).is_some() {
                     removed.push(n.to_string());
                 }

@@ -18,7 +18,9 @@
 //! rescans when the list changes under it and confirms an absence with a second scan, and
 //! never deletes the app's primary domain; subdomain sites are created and deleted as
 //! domains; the certificate is redeployed only when this event changed the domain list,
-//! once, even across retries (Let's Encrypt limits issuance per registered domain).
+//! once, even across retries (Let's Encrypt limits issuance per registered domain); a retry
+//! reads the list before it creates, so a create applied before its answer was lost (a 503)
+//! is found and not sent again.
 //! Events lock per account (server and app), so concurrent events cannot race on the list
 //! or on the shared certificate.
 
@@ -150,7 +152,7 @@ impl DomainProvider for RunCloud {
     }
 
     fn add_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
-        Api::configured()?.add(&event.domain, event.www)
+        Api::configured()?.add(&event.domain, event.www, event.attempt > 1)
     }
 
     fn remove_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
@@ -158,7 +160,7 @@ impl DomainProvider for RunCloud {
     }
 
     fn add_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
-        Api::configured()?.add(&event.domain, false)
+        Api::configured()?.add(&event.domain, false, event.attempt > 1)
     }
 
     fn remove_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
@@ -378,27 +380,50 @@ impl Api {
         Ok(self.all_domains()?.into_iter().find(matches))
     }
 
-    fn add(&self, name: &str, www: bool) -> Result<Outcome, ProviderError> {
+    /// Creates `name`'s record. A first attempt creates straight away (RunCloud's "already
+    /// taken" says when it is there); a retry reads first, so a create applied before its
+    /// answer was lost is found and not sent again.
+    fn add(&self, name: &str, www: bool, retry: bool) -> Result<Outcome, ProviderError> {
         // The journal says whether an earlier attempt of this event sent this create: if
-        // its answer was lost, the name now "already taken" is ours.
+        // its answer was lost, the record now there is ours.
         let sent_earlier = journal::recall(&created_key(name)).as_deref() == Some(SENT);
+        if (retry || sent_earlier)
+            && let Some(domain) = self.find(name)?
+        {
+            let (outcome, record) = self.existing_record(name, www, sent_earlier, domain)?;
+            return self.finish(outcome, name, Some(record));
+        }
         journal::remember(&created_key(name), SENT);
         let response = Request::post(format!("{}/domains", self.base))
             .json(&create_body(name, www))
             .send()?;
-        let (mut outcome, record) = if name_taken(&response) {
+        let (outcome, record) = if name_taken(&response) {
             let (outcome, record) = self.existing(name, www, sent_earlier)?;
             (outcome, Some(record))
         } else {
             let created = self.check(response)?;
+            // RunCloud answers with the created record; a 2xx that is not JSON at all (a
+            // login page, a proxy's page) is no create and is reported as the error it is.
+            let body: serde_json::Value = created
+                .json()
+                .map_err(|e| e.prefixed(&format!("adding {name}: ")))?;
             log::info(format!("added {name} (www: {www})"));
             let outcome = Outcome::changed(format!(
                 "added {name}{}",
                 if www { " with www redirect" } else { "" }
             ));
-            // RunCloud answers with the created record.
-            (outcome, created.json::<Domain>().ok())
+            (outcome, serde_json::from_value::<Domain>(body).ok())
         };
+        self.finish(outcome, name, record)
+    }
+
+    /// Redeploys the certificate when this event changed the list, once across retries.
+    fn finish(
+        &self,
+        mut outcome: Outcome,
+        name: &str,
+        record: Option<Domain>,
+    ) -> Result<Outcome, ProviderError> {
         if !outcome.changed {
             outcome
                 .notes
@@ -434,6 +459,17 @@ impl Api {
                  there first"
             )));
         };
+        self.existing_record(name, www, created_earlier, domain)
+    }
+
+    /// This web application's record for `name`, brought to the wanted `www`.
+    fn existing_record(
+        &self,
+        name: &str,
+        www: bool,
+        created_earlier: bool,
+        domain: Domain,
+    ) -> Result<(Outcome, Domain), ProviderError> {
         if !created_earlier {
             journal::remember(&created_key(name), EXISTED);
         }

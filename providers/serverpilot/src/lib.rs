@@ -11,6 +11,9 @@
 //! would change nothing is not sent, AutoSSL is requested only when ServerPilot can issue
 //! it (and again by `request-certificate` once DNS points here), and a retried event says
 //! what it did: the journal remembers a list written before its answer was lost.
+//! `remove-domain` takes `www.<domain>` off the app only when the event's `www` is true (the
+//! PHP plugin always removed it, even while `www.` was mapped of its own); a 404 names
+//! `WU_SERVER_PILOT_APP_ID`, the only id in the URL.
 
 use provider_sdk::http::Request;
 use provider_sdk::{
@@ -94,8 +97,9 @@ impl DomainProvider for ServerPilot {
     }
 
     fn remove_domain(event: DomainEvent) -> Result<Outcome, ProviderError> {
-        // The www variant goes with the domain whatever today's www policy says.
-        remove_names(&names_for(&event.domain, true))
+        // `www.` goes only when the host says so: it is false when the network's policy does
+        // not want `www.` for this name or when `www.<domain>` is mapped of its own.
+        remove_names(&names_for(&event.domain, event.www))
     }
 
     fn add_subdomain(event: DomainEvent) -> Result<Outcome, ProviderError> {
@@ -316,8 +320,21 @@ fn app_url() -> Result<String, ProviderError> {
     Ok(format!("{API_BASE}/apps/{}", config::require_id(APP_ID)?))
 }
 
+/// ServerPilot's answer, its 404 naming the constant to check (the app id is the only id
+/// in the URL).
+fn check(
+    response: provider_sdk::http::Response,
+) -> Result<provider_sdk::http::Response, ProviderError> {
+    if response.status == 404 {
+        return Err(response
+            .status_error()
+            .prefixed(&format!("ServerPilot has no such app: check {APP_ID}: ")));
+    }
+    response.error_for_status()
+}
+
 fn get_app() -> Result<App, ProviderError> {
-    let response = Request::get(app_url()?).send()?.error_for_status()?;
+    let response = check(Request::get(app_url()?).send()?)?;
     parse_app(&response.body)
 }
 
@@ -327,10 +344,11 @@ pub fn parse_app(body: &[u8]) -> Result<App, ProviderError> {
 }
 
 fn set_domains(domains: &[String]) -> Result<(), ProviderError> {
-    Request::post(app_url()?)
-        .json(&serde_json::json!({ "domains": domains }))
-        .send()?
-        .error_for_status()?;
+    check(
+        Request::post(app_url()?)
+            .json(&serde_json::json!({ "domains": domains }))
+            .send()?,
+    )?;
     Ok(())
 }
 
