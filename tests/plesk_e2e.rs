@@ -386,18 +386,18 @@ fn a_wrong_site_is_not_found_whether_plesk_answers_an_empty_list_or_404() {
                 .contains("WU_PLESK_DOMAIN"),
             "{p}"
         );
-        // And an event on it: Plesk's own "Unable to find domain" from the gateway.
+        // And an event on it: Plesk's own "Unable to find domain" from the gateway, and
+        // the constant to check.
         let run = case.run(&["--json", "add-domain", "acme-widgets.com", "--site", "4"]);
         assert_eq!(run.status, 1);
         let p = run.integration("plesk");
         assert_eq!(p["error"]["kind"], "not_found", "{p}");
+        let message = p["error"]["message"].as_str().unwrap();
         assert!(
-            p["error"]["message"]
-                .as_str()
-                .unwrap()
-                .contains("Unable to find domain not-here.com"),
+            message.contains("Unable to find domain not-here.com"),
             "{p}"
         );
+        assert!(message.contains("WU_PLESK_DOMAIN"), "{p}");
     }
 }
 
