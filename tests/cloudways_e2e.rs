@@ -165,66 +165,6 @@ fn a_login_answer_whose_body_follows_its_head_is_read_at_once() {
 }
 
 #[test]
-fn the_www_variant_follows_the_policy_and_goes_with_the_domain() {
-    let (case, emu) = setup("www", "www = \"always\"");
-    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    assert_eq!(aliases(&emu), ["shop.example.com", "www.shop.example.com"]);
-    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    assert_eq!(
-        strings(&run.integration("cloudways")["notes"])[0],
-        "removed shop.example.com, www.shop.example.com"
-    );
-    assert!(aliases(&emu).is_empty());
-}
-
-#[test]
-fn adding_a_present_alias_changes_nothing() {
-    let (case, emu) = setup("add-twice", "www = \"never\"");
-    set_aliases(&emu, &["shop.example.com"]);
-    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let cw = run.integration("cloudways");
-    assert_eq!(cw["changed"], false, "{cw}");
-    assert!(strings(&cw["notes"])[0].contains("already in the app's aliases"));
-    assert_eq!(writes(&emu), 0);
-}
-
-#[test]
-fn removing_an_absent_name_changes_nothing() {
-    let (case, emu) = setup("remove-absent", "");
-    set_aliases(&emu, &["other.example.com"]);
-    let run = case.run(&["--json", "remove-domain", "gone.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let cw = run.integration("cloudways");
-    assert_eq!(cw["changed"], false);
-    assert!(
-        strings(&cw["notes"])[0].contains("nothing to remove"),
-        "{cw}"
-    );
-    assert_eq!(writes(&emu), 0);
-    assert_eq!(aliases(&emu), ["other.example.com"]);
-}
-
-#[test]
-fn removal_keeps_every_other_alias() {
-    let (case, emu) = setup("remove", "");
-    set_aliases(
-        &emu,
-        &[
-            "a.example.com",
-            "shop.example.com",
-            "www.shop.example.com",
-            "z.example.com",
-        ],
-    );
-    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    assert_eq!(aliases(&emu), ["a.example.com", "z.example.com"]);
-}
-
-#[test]
 fn extra_domains_are_kept_in_the_list_and_never_removed() {
     let case = Case::new("extras");
     let emu = emulator();
@@ -275,25 +215,6 @@ fn subdomain_sites_need_nothing_on_cloudways() {
         assert_eq!(run.integration("cloudways")["changed"], false);
     }
     assert!(emu.requests().is_empty(), "not even a token exchange");
-}
-
-#[test]
-fn test_connection_only_reads() {
-    let (case, emu) = setup("test", "");
-    set_aliases(&emu, &["a.example.com"]);
-    let run = case.run(&["--json", "test"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let notes = strings(&run.integration("cloudways")["notes"]).join(" ");
-    assert!(
-        notes.contains("network.example") && notes.contains("1 alias"),
-        "{notes}"
-    );
-    assert_eq!(writes(&emu), 0);
-    assert!(
-        emu.requests()
-            .iter()
-            .all(|r| r.method == "GET" || r.path == "/api/v1/oauth/access_token")
-    );
 }
 
 #[test]
@@ -458,20 +379,6 @@ fn a_429_is_waited_out() {
     let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(run.integration("cloudways")["attempts"], 2);
-    assert_eq!(aliases(&emu), ["shop.example.com"]);
-}
-
-#[test]
-fn an_alias_write_applied_before_a_503_is_reported_once_and_right() {
-    let (case, emu) = setup("apply-503", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
-    emu.inject(Fault::apply_then_status(503, 1).on("POST", "/api/v1/app/manage/aliases"));
-    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let cw = run.integration("cloudways");
-    assert_eq!(cw["attempts"], 2, "{cw}");
-    assert_eq!(cw["changed"], true, "{cw}");
-    assert_eq!(strings(&cw["notes"])[0], "added shop.example.com", "{cw}");
-    assert_eq!(alias_writes(&emu).len(), 1, "written once");
     assert_eq!(aliases(&emu), ["shop.example.com"]);
 }
 
@@ -711,24 +618,6 @@ fn the_accounts_passwords_never_reach_any_output() {
         "{cw}"
     );
     secrets_absent(&run);
-}
-
-#[test]
-fn remove_keeps_www_when_the_host_says_it_is_not_this_mappings() {
-    // Shared www rule (review #9): `www.` goes only when the remove event says so.
-    let (case, emu) = setup("www-kept", "www = \"always\"");
-    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    assert_eq!(aliases(&emu), ["shop.example.com", "www.shop.example.com"]);
-    config_with(
-        &case,
-        &emu,
-        "www = \"never\"",
-        &ids(&SERVER.to_string(), &APP.to_string()),
-    );
-    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    assert_eq!(aliases(&emu), ["www.shop.example.com"]);
 }
 
 #[test]

@@ -143,6 +143,9 @@ pub enum FaultKind {
     ApplyThenRespond(Response),
     /// Let the panel apply the request, then close the connection without answering.
     ApplyThenDrop,
+    /// The inner fault, only for requests whose body contains the text (panels whose every
+    /// call shares one path, told apart by a field of the body).
+    WhenBody(String, Box<FaultKind>),
 }
 
 /// A fault for the next `times` requests matching `method` and `path_prefix`.
@@ -201,8 +204,27 @@ impl Fault {
         self
     }
 
+    /// Only for requests whose body contains `text` (see [`FaultKind::WhenBody`]).
+    pub fn when_body_contains(mut self, text: &str) -> Self {
+        self.kind = FaultKind::WhenBody(text.to_string(), Box::new(self.kind));
+        self
+    }
+
+    /// What the fault does to a request it matches.
+    fn action(&self) -> FaultKind {
+        match &self.kind {
+            FaultKind::WhenBody(_, inner) => (**inner).clone(),
+            kind => kind.clone(),
+        }
+    }
+
     fn matches(&self, request: &Request) -> bool {
-        self.times > 0
+        let body_ok = match &self.kind {
+            FaultKind::WhenBody(text, _) => String::from_utf8_lossy(&request.body).contains(text),
+            _ => true,
+        };
+        body_ok
+            && self.times > 0
             && self
                 .method
                 .as_deref()
@@ -363,7 +385,7 @@ async fn handle<P: Panel>(
             .find(|f| f.matches(&request))
             .map(|f| {
                 f.times -= 1;
-                f.kind.clone()
+                f.action()
             })
     };
     match &fault {
@@ -375,7 +397,10 @@ async fn handle<P: Panel>(
             ));
         }
         Some(FaultKind::Delay(delay)) => tokio::time::sleep(*delay).await,
-        Some(FaultKind::ApplyThenRespond(_) | FaultKind::ApplyThenDrop) | None => {}
+        Some(
+            FaultKind::ApplyThenRespond(_) | FaultKind::ApplyThenDrop | FaultKind::WhenBody(..),
+        )
+        | None => {}
     }
     let response = shared
         .lock()

@@ -23,10 +23,16 @@ use panel_emulators::{Fault, Request, Response};
 use serde_json::Value;
 
 pub mod cloudflare;
+pub mod cloudways;
+pub mod cpanel;
+pub mod cyberpanel;
 pub mod directadmin;
+pub mod enhance;
 pub mod gridpane;
+pub mod hestia;
 pub mod hostinger;
 pub mod laravel_forge;
+pub mod plesk;
 pub mod runcloud;
 pub mod serverpilot;
 pub mod wpengine;

@@ -461,6 +461,24 @@ impl Api {
         })
     }
 
+    /// The contract's error for a failing write: when Plesk says the configured site does
+    /// not exist ("Unable to find domain <site>"), the error names the constant to check.
+    fn failure(&self, result: &CliResult, what: &str) -> ProviderError {
+        let text = result.message();
+        let site = self.domain.to_ascii_lowercase();
+        let names_site = text
+            .to_ascii_lowercase()
+            .split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+            .any(|w| w.trim_end_matches(['.', ',', ':']) == site);
+        if says_missing(&text) && names_site {
+            return ProviderError::NotFound(format!(
+                "{what}: Plesk has no site {}; check {DOMAIN} (Plesk, exit code {}: {text})",
+                self.domain, result.code
+            ));
+        }
+        classify(result, what)
+    }
+
     fn alias_presence(&self, name: &str) -> Result<Presence, ProviderError> {
         let result = self.cli("site_alias", &["--info", name], true)?;
         if result.code != 0 {
@@ -542,7 +560,7 @@ impl Api {
             {
                 continue;
             }
-            return Err(classify(&result, &format!("adding alias {n}")));
+            return Err(self.failure(&result, &format!("adding alias {n}")));
         }
         let mut outcome = if added.is_empty() {
             Outcome::unchanged(format!(
@@ -651,7 +669,7 @@ impl Api {
                 self.domain
             )));
         }
-        Err(classify(&result, &format!("adding subdomain {host}")))
+        Err(self.failure(&result, &format!("adding subdomain {host}")))
     }
 
     fn remove_subdomain(&self, host: &str, label: &str) -> Result<Outcome, ProviderError> {
