@@ -14,3 +14,4 @@ conformance!(laravel_forge => Forge);
 conformance!(wpengine => WpEngine);
 conformance!(hostinger => Hostinger);
 conformance!(directadmin => DirectAdmin);
+conformance!(bunnynet => BunnyNet);

@@ -22,14 +22,19 @@ use crate::support::{Case, Run, strings};
 use panel_emulators::{Fault, Request, Response};
 use serde_json::Value;
 
+pub mod bigscoots;
+pub mod bunnynet;
+pub mod closte;
 pub mod cloudflare;
 pub mod directadmin;
 pub mod gridpane;
 pub mod hostinger;
 pub mod laravel_forge;
+pub mod rocket;
 pub mod runcloud;
 pub mod serverpilot;
 pub mod wpengine;
+pub mod wpmudev;
 
 /// Why a panel cannot express a case (printed when the case skips).
 pub type Skip = &'static str;
@@ -109,6 +114,13 @@ pub trait Panel: Sized {
         } else {
             vec![domain.to_string()]
         }
+    }
+
+    /// The commands of the events this integration acts on, for `add-domain` and
+    /// `remove-domain` in the cases: mapped domains on most panels; a DNS panel that only
+    /// holds records for subdomain sites acts on `add-subdomain` and `remove-subdomain`.
+    fn commands(&self) -> (&'static str, &'static str) {
+        ("add-domain", "remove-domain")
     }
 
     /// Whether a request changes the panel.
@@ -195,6 +207,13 @@ impl<P: Panel> Rig<P> {
             .collect();
         let mut full = vec!["--json", "--log-level", "trace"];
         full.extend_from_slice(args);
+        // The cases say `add-domain`/`remove-domain`; the panel's own commands are sent.
+        let (add, remove) = self.panel.commands();
+        match full[3] {
+            "add-domain" => full[3] = add,
+            "remove-domain" => full[3] = remove,
+            _ => {}
+        }
         self.case.run_with_env(&full, &env)
     }
 
