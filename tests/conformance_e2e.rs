@@ -15,3 +15,4 @@ conformance!(wpengine => WpEngine);
 conformance!(hostinger => Hostinger);
 conformance!(directadmin => DirectAdmin);
 conformance!(bunnynet => BunnyNet);
+conformance!(rocket => Rocket);
