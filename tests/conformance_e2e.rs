@@ -16,3 +16,4 @@ conformance!(hostinger => Hostinger);
 conformance!(directadmin => DirectAdmin);
 conformance!(bunnynet => BunnyNet);
 conformance!(rocket => Rocket);
+conformance!(closte => Closte);
