@@ -17,3 +17,4 @@ conformance!(directadmin => DirectAdmin);
 conformance!(bunnynet => BunnyNet);
 conformance!(rocket => Rocket);
 conformance!(closte => Closte);
+conformance!(wpmudev => WpmuDev);

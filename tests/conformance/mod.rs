@@ -82,6 +82,10 @@ pub trait Panel: Sized {
     /// The integration id (`[integrations.<ID>]`, the report's `id`).
     const ID: &'static str;
 
+    /// The constant (or its prefix) a wrong id's message must name: most constants are the
+    /// plugin's `WU_…`; some panels define their own (WPMU DEV's `WPMUDEV_HOSTING_SITE_ID`).
+    const ID_CONSTANT: &'static str = "WU_";
+
     /// Spawns the emulator with the panel's primary domain (if it has one).
     fn start() -> Self;
 
@@ -121,6 +125,13 @@ pub trait Panel: Sized {
     /// holds records for subdomain sites acts on `add-subdomain` and `remove-subdomain`.
     fn commands(&self) -> (&'static str, &'static str) {
         ("add-domain", "remove-domain")
+    }
+
+    /// Whether the integration deletes names at all: `Err(why)` when the panel offers no
+    /// removal. The cases that need a deletion then skip; those proving that nothing is
+    /// deleted (a customer's record, the primary, an absent name) still run.
+    fn removes(&self) -> Result<(), Skip> {
+        Ok(())
     }
 
     /// Whether a request changes the panel.
@@ -348,6 +359,9 @@ pub fn add_twice_changes_nothing<P: Panel>() {
 /// under the domain.
 pub fn remove_deletes_only_the_events_names<P: Panel>() {
     let rig = Rig::<P>::new("remove");
+    if let Err(why) = rig.panel.removes() {
+        return skip::<P>("remove_deletes_only_the_events_names", why);
+    }
     let event_names = rig.panel.names_of(DOMAIN, true);
     for name in event_names
         .iter()
@@ -396,6 +410,9 @@ pub fn remove_never_deletes_the_primary_domain<P: Panel>() {
 /// the policy does not want it, or it is mapped of its own).
 pub fn remove_keeps_www_while_it_is_mapped<P: Panel>() {
     let rig = Rig::<P>::new("www-mapped");
+    if let Err(why) = rig.panel.removes() {
+        return skip::<P>("remove_keeps_www_while_it_is_mapped", why);
+    }
     rig.panel.plant(DOMAIN);
     rig.panel.plant(WWW);
     let before = rig.panel.names();
@@ -465,7 +482,10 @@ pub fn a_wrong_id_is_explained_and_writes_nothing<P: Panel>() {
         let r = report::<P>(&run);
         assert_eq!(r["error"]["kind"], "not_found", "{args:?}: {r}");
         assert!(
-            r["error"]["message"].as_str().unwrap_or("").contains("WU_"),
+            r["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(P::ID_CONSTANT),
             "the message names the constant to check: {r}"
         );
     }
@@ -537,6 +557,12 @@ pub fn a_delete_applied_before_a_dropped_connection_is_reported_once_and_right<P
         Rig::<P>::new("apply-drop-clean"),
         Rig::<P>::new("apply-drop"),
     ];
+    if let Err(why) = rigs[0].panel.removes() {
+        return skip::<P>(
+            "a_delete_applied_before_a_dropped_connection_is_reported_once_and_right",
+            why,
+        );
+    }
     for rig in &rigs {
         for name in rig.panel.names_of(DOMAIN, true) {
             rig.panel.plant(&name);
