@@ -18,3 +18,4 @@ conformance!(bunnynet => BunnyNet);
 conformance!(rocket => Rocket);
 conformance!(closte => Closte);
 conformance!(wpmudev => WpmuDev);
+conformance!(bigscoots => BigScoots);
