@@ -1,7 +1,7 @@
 //! Closte end to end: domain aliases added, listed and deleted as Closte's own plugin calls
 //! them, the API key a host-filled placeholder in the form body and query, the
 //! `{success, error}` envelope inside HTTP 200, automatic SSL (no invented SSL call).
-//! Adding twice, `www.` kept on remove, retries and writes applied before a fault:
+//! `www.` kept on remove, retries and writes applied before a fault:
 //! `tests/conformance/closte.rs` (the shared suite).
 
 mod support;
@@ -122,6 +122,18 @@ fn the_www_variant_follows_the_networks_policy() {
             format!("apikey={KEY}&domain=www.shop.example&wildcard=0")
         ]
     );
+}
+
+#[test]
+fn adding_a_present_alias_changes_nothing() {
+    let (case, emu) = setup("add-twice", "www = \"never\"");
+    assert_eq!(add(&case, "shop.example").status, 0);
+    let again = add(&case, "shop.example");
+    assert_eq!(again.status, 0, "{}", again.all_output());
+    let cl = again.integration("closte");
+    assert_eq!(cl["changed"], false, "{cl}");
+    assert!(strings(&cl["notes"])[0].contains("already on the Closte site"));
+    assert_eq!(writes(&emu), 1);
 }
 
 #[test]

@@ -1,6 +1,6 @@
 //! Rocket.net end to end: the host's session login, the `{success, errors, result}`
-//! envelope, removal by the id found in `result`, automatic SSL and its status. Adding
-//! twice, absent and `www.` removals, a wrong site, writes applied before a fault:
+//! envelope, removal by the id found in `result`, automatic SSL and its status. Absent
+//! and `www.` removals, a wrong site, writes applied before a fault:
 //! `tests/conformance/rocket.rs` (the shared suite).
 
 mod support;
@@ -143,6 +143,27 @@ fn the_www_variant_follows_the_networks_policy() {
         "removed shop.example.com, www.shop.example.com"
     );
     assert!(names(&emu).is_empty());
+}
+
+#[test]
+fn adding_twice_changes_nothing_the_second_time() {
+    let (case, emu) = setup("add-twice", "www = \"never\"");
+    assert_eq!(
+        case.run(&["add-domain", "shop.example.com", "--site", "4"])
+            .status,
+        0
+    );
+    let writes_before = writes(&emu);
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let rk = run.integration("rocket");
+    assert_eq!(rk["changed"], false, "{rk}");
+    assert!(
+        strings(&rk["notes"])[0].contains("already on the site"),
+        "{rk}"
+    );
+    assert_eq!(writes(&emu), writes_before, "no second create");
+    assert_eq!(names(&emu), ["shop.example.com"]);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! WPMU DEV Hosting end to end: domains added to the hosted site (raw `Authorization` key,
 //! form body), `www` per policy, errors with a `code` (nested message, inside HTTP 200 too),
 //! optional async actions, and no removal: remove-domain and `reconcile --prune` name what
-//! the operator must remove by hand. Adding twice, an absent removal, a wrong site id,
+//! the operator must remove by hand. An absent removal, a wrong site id,
 //! retries: `tests/conformance/wpmudev.rs` (the shared suite).
 
 mod support;
@@ -108,6 +108,22 @@ fn without_www_only_the_domain_is_added() {
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(domains(&emu), ["network.example", "shop.example"]);
     assert_eq!(writes(&emu), 1);
+}
+
+#[test]
+fn adding_a_present_domain_changes_nothing() {
+    let (case, emu) = setup("add-twice", "www = \"never\"");
+    assert_eq!(add(&case, "shop.example").status, 0);
+    let again = add(&case, "shop.example");
+    assert_eq!(again.status, 0, "{}", again.all_output());
+    let wd = again.integration("wpmudev");
+    assert_eq!(wd["changed"], false, "{wd}");
+    assert!(
+        strings(&wd["notes"])[0].contains("already on WPMU DEV site"),
+        "{wd}"
+    );
+    assert_eq!(writes(&emu), 1, "not posted again");
+    assert_eq!(domains(&emu), ["network.example", "shop.example"]);
 }
 
 #[test]
