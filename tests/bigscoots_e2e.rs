@@ -1,7 +1,9 @@
 //! BigScoots end to end, against an emulator of what Ultimate Multisite's newest code
 //! assumes of the WPO API (unverified, so its uncertain shapes are switches): sub-sites keyed
 //! by blog id, the mapped domain PATCHed on and back off, subdomain sites registered and
-//! deleted, the certificate requested once DNS points at BigScoots.
+//! deleted, the certificate requested once DNS points at BigScoots. The primary kept, a
+//! wrong primary UUID, retries and a PATCH applied before a fault:
+//! `tests/conformance/bigscoots.rs` (the shared suite).
 
 mod support;
 
@@ -381,29 +383,6 @@ fn bad_credentials_are_reported_as_rejected() {
 }
 
 #[test]
-fn a_wrong_primary_uuid_is_explained() {
-    let case = Case::new("wrong-primary");
-    let emu = emulator();
-    let wrong = "11111111-2222-4333-a444-555555555555";
-    config_with(&case, &emu, "www = \"never\"", KEY, wrong);
-    let test = run(&case, &["--json", "test"]);
-    assert_eq!(test.status, 1);
-    let bs = test.integration("bigscoots");
-    assert_eq!(bs["error"]["kind"], "not_found", "{bs}");
-    assert!(
-        bs["error"]["message"]
-            .as_str()
-            .unwrap()
-            .contains("check WU_BIGSCOOTS_PRIMARY_UUID"),
-        "{bs}"
-    );
-    let add_ = add(&case, "shop.example", "4");
-    assert_eq!(add_.status, 1);
-    assert_eq!(add_.integration("bigscoots")["error"]["kind"], "not_found");
-    assert_eq!(writes(&emu), 0);
-}
-
-#[test]
 fn a_primary_without_multisite_access_says_what_to_ask_for() {
     let (case, emu) = setup("not-multisite", "www = \"never\"");
     emu.lock().panel.multisite = false;
@@ -451,25 +430,6 @@ fn panel_errors_are_read_from_every_place() {
             .contains("Sub-site is locked")
     );
     assert_eq!(domain_of(&emu, 4).as_deref(), Some("network.example"));
-}
-
-#[test]
-fn a_503_is_retried_and_an_applied_patch_is_reported_once() {
-    let (case, emu) = setup("503", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
-    emu.inject(Fault::status(503, 1).on("GET", "/v1/multi-sites/sub-sites/"));
-    emu.inject(Fault::apply_then_status(503, 1).on("PATCH", &sub_site(4)));
-    let run = add(&case, "shop.example", "4");
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let bs = run.integration("bigscoots");
-    assert_eq!(bs["attempts"], 3, "{bs}");
-    assert_eq!(bs["changed"], true, "{bs}");
-    assert_eq!(
-        strings(&bs["notes"])[0],
-        "shop.example mapped to site 4",
-        "{bs}"
-    );
-    assert_eq!(writes(&emu), 1, "patched once");
-    assert_eq!(domain_of(&emu, 4).as_deref(), Some("shop.example"));
 }
 
 #[test]

@@ -1,6 +1,8 @@
 //! Closte end to end: domain aliases added, listed and deleted as Closte's own plugin calls
 //! them, the API key a host-filled placeholder in the form body and query, the
 //! `{success, error}` envelope inside HTTP 200, automatic SSL (no invented SSL call).
+//! `www.` kept on remove, retries and writes applied before a fault:
+//! `tests/conformance/closte.rs` (the shared suite).
 
 mod support;
 
@@ -324,44 +326,6 @@ fn panel_errors_inside_http_200_are_errors() {
 }
 
 #[test]
-fn a_503_is_retried() {
-    let (case, emu) = setup("503", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
-    emu.inject(Fault::status(503, 1).on("GET", "/api/client/getdomains"));
-    let run = add(&case, "shop.example");
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let cl = run.integration("closte");
-    assert_eq!(cl["attempts"], 2, "{cl}");
-    assert_eq!(cl["changed"], true);
-    assert!(emu.lock().panel.find("shop.example").is_some());
-}
-
-#[test]
-fn an_add_applied_before_a_503_is_reported_once_as_added() {
-    let (case, emu) = setup("apply-503", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
-    emu.inject(Fault::apply_then_status(503, 1).on("POST", "/api/client/adddomainalias"));
-    let run = add(&case, "shop.example");
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let cl = run.integration("closte");
-    assert_eq!(cl["attempts"], 2, "{cl}");
-    assert_eq!(cl["changed"], true, "{cl}");
-    assert_eq!(strings(&cl["notes"])[0], "added shop.example");
-    assert_eq!(writes(&emu), 1, "posted once");
-}
-
-#[test]
-fn a_delete_applied_before_the_connection_dropped_is_reported_as_removed() {
-    let (case, emu) = setup("apply-drop", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
-    emu.lock().panel.seed(&["old.example"]);
-    emu.inject(Fault::apply_then_drop(1).on("POST", "/api/client/deletedomainalias"));
-    let run = remove(&case, "old.example");
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let cl = run.integration("closte");
-    assert_eq!(cl["changed"], true, "{cl}");
-    assert_eq!(strings(&cl["notes"])[0], "removed old.example");
-    assert!(emu.lock().panel.find("old.example").is_none());
-}
-
-#[test]
 fn list_domains_and_certificate_state_come_from_getdomains() {
     let (case, emu) = setup("list", "");
     emu.lock().panel.seed(&["a.example.com"]);
@@ -478,23 +442,4 @@ fn with_unreadable_list_items_remove_still_posts_and_a_duplicate_add_is_a_succes
     assert_eq!(run_.status, 0, "{}", run_.all_output());
     assert_eq!(run_.integration("closte")["changed"], false);
     assert_eq!(names(&emu), ["network.example", "shop.example"]);
-}
-
-#[test]
-fn removal_keeps_www_when_the_host_says_it_is_not_this_mappings() {
-    // The shared `www` rule (panel-review.md #9).
-    let (case, emu) = setup("www-kept", "www = \"always\"");
-    assert_eq!(add(&case, "shop.example").status, 0);
-    assert_eq!(
-        names(&emu),
-        ["network.example", "shop.example", "www.shop.example"]
-    );
-    config_with(&case, &emu, "www = \"never\"", KEY);
-    let run_ = remove(&case, "shop.example");
-    assert_eq!(run_.status, 0, "{}", run_.all_output());
-    assert_eq!(
-        strings(&run_.integration("closte")["notes"])[0],
-        "removed shop.example"
-    );
-    assert_eq!(names(&emu), ["network.example", "www.shop.example"]);
 }

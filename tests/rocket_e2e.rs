@@ -1,5 +1,7 @@
 //! Rocket.net end to end: the host's session login, the `{success, errors, result}`
-//! envelope, removal by the id found in `result`, automatic SSL and its status.
+//! envelope, removal by the id found in `result`, automatic SSL and its status. Absent
+//! and `www.` removals, a wrong site, writes applied before a fault:
+//! `tests/conformance/rocket.rs` (the shared suite).
 
 mod support;
 
@@ -199,20 +201,6 @@ fn removal_finds_the_id_in_result_on_a_later_page() {
 }
 
 #[test]
-fn removing_an_absent_name_changes_nothing() {
-    let (case, emu) = setup("remove-absent", "");
-    let run = case.run(&["--json", "remove-domain", "gone.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let rk = run.integration("rocket");
-    assert_eq!(rk["changed"], false);
-    assert!(
-        strings(&rk["notes"])[0].contains("nothing to remove"),
-        "{rk}"
-    );
-    assert_eq!(writes(&emu), 0);
-}
-
-#[test]
 fn subdomain_sites_need_nothing_on_rocket() {
     let (case, emu) = setup("subdomains", "www = \"always\"");
     for command in ["add-subdomain", "remove-subdomain"] {
@@ -310,22 +298,6 @@ fn an_expired_token_leads_to_a_new_login() {
 }
 
 #[test]
-fn a_wrong_site_id_is_explained() {
-    let case = Case::new("wrong-site");
-    let emu = emulator();
-    config_with(&case, &emu, "", "999", PASSWORD);
-    let run = case.run(&["--json", "test"]);
-    assert_eq!(run.status, 1);
-    let rk = run.integration("rocket");
-    assert_eq!(rk["error"]["kind"], "not_found", "{rk}");
-    let message = rk["error"]["message"].as_str().unwrap();
-    assert!(
-        message.contains("Given site not found for user") && message.contains("WU_ROCKET_SITE_ID"),
-        "{message}"
-    );
-}
-
-#[test]
 fn a_site_of_another_user_is_refused() {
     let (case, emu) = setup("forbidden", "");
     emu.lock().panel.site_mut(SITE).forbidden = true;
@@ -395,34 +367,6 @@ fn a_503_is_retried() {
     assert_eq!(rk["attempts"], 2, "{rk}");
     assert_eq!(rk["changed"], true);
     assert_eq!(names(&emu), ["shop.example.com"]);
-}
-
-#[test]
-fn a_create_applied_before_a_503_is_reported_as_added() {
-    let (case, emu) = setup("apply-503", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
-    emu.inject(Fault::apply_then_status(503, 1).on("POST", &format!("/v1/sites/{SITE}/domains")));
-    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let rk = run.integration("rocket");
-    assert_eq!(rk["attempts"], 2, "{rk}");
-    assert_eq!(rk["changed"], true, "{rk}");
-    assert_eq!(strings(&rk["notes"])[0], "added shop.example.com", "{rk}");
-    assert_eq!(names(&emu), ["shop.example.com"], "created once");
-}
-
-#[test]
-fn a_delete_applied_before_the_connection_dropped_is_reported_as_removed() {
-    let (case, emu) = setup("apply-drop", "[retry]\nbase_delay_ms = 10");
-    emu.lock()
-        .panel
-        .seed(SITE, &["old.example.com".to_string()]);
-    emu.inject(Fault::apply_then_drop(1).on("DELETE", &format!("/v1/sites/{SITE}/domains/")));
-    let run = case.run(&["--json", "remove-domain", "old.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let rk = run.integration("rocket");
-    assert_eq!(rk["changed"], true, "{rk}");
-    assert_eq!(strings(&rk["notes"])[0], "removed old.example.com", "{rk}");
-    assert!(names(&emu).is_empty());
 }
 
 #[test]
@@ -516,22 +460,4 @@ fn a_login_answer_with_the_token_inside_result_opens_the_session() {
         }
         assert!(!run.all_output().contains("rocket-1.sig"));
     }
-}
-
-#[test]
-fn removal_keeps_www_when_the_host_says_it_is_not_this_mappings() {
-    // The shared `www` rule (panel-review.md #9): add with www, then remove with
-    // `www = false` (the policy now says never); `www.` stays on the site.
-    let (case, emu) = setup("www-kept", "www = \"always\"");
-    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    assert_eq!(names(&emu), ["shop.example.com", "www.shop.example.com"]);
-    config_with(&case, &emu, "www = \"never\"", &SITE.to_string(), PASSWORD);
-    let run = case.run(&["--json", "remove-domain", "shop.example.com", "--site", "4"]);
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    assert_eq!(
-        strings(&run.integration("rocket")["notes"])[0],
-        "removed shop.example.com"
-    );
-    assert_eq!(names(&emu), ["www.shop.example.com"]);
 }

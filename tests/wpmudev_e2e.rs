@@ -1,7 +1,8 @@
 //! WPMU DEV Hosting end to end: domains added to the hosted site (raw `Authorization` key,
 //! form body), `www` per policy, errors with a `code` (nested message, inside HTTP 200 too),
 //! optional async actions, and no removal: remove-domain and `reconcile --prune` name what
-//! the operator must remove by hand.
+//! the operator must remove by hand. An absent removal, a wrong site id,
+//! retries: `tests/conformance/wpmudev.rs` (the shared suite).
 
 mod support;
 
@@ -183,23 +184,6 @@ fn removal_is_not_offered_and_the_report_says_what_to_remove_by_hand() {
 }
 
 #[test]
-fn removing_an_absent_name_changes_nothing() {
-    let (case, emu) = setup("remove-absent", "");
-    let run = run(
-        &case,
-        &["--json", "remove-domain", "gone.example", "--site", "4"],
-    );
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let wd = run.integration("wpmudev");
-    assert_eq!(wd["changed"], false);
-    assert!(
-        strings(&wd["notes"])[0].contains("nothing to remove"),
-        "{wd}"
-    );
-    assert_eq!(writes(&emu), 0);
-}
-
-#[test]
 fn subdomain_sites_send_nothing() {
     let (case, emu) = setup("subdomains", "www = \"always\"");
     for command in ["add-subdomain", "remove-subdomain"] {
@@ -278,24 +262,6 @@ fn bad_credentials_are_reported_as_rejected() {
 }
 
 #[test]
-fn a_wrong_site_id_is_explained() {
-    let case = Case::new("wrong-site");
-    let emu = emulator();
-    config_with(&case, &emu, "www = \"never\"", KEY, "99999");
-    let run = add(&case, "shop.example");
-    assert_eq!(run.status, 1);
-    let wd = run.integration("wpmudev");
-    assert_eq!(wd["error"]["kind"], "not_found", "{wd}");
-    let message = wd["error"]["message"].as_str().unwrap();
-    assert!(
-        message.contains("Site 99999 was not found")
-            && message.contains("check WPMUDEV_HOSTING_SITE_ID"),
-        "{message}"
-    );
-    assert_eq!(writes(&emu), 0);
-}
-
-#[test]
 fn errors_inside_http_200_are_errors() {
     let (case, emu) = setup("errors-in-200", "www = \"never\"");
     let body = serde_json::json!({"code": "domain_limit", "message": {"message": "Your plan allows 10 domains."}});
@@ -338,42 +304,6 @@ fn panel_errors_in_4xx_are_passed_through_readably() {
             .contains("adding shop.example failed: The domain is reserved. (invalid_domain)"),
         "{wd}"
     );
-}
-
-#[test]
-fn a_503_is_retried() {
-    let (case, emu) = setup("503", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
-    emu.inject(
-        Fault::respond(
-            Response {
-                status: 503,
-                headers: vec![],
-                body: vec![],
-            },
-            1,
-        )
-        .on("GET", &domains_path()),
-    );
-    let run = add(&case, "shop.example");
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let wd = run.integration("wpmudev");
-    assert_eq!(wd["attempts"], 2, "{wd}");
-    assert_eq!(wd["changed"], true);
-    assert!(emu.lock().panel.has("shop.example"));
-}
-
-#[test]
-fn an_add_applied_before_a_503_is_reported_once_as_added() {
-    let (case, emu) = setup("apply-503", "www = \"never\"\n[retry]\nbase_delay_ms = 10");
-    emu.inject(Fault::apply_then_status(503, 1).on("POST", &domains_path()));
-    let run = add(&case, "shop.example");
-    assert_eq!(run.status, 0, "{}", run.all_output());
-    let wd = run.integration("wpmudev");
-    assert_eq!(wd["attempts"], 2, "{wd}");
-    assert_eq!(wd["changed"], true, "{wd}");
-    assert_eq!(strings(&wd["notes"])[0], "added shop.example", "{wd}");
-    assert_eq!(writes(&emu), 1, "posted once");
-    assert_eq!(domains(&emu), ["network.example", "shop.example"]);
 }
 
 #[test]

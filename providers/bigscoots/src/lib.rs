@@ -158,6 +158,14 @@ impl DomainProvider for BigScoots {
                 ),
             }));
         };
+        // The sub-site is on its network address already (the network's own domain, or
+        // the site's subdomain): that is no mapping, and it is never removed.
+        if network_host == event.domain {
+            return Ok(Outcome::unchanged(format!(
+                "{} is site {}'s network address on BigScoots, not a mapped domain; it stays",
+                event.domain, event.site_id
+            )));
+        }
         journal::remember(&journal_key("unmap", event.site_id), &network_host);
         api.patch(event.site_id, &network_host)
             .map_err(|e| e.prefixed(&format!("unmapping {} failed: ", event.domain)))?;

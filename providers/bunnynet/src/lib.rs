@@ -151,9 +151,14 @@ impl DomainProvider for BunnyNet {
         let api = Api::configured()?;
         let zone = api.zone()?;
         let label = record_name(&event.domain, &zone.domain)?;
-        // www. goes with the site whatever the policy said when it was created, but only
-        // when it points at the target too (as add-subdomain writes it).
-        api.remove(&zone, &[label.clone(), format!("www.{label}")], &target)
+        // www. goes with the site only when the event says so (the host's decision: the
+        // policy wants it and it is not mapped of its own), and only when it points at the
+        // target too (as add-subdomain writes it).
+        let mut labels = vec![label.clone()];
+        if event.www {
+            labels.push(format!("www.{label}"));
+        }
+        api.remove(&zone, &labels, &target)
     }
 }
 
