@@ -919,7 +919,13 @@ fn a_token_scoped_as_the_help_asks_passes_the_test_and_every_operation() {
     assert_eq!(run.status, 0, "{}", run.all_output());
     let run = case.run(&["--json", "add-domain", "acme-widgets.com", "--site", "4"]);
     assert_eq!(run.status, 0, "{}", run.all_output());
-    let run = case.run(&["--json", "add-subdomain", "site9.network-sites.com", "--site", "9"]);
+    let run = case.run(&[
+        "--json",
+        "add-subdomain",
+        "site9.network-sites.com",
+        "--site",
+        "9",
+    ]);
     assert_eq!(run.status, 0, "{}", run.all_output());
     let report = run_operation(&case, Operation::DnsRequirements, "acme-widgets.com", false);
     assert!(report.to_string().contains(ORIGIN), "{report}");
