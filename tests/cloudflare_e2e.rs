@@ -833,6 +833,7 @@ fn a_token_without_a_grant_on_the_saas_zone_lacks_a_permission() {
         value: TOKEN.into(),
         zones: Some(vec![ZONE.into()]),
         account_owned: true,
+        permissions: None,
     }];
     let run = case.run(&["--json", "add-domain", "acme-widgets.com", "--site", "4"]);
     assert_eq!(run.status, 1);
@@ -894,6 +895,57 @@ fn test_connection_only_reads_and_works_with_an_account_token() {
     let notes = strings(&run.integration("cloudflare")["notes"]).join(" ");
     assert!(notes.contains("is not set"), "{notes}");
     assert_eq!(writes(&emu), 0);
+}
+
+/// The review said `test` reads `GET /zones/{saas}`, which a token scoped as the help asks
+/// (Zone:Read + DNS:Edit on the network zone, SSL and Certificates:Edit on the SaaS zone)
+/// could not do. Cloudflare's reference lists "SSL and Certificates Write" among the accepted
+/// permissions of "Zone Details", so it can; with exactly that scope every operation works.
+#[test]
+fn a_token_scoped_as_the_help_asks_passes_the_test_and_every_operation() {
+    let (case, emu) = setup("scoped-token", "");
+    let grant = |zone: &str, permission: &str| (zone.to_string(), permission.to_string());
+    emu.lock().panel.tokens = vec![Token {
+        value: TOKEN.into(),
+        zones: None,
+        account_owned: true,
+        permissions: Some(vec![
+            grant(ZONE, "Zone Read"),
+            grant(ZONE, "DNS Write"),
+            grant(SAAS, "SSL and Certificates Write"),
+        ]),
+    }];
+    let run = case.run(&["--json", "test"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let run = case.run(&["--json", "add-domain", "acme-widgets.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let run = case.run(&[
+        "--json",
+        "add-subdomain",
+        "site9.network-sites.com",
+        "--site",
+        "9",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let report = run_operation(&case, Operation::DnsRequirements, "acme-widgets.com", false);
+    assert!(report.to_string().contains(ORIGIN), "{report}");
+    // Without the SSL permission on the SaaS zone, the test names that zone.
+    emu.lock().panel.tokens[0].permissions = Some(vec![
+        grant(ZONE, "Zone Read"),
+        grant(ZONE, "DNS Write"),
+        grant(SAAS, "Zone Read"),
+    ]);
+    let run = case.run(&["--json", "test"]);
+    assert_eq!(run.status, 1);
+    let cf = run.integration("cloudflare");
+    assert_eq!(cf["error"]["kind"], "bad_credentials", "{cf}");
+    assert!(
+        cf["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("WU_CLOUDFLARE_SAAS_ZONE_ID"),
+        "{cf}"
+    );
 }
 
 #[test]

@@ -283,7 +283,8 @@ fn a_bad_token_is_reported_as_rejected_credentials() {
     assert_eq!(lf["error"]["kind"], "bad_credentials", "{lf}");
     let message = lf["error"]["message"].as_str().unwrap();
     assert!(
-        message.contains("Unauthenticated.") && message.contains("WU_FORGE_API_TOKEN"),
+        message.contains("No valid API key was provided.")
+            && message.contains("WU_FORGE_API_TOKEN"),
         "{message}"
     );
     assert!(!run.all_output().contains(bad));

@@ -321,6 +321,22 @@ fn no_certificate_yet_is_reported_not_failed() {
     }
 }
 
+/// §2.9: the status of "SSL not installed!" is unknown; a 200 with that message is read
+/// as "no certificate" as the 404 is.
+#[test]
+fn no_certificate_answered_with_http_200_is_reported_not_failed() {
+    let case = Case::new("no-cert-200");
+    let emu = emulator();
+    emu.lock().panel.webapp_mut(SERVER, APP).certificate = None;
+    emu.lock().panel.no_ssl_status = 200;
+    config(&case, &emu, "", &token_constants());
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let notes = strings(&run.integration("runcloud")["notes"]).join(" ");
+    assert!(notes.contains("no SSL certificate is installed"), "{notes}");
+    assert!(domain(&emu, "shop.example.com").is_some());
+}
+
 #[test]
 fn validation_errors_are_passed_through_readably() {
     let (case, emu) = setup("422", "");

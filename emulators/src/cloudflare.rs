@@ -44,6 +44,42 @@ pub struct Token {
     pub zones: Option<Vec<String>>,
     /// Owned by an account: `/user/tokens/verify` does not know it.
     pub account_owned: bool,
+    /// `(zone id, permission)` pairs, e.g. `(saas, "SSL and Certificates Write")`; `None`:
+    /// every permission. Each route accepts the permissions its API reference page lists
+    /// under "Accepted Permissions (at least one required)" ([`accepted`]).
+    pub permissions: Option<Vec<(String, String)>>,
+}
+
+/// The permissions a route accepts, as the API reference lists them (pages under
+/// https://developers.cloudflare.com/api/resources/…, "Accepted Permissions (at least one
+/// required)"; only the ones that matter here):
+/// - `GET /zones/{id}` ("Zone Details", `zones/methods/get`): Zone Read, Zone Write, DNS
+///   Read, DNS Write, SSL and Certificates Read/Write and many more, so a token scoped
+///   only to "SSL and Certificates: Edit" on the SaaS zone can read that zone.
+/// - `GET custom_hostnames`, `GET custom_hostnames/{id}`, `GET …/fallback_origin`
+///   (`custom_hostnames/methods/list`, `…/get`, `fallback_origin/methods/get`): SSL and
+///   Certificates Read or Write; `POST`/`PATCH`/`DELETE` custom hostnames: Write only.
+/// - DNS records list: DNS Read or Write; create and delete: DNS Write.
+pub fn accepted(method: &str, rest: &[&str]) -> &'static [&'static str] {
+    const SSL_READ: &[&str] = &["SSL and Certificates Read", "SSL and Certificates Write"];
+    const SSL_WRITE: &[&str] = &["SSL and Certificates Write"];
+    const DNS_READ: &[&str] = &["DNS Read", "DNS Write"];
+    const DNS_WRITE: &[&str] = &["DNS Write"];
+    const ZONE: &[&str] = &[
+        "Zone Read",
+        "Zone Write",
+        "DNS Read",
+        "DNS Write",
+        "SSL and Certificates Read",
+        "SSL and Certificates Write",
+    ];
+    match (method, rest.first().copied()) {
+        (_, None) => ZONE,
+        ("GET", Some("custom_hostnames")) => SSL_READ,
+        (_, Some("custom_hostnames")) => SSL_WRITE,
+        ("GET", Some("dns_records")) => DNS_READ,
+        _ => DNS_WRITE,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -123,6 +159,7 @@ impl Cloudflare {
                 value: token.into(),
                 zones: None,
                 account_owned: false,
+                permissions: None,
             }],
             zones: BTreeMap::new(),
             hostname_filter: HostnameFilter::Exact,
@@ -286,6 +323,8 @@ impl Cloudflare {
             return self.fail1(404, 7000, "No route for that URI");
         };
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+        // Bearer token (§1.1, CFGO `internal/requestconfig`); a request without one is
+        // unverified: 9106 is what clients report, not a documented table.
         let header = request.header("authorization").unwrap_or("");
         let Some(presented) = header.strip_prefix("Bearer ") else {
             return self.fail1(
@@ -296,6 +335,8 @@ impl Cloudflare {
         };
         let token = self.tokens.iter().find(|t| t.value == presented).cloned();
         let method = request.method.as_str();
+        // §1.2/§1.3: verify 200 + message 10000 ([3P] ref 2434022), unknown 401/1000
+        // ([3P] ref 494794143, [FIELD] ref 69560052117).
         if let ("GET", ["user", "tokens", "verify"]) = (method, segments.as_slice()) {
             return match token {
                 Some(t) if !t.account_owned => ok(
@@ -308,6 +349,7 @@ impl Cloudflare {
                 _ => self.fail1(401, 1000, "Invalid API Token"),
             };
         }
+        // §1.2: an unknown token elsewhere is 403/9109 ([3P] refs 53173839320, 61026015954).
         let Some(token) = token else {
             return self.fail1(403, 9109, "Invalid access token");
         };
@@ -315,6 +357,8 @@ impl Cloudflare {
             return self.fail1(400, 7000, "No route for that URI");
         };
         let zone_id = zone_id.to_string();
+        // Unknown zone 400/7003+7000: unverified, no stored source shows the body (the
+        // component maps any 7003 or 404 to not_found and names the constant).
         if !self.zones.contains_key(&zone_id) {
             return self.fail(
                 400,
@@ -337,6 +381,17 @@ impl Cloudflare {
         {
             return self.fail1(403, 10000, "Authentication error");
         }
+        // A token without one of the route's accepted permissions on this zone: 403/10000,
+        // as for a missing zone grant (§1.2, [3P] ref 61026015954).
+        if let Some(granted) = &token.permissions {
+            let wanted = accepted(method, rest);
+            if !granted
+                .iter()
+                .any(|(z, p)| *z == zone_id && wanted.contains(&p.as_str()))
+            {
+                return self.fail1(403, 10000, "Authentication error");
+            }
+        }
         match (method, rest) {
             ("GET", []) => {
                 let z = &self.zones[&zone_id];
@@ -349,6 +404,8 @@ impl Cloudflare {
             }
             ("GET", ["dns_records"]) => self.list_records(&zone_id, request),
             ("POST", ["dns_records"]) => self.create_record(&zone_id, request),
+            // §1.3: delete is enveloped `{result:{id}}` (CFGO `RecordDeleteResponse`);
+            // unknown 404/81044 is unverified (§1.4).
             ("DELETE", ["dns_records", id]) => {
                 let zone = self.zone_mut(&zone_id);
                 match zone.records.iter().position(|r| r.id == *id) {
@@ -359,6 +416,8 @@ impl Cloudflare {
                     None => self.fail1(404, 81044, "Record does not exist."),
                 }
             }
+            // `fallback_origin/methods/get` (docs): `{origin, status, errors}`; the 404 when
+            // none is set is unverified (the component reads any 404 or empty origin alike).
             ("GET", ["custom_hostnames", "fallback_origin"]) => {
                 match &self.zones[&zone_id].fallback_origin {
                     Some(origin) => ok(
@@ -372,6 +431,7 @@ impl Cloudflare {
             }
             ("GET", ["custom_hostnames"]) => self.list_hostnames(&zone_id, request),
             ("POST", ["custom_hostnames"]) => self.create_hostname(&zone_id, request),
+            // §1.3 get one 200; unknown 404/1436 (§1.4, CF-SC).
             ("GET", ["custom_hostnames", id]) => {
                 let auto = self.auto_advance;
                 let zone = self.zone_mut(&zone_id);
@@ -386,6 +446,8 @@ impl Cloudflare {
                     None => self.fail1(404, 1436, "The custom hostname was not found."),
                 }
             }
+            // §1.3/§1.5: a no-change PATCH re-triggers DCV, 202 (CF-SC; "Common API Calls",
+            // developers.cloudflare.com/cloudflare-for-saas/start/common-api-calls).
             ("PATCH", ["custom_hostnames", id]) => {
                 if let Err(response) = self.check_ssl(request) {
                     return response;
@@ -404,6 +466,8 @@ impl Cloudflare {
                     None => self.fail1(404, 1436, "The custom hostname was not found."),
                 }
             }
+            // §1.3/§1.6: bare `{"id"}` per spec (CFGO `Delete`, docs "Delete Custom Hostname
+            // … -> { id }"); `bare_delete: false` serves the enveloped shape too.
             ("DELETE", ["custom_hostnames", id]) => {
                 let bare = self.bare_delete;
                 let zone = self.zone_mut(&zone_id);
@@ -447,6 +511,9 @@ impl Cloudflare {
         info
     }
 
+    /// §1.3/§1.5: `hostname` filter (exact or, as the current reference's
+    /// `hostname.contain` says, substring: both served via `hostname_filter`), `id`+`hostname`
+    /// 400/1438 (CF-SC), `result_info` paging (CFGO0 `ResultInfo`; `total_pages` optional).
     fn list_hostnames(&mut self, zone_id: &str, request: &Request) -> Response {
         let hostname = request.query_param("hostname").map(|h| percent_decode(&h));
         let id = request.query_param("id");
@@ -489,6 +556,8 @@ impl Cloudflare {
         envelope(200, json!(items), Some(info))
     }
 
+    /// §1.4 (CF-SC): 1400 bad JSON, 1440 method and type both required, 1432 method,
+    /// 1433 type (`dv` only, CFGO).
     fn check_ssl(&self, request: &Request) -> Result<Value, Response> {
         let body = request
             .json()
@@ -514,6 +583,7 @@ impl Cloudflare {
         Ok(body)
     }
 
+    /// §1.3/§1.6: create is 201 (CF-SC success codes); a duplicate 409/1406 (CF-SC).
     fn create_hostname(&mut self, zone_id: &str, request: &Request) -> Response {
         let body = match self.check_ssl(request) {
             Ok(body) => body,
@@ -553,6 +623,7 @@ impl Cloudflare {
         ok(201, json, &[])
     }
 
+    /// §1.4 (CF-SC): 1407 invalid, 1409 reserved TLD, 1411 `example.com/net/org`.
     fn check_hostname(&self, hostname: &str) -> Result<(), Response> {
         let labels: Vec<&str> = hostname.split('.').collect();
         let valid = hostname.len() <= 255
@@ -591,6 +662,7 @@ impl Cloudflare {
         Ok(())
     }
 
+    /// §1.3: `name`/`type` filters, `per_page` default 100 (CFGO0 `dns.go`).
     fn list_records(&self, zone_id: &str, request: &Request) -> Response {
         let zone = &self.zones[zone_id];
         let name = request.query_param("name").map(|n| percent_decode(&n));
@@ -612,6 +684,10 @@ impl Cloudflare {
         envelope(200, json!(items), Some(info))
     }
 
+    /// §1.3/§1.4: create 200 (status unverified); 81057 identical ([3P] refs 66586203362,
+    /// 953415409), 81054 ([3P] SynologyCloudflareDDNS#29), 81053 unverified. The
+    /// expansion of a relative name and `"@"` is unverified (§1.6); the component sends
+    /// fully qualified names, so it does not rely on it.
     fn create_record(&mut self, zone_id: &str, request: &Request) -> Response {
         let Ok(body) = request.json() else {
             return self.fail1(400, 9207, "Request body is invalid.");
@@ -787,6 +863,8 @@ impl Panel for Cloudflare {
         }
         let left = self.window.saturating_sub(self.window_started.elapsed());
         let reset = left.as_secs_f64().ceil().max(1.0) as u64;
+        // §1.5 (CF-RL): 1200/5 min, `Ratelimit*` headers, 429 + `Retry-After` and lockout;
+        // code 971 is unverified.
         if self.used >= self.limit {
             // Over budget: everything is refused for the rest of the window.
             return Response::json(

@@ -71,6 +71,8 @@ impl DirectAdmin {
             || self.elsewhere.iter().any(|e| e == name)
     }
 
+    /// §4.2 [FIELD] Ultimate-Multisite PR #1671: wrong credentials get the HTML login page,
+    /// "typically HTTP 200"; the status is unverified, so both served (`login_page_status`).
     fn login_page(&self) -> Response {
         Response {
             status: self.login_page_status,
@@ -79,6 +81,7 @@ impl DirectAdmin {
         }
     }
 
+    /// §4.1 [DOC] DA api: HTTP Basic with the password or a login key.
     fn route(&mut self, request: &Request) -> Response {
         let Some((user, secret)) = basic_credentials(request) else {
             return self.login_page();
@@ -91,6 +94,8 @@ impl DirectAdmin {
         let params = request.form_params();
         let json = self.json_mode && params.get("json").map(String::as_str) == Some("yes");
         let command = request.path.trim_start_matches('/').to_string();
+        // §4.1/§4.2: per-key command allowlists ([3P] rubydoc direct_admin; [FIELD] ref
+        // 57374956197); the refusal's text is unverified (the component reads `error=1`).
         if let Some(key) = &key
             && let Some(allowed) = &key.commands
             && !allowed.contains(&command)
@@ -101,6 +106,7 @@ impl DirectAdmin {
                 &format!("This login key is not allowed to run {command}"),
             );
         }
+        // §4.2 [3P] ref 55836252280: 405 when `api_access` hardening blocks POST.
         if request.method == "POST" && self.post_blocked {
             return Response {
                 status: 405,
@@ -109,6 +115,9 @@ impl DirectAdmin {
             };
         }
         match command.as_str() {
+            // §4.3: "Login OK" ([FIELD] ref 67104503539); pointers list/add/delete ([3P] refs
+            // 16715311500, 18382226866, 55836252280); `error=1&text&details` is the error shape
+            // ([DOC] DA legacy), the texts of duplicate/missing pointers are unverified (§4.4).
             "CMD_API_LOGIN_TEST" => success(json, "Login OK"),
             "CMD_API_DOMAIN_POINTER" => self.pointer(request, &params, json),
             _ => Response {

@@ -148,6 +148,7 @@ impl GridPane {
 
     fn route(&mut self, request: &Request) -> Response {
         if request.path.starts_with("/api/application/") && request.method == "POST" {
+            // §2.1 legacy routes (UMP §6.6; 403 text is Laravel's default, status unverified).
             return self.legacy(request);
         }
         let Some(rest) = request.path.strip_prefix("/oauth/api/v1/") else {
@@ -156,9 +157,13 @@ impl GridPane {
         let bearer = request
             .header("authorization")
             .and_then(|h| h.strip_prefix("Bearer "));
+        // §2.2: Bearer personal access token ([DOC] GP-PM, [CODE] GP-SDK); the 401 body is
+        // Passport's default (unverified; the component reads only the status).
         if bearer != Some(self.token.as_str()) {
             return message(401, "Unauthenticated.");
         }
+        // Unverified: an HTML page inside a 200, as a Laravel app's redirect to `/login`
+        // ends; the component refuses any non-JSON 200.
         if self.login_page {
             return Response {
                 status: 200,
@@ -170,6 +175,7 @@ impl GridPane {
         }
         let segments: Vec<&str> = rest.trim_matches('/').split('/').collect();
         match (request.method.as_str(), segments.as_slice()) {
+            // §2.2 test connection: `GET /user` ([CODE] GP-CLI `_gp_test_token`).
             ("GET", ["user"]) => Response::json(
                 200,
                 &json!({"id": 1356, "name": "Network Owner", "email": "owner@network.example"}),
@@ -182,13 +188,19 @@ impl GridPane {
                     .collect();
                 paginate(request, "site", items)
             }
+            // §2.2 Laravel paginator, per_page default 15, max 500 ([FIELD] GP-DJ).
             ("GET", ["domain"]) => {
                 let items: Vec<Value> = self.domains.iter().map(domain_json).collect();
                 paginate(request, "domain", items)
             }
             ("GET", ["domain", id]) => self.read_one(id),
+            // §2.2 `POST /domain` fields ([DOC] GP-PM); 422 `{message, errors}` ([CODE] GP-CLI
+            // site add); success status and body unverified: both served (`create_status`,
+            // `create_echoes`). `PUT` one operation each ([DOC] GP-PM), SSL async ([FIELD]).
             ("POST", ["domain"]) => self.create(request),
             ("PUT", ["domain", id]) => self.update(id, request),
+            // §2.2 `DELETE /domain/{id}` ([DOC] GP-PM; answer undocumented, 200 assumed; the
+            // unknown-id 404 text is Laravel's `ModelNotFoundException`, unverified).
             ("DELETE", ["domain", id]) => {
                 let Some(i) = self.position(id) else {
                     return message(404, "No query results for model [App\\Domain].");

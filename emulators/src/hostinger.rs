@@ -115,11 +115,15 @@ impl Hostinger {
         let bearer = request
             .header("authorization")
             .and_then(|h| h.strip_prefix("Bearer "));
+        // §7.1 [DOC] HS-PY: Bearer token; 401 `{message, correlation_id}` (`InlineObject*`;
+        // the message text is unverified, the component reads only the status).
         if bearer != Some(self.token.as_str()) {
             return self.error(401, "Unauthenticated");
         }
         let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
         match (request.method.as_str(), segments.as_slice()) {
+            // §7.2 [DOC] HS-PY: the portfolio is a plain array, no paging; `domain` null for
+            // unclaimed free domains.
             ("GET", ["api", "domains", "v1", "portfolio"]) => {
                 let list: Vec<Value> = self
                     .portfolio
@@ -135,6 +139,8 @@ impl Hostinger {
             }
             (method, ["api", "dns", "v1", "zones", domain]) => {
                 let domain = domain.to_ascii_lowercase();
+                // §7.2: a domain outside the portfolio is undocumented (unverified: both 404
+                // and 422 served, `unknown_zone_status`).
                 if !self.zones.contains_key(&domain) {
                     let status = self.unknown_zone_status;
                     return self.error(status, "Domain not found in your account");
@@ -150,6 +156,8 @@ impl Hostinger {
                             .collect();
                         Response::json(200, &Value::Array(list))
                     }
+                    // §7.2 [DOC] HS-PY `DNSV1ZoneUpdateRequest.md`: `overwrite` defaults to
+                    // true; DELETE takes a JSON body of `filters` (name + type).
                     "PUT" => self.update(&domain, request),
                     "DELETE" => self.delete(&domain, request),
                     _ => self.error(405, "Method not allowed"),

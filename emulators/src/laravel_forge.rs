@@ -1,6 +1,8 @@
 //! Laravel Forge's current, organization-scoped API (`panel-apis-b.md` §6.3, §6.5).
 //!
-//! - `Authorization: Bearer <token>`; missing or wrong → 401 `{"message":"Unauthenticated."}`.
+//! - `Authorization: Bearer <token>`; missing or wrong → 401 `{"message":"No valid API key
+//!   was provided."}` (the status-code table of Forge's API docs, §6.1 FG-DOC; the §6.5
+//!   checklist's "Unauthenticated." was a guess).
 //! - `/api/orgs/{organization}/servers/{server}/sites/{site}/...`: an unknown organization,
 //!   server or site → 404 `{"message":"Not Found."}`.
 //! - JSON:API-like resources `{"data": {"id", "type", "links", "attributes"}}`; lists with
@@ -195,6 +197,7 @@ impl Forge {
     }
 
     fn route(&mut self, request: &Request) -> Response {
+        // §6.1 [DOC] FG-DOC: 503 "Forge is offline for maintenance."
         if self.maintenance {
             return message(503, "Forge is offline for maintenance.");
         }
@@ -202,8 +205,9 @@ impl Forge {
             .header("authorization")
             .and_then(|h| h.strip_prefix("Bearer "))
             .is_some_and(|t| t == self.token);
+        // §6.1 [DOC] FG-DOC: Bearer token; 401 "No valid API key was provided."
         if !authorized {
-            return message(401, "Unauthenticated.");
+            return message(401, "No valid API key was provided.");
         }
         let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
         let method = request.method.as_str();
@@ -288,6 +292,8 @@ impl Forge {
         }
     }
 
+    /// §6.1 [DOC] FG-DOC: cursor pages `page[size]` (default 30), `page[cursor]`,
+    /// `meta.next_cursor`, `links.next`.
     fn list(&mut self, key: (u64, u64), request: &Request) -> Response {
         let size = match param(request, "page[size]").map(|v| v.parse::<usize>()) {
             None => 30,
@@ -335,6 +341,10 @@ impl Forge {
         )
     }
 
+    /// §6.3 [DOC] FG-DOC "Add domain": `name`, `allow_wildcard_subdomains`,
+    /// `www_redirect_type`; answer `{"data": {…, "status": "pending"}}` (its HTTP status, 202
+    /// here, is not stated: the component accepts any 2xx). 422 texts are Laravel's defaults
+    /// (unverified, §6.2).
     fn create(&mut self, key: (u64, u64), request: &Request) -> Response {
         let Ok(Value::Object(body)) = request.json() else {
             return message(400, "The request body is not valid JSON.");
@@ -416,6 +426,8 @@ impl Forge {
                 }
                 Response::json(200, &json!({ "data": record_json(record) }))
             }
+            // §6.3 [DOC] FG-DOC "Delete domain": "No content" (204); the primary's refusal
+            // text is unverified.
             ("DELETE", [], _) => {
                 let site = self.site_mut(key.0, key.1);
                 if site.domains[index].kind == "primary" {
@@ -465,6 +477,9 @@ impl Forge {
         }
     }
 
+    /// §6.3 [DOC] FG-DOC "Issue certificate" (async): singular `…/certificate` or, in the
+    /// older revision, plural `…/certificates`; unverified which is live, so both served
+    /// (`certificate_route`). `verifying`/`installing` are documented, the final names not.
     fn issue(&mut self, key: (u64, u64), index: usize, request: &Request) -> Response {
         let body: Value = request.json().unwrap_or(Value::Null);
         if body.get("type").and_then(Value::as_str) != Some("letsencrypt") {
@@ -527,6 +542,8 @@ impl Forge {
 }
 
 impl Panel for Forge {
+    /// §6.1 [DOC] FG-DOC: 60/min per user, `X-RateLimit-{Limit,Remaining,Reset}`; 429 body
+    /// and `Retry-After` unverified (both served, `retry_after_on_429`).
     fn handle(&mut self, request: &Request) -> Response {
         if self.window_started.elapsed() >= self.rate_window {
             self.window_started = Instant::now();

@@ -72,6 +72,10 @@ pub struct RunCloud {
     pub plugin_redeploy_route: bool,
     /// Lists come without `meta` (leaner v2 answers).
     pub omit_meta: bool,
+    /// Status of `GET ssl` when no certificate is installed: the body
+    /// `{"message":"SSL not installed!"}` is what clients test (§2.9, ANSIBLE, WPU-RC2), its
+    /// status is unknown (unverified: both shapes served, 404 by default, 200 as an option).
+    pub no_ssl_status: u16,
 }
 
 impl RunCloud {
@@ -91,6 +95,7 @@ impl RunCloud {
             basic_redeploy_route: true,
             plugin_redeploy_route: true,
             omit_meta: false,
+            no_ssl_status: 404,
         };
         let primary = rc.domain(primary, false, "none", "primary");
         rc.webapps.insert(
@@ -164,6 +169,9 @@ impl RunCloud {
         self.webapp_mut(server, app).domains.extend(new);
     }
 
+    /// §2.3: 401; v2 Basic answers `{"message":"Invalid credentials."}` ([CODE] RAYCAST);
+    /// the Bearer failure text "Unauthenticated." is Laravel's default (unverified; the
+    /// component reads only the status).
     fn authenticate(&self, version: &str, request: &Request) -> Result<(), Response> {
         let header = request.header("authorization").unwrap_or("");
         if let Some(token) = header.strip_prefix("Bearer ") {
@@ -217,11 +225,14 @@ impl RunCloud {
         request: &Request,
     ) -> Response {
         match (method, tail) {
+            // §2.8 (RC-V3-8617111/8617112): list paged, create answers the domain object.
             ("GET", ["domains"]) => self.list_domains(version, key, request),
             ("POST", ["domains"]) => self.create_domain(key, request),
             ("PATCH", ["domains", id, "meta"]) if version == "v3" => {
                 self.update_meta(key, id, request)
             }
+            // §2.10 advanced mode (RC-SDK; install body and `{}` answers RC-V3-8811386,
+            // redeploy RC-V2-9849816); "status >= 400 when none" ([CODE] ANSIBLE).
             ("GET", ["domains", id, "ssl"]) => match self.find_domain_id(key, id) {
                 Some(domain_id) => match self.webapps[&key].domain_certificates.get(&domain_id) {
                     Some(cert) => Response::json(200, &certificate_json(cert)),
@@ -267,6 +278,7 @@ impl RunCloud {
                 Some(i) => Response::json(200, &domain_json(&self.webapps[&key].domains[i])),
                 None => message(404, "Not found."),
             },
+            // §2.8 (RC-V3-8617116): delete answers the deleted domain object.
             ("DELETE", ["domains", id]) => match self.find(key, id) {
                 Some(i) => {
                     let removed = self.webapp_mut(key.0, key.1).domains.remove(i);
@@ -274,9 +286,11 @@ impl RunCloud {
                 }
                 None => message(404, "Not found."),
             },
+            // §2.9 basic mode (RC-SDK `get-basic-ssl-config`, `redeploy-basic-ssl` = PUT);
+            // the SSL object's shape is assembled from client models ([CODE] ONHOVER).
             ("GET", ["ssl"]) => match &self.webapps[&key].certificate {
                 Some(cert) => Response::json(200, &certificate_json(cert)),
-                None => message(404, "SSL not installed!"),
+                None => message(self.no_ssl_status, "SSL not installed!"),
             },
             ("PUT", ["ssl", id]) if self.basic_redeploy_route => self.redeploy(key, id),
             ("GET", ["ssl", "advanced"]) => {
@@ -351,6 +365,8 @@ impl RunCloud {
         self.webapps[&key].domains.iter().position(|d| d.id == id)
     }
 
+    /// §2.4: `page`/`perPage` (max 40, [DOC] RC-LEGACY), default 20 on v3 ([DOC]
+    /// RC-V3-8617112) and 15 on v2 ([CODE] RAYCAST), `data: []` past the end.
     fn list_domains(&self, version: &str, key: (u64, u64), request: &Request) -> Response {
         let default = if version == "v3" { 20 } else { 15 };
         let per_page = match request.query_param("perPage") {
@@ -408,6 +424,9 @@ impl RunCloud {
         )
     }
 
+    /// §2.8: only `name` is required (WPU-RC2, ONHOVER post it alone); a duplicate is a 422
+    /// with `errors.name` (unverified text: §2.3 "not found", Laravel's "has already been
+    /// taken" assumed); JSON and form bodies both accepted (§2.2).
     fn create_domain(&mut self, key: (u64, u64), request: &Request) -> Response {
         let fields = match body_fields(request) {
             Ok(fields) => fields,
@@ -488,6 +507,8 @@ impl RunCloud {
 }
 
 impl Panel for RunCloud {
+    /// §2.5 (RC-V2-INTRO "Rate Limit"): `X-RateLimit-*` on every answer, 429 over budget;
+    /// the budget and `Retry-After` are unverified (Laravel defaults).
     fn handle(&mut self, request: &Request) -> Response {
         let limit = self.rate_limit;
         if self.window_started.elapsed() >= self.rate_window {

@@ -7,6 +7,12 @@
 //! - `POST /v1/apps/:id/ssl` runs exactly one of: custom certificate, `{"auto": true}`,
 //!   `{"force": bool}`, with the documented preconditions. `DELETE` disables SSL.
 //! - Actions start `open` and turn `success` after a poll.
+//!
+//! Sources: SP-README = ServerPilot's API docs (`ServerPilot/API` README on GitHub, cited in
+//! `provider-apis.md` §1 with its commits). Statuses and messages of refused SSL and domain
+//! calls are not documented (§1.4, §1.5): the emulator answers 400 with
+//! `{"error":{"message"}}`, and the component treats every non-2xx alike
+//! (`error_for_status`), so the exact status does not matter to it.
 
 use crate::server::{Panel, Request, Response, basic_credentials, opaque_id};
 use serde_json::{Value, json};
@@ -85,6 +91,9 @@ impl ServerPilot {
         id
     }
 
+    /// §1.5 `GET /apps/:id` (SP-README): `ssl` null without a certificate, `auto` says
+    /// AutoSSL; `autossl` only on the details call, `domains` only when `available` (the
+    /// absent key when not available is inferred from the wording, §1.5).
     fn app_json(app: &App, details: bool) -> Value {
         // The API does not keep the order of the list; answer in reverse to prove that
         // clients do not depend on it.
@@ -122,6 +131,9 @@ impl ServerPilot {
         value
     }
 
+    /// §1.5 `POST /apps/:id` (SP-README, CHANGELOG 2014-07-24): `domains` replaces the whole
+    /// list; at most 300 (§1.4, commit `6ab8c23`); the refusal of an invalid or excess name
+    /// is unverified (400 + `error.message` assumed, §1.4).
     fn update_app(&mut self, id: &str, request: &Request) -> Response {
         let body = match json_object(request) {
             Ok(body) => body,
@@ -158,6 +170,10 @@ impl ServerPilot {
         Response::json(200, &json!({ "actionid": action, "data": app }))
     }
 
+    /// §1.5 `POST /apps/:id/ssl` (SP-README): exactly one of certificate / `auto: true` /
+    /// `force`; AutoSSL only when `autossl.available` and no custom certificate. "Invalid
+    /// argument: auto" is the real message ([FIELD] SP-SHELL PR #5); the other refusals'
+    /// statuses and texts are unverified (400 assumed).
     fn set_ssl(&mut self, id: &str, request: &Request) -> Response {
         let body = match json_object(request) {
             Ok(body) => body,
@@ -220,6 +236,7 @@ impl ServerPilot {
 
 impl Panel for ServerPilot {
     fn handle(&mut self, request: &Request) -> Response {
+        // §1.1/§1.3: HTTP Basic `client_id:key` on every request, else 401 (SP-README).
         match basic_credentials(request) {
             Some((id, key)) if id == self.client_id && key == self.api_key => {}
             _ => {
@@ -234,6 +251,7 @@ impl Panel for ServerPilot {
         }
         let segments: Vec<&str> = request.path.trim_matches('/').split('/').collect();
         match (request.method.as_str(), segments.as_slice()) {
+            // §1.5 `GET /apps`: everything in one `data` array, no pagination (SP-README).
             ("GET", ["v1", "apps"]) => {
                 let apps: Vec<Value> = self
                     .apps
@@ -243,6 +261,7 @@ impl Panel for ServerPilot {
                 Response::json(200, &json!({ "data": apps }))
             }
             (method, ["v1", "apps", id, rest @ ..]) => {
+                // §1.3: 404 "You requested a resource that does not exist." (SP-README).
                 if !self.apps.contains_key(*id) {
                     return error(404, "You requested a resource that does not exist.");
                 }
@@ -253,6 +272,7 @@ impl Panel for ServerPilot {
                     ),
                     ("POST", []) => self.update_app(id, request),
                     ("POST", ["ssl"]) => self.set_ssl(id, request),
+                    // §1.5 `DELETE /apps/:id/ssl`: `{"actionid", "data": {}}` (SP-README).
                     ("DELETE", ["ssl"]) => {
                         self.app_mut(id).ssl = Ssl::None;
                         let action = self.new_action();
@@ -261,6 +281,8 @@ impl Panel for ServerPilot {
                     _ => error(404, "You requested a resource that does not exist."),
                 }
             }
+            // §1.5/§1.6 `GET /actions/:id`: `open`, then `success`/`error` (SP-README; the
+            // number of polls is unverified).
             ("GET", ["v1", "actions", id]) => match self.actions.get_mut(*id) {
                 Some(status) => {
                     let now = status.clone();
@@ -308,6 +330,7 @@ fn json_object(request: &Request) -> Result<serde_json::Map<String, Value>, Resp
     }
 }
 
+/// §1.2: every error is `{"error": {"message"}}` (SP-README).
 fn error(status: u16, message: &str) -> Response {
     Response::json(status, &json!({ "error": { "message": message } }))
 }

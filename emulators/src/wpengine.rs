@@ -179,6 +179,8 @@ impl WpEngine {
         }
     }
 
+    /// §9.2 [DOC] WPE-OAS: HTTP Basic; 401 `{"message":"Bad Credentials"}`; `/status`,
+    /// `/user` as connection tests.
     fn route(&mut self, request: &Request) -> Response {
         match basic_credentials(request) {
             Some((u, p)) if u == self.user && p == self.password => {}
@@ -232,8 +234,12 @@ impl WpEngine {
                                  .find(|d| d.primary).map(|d| d.name.clone()) }),
                 )
             }
+            // §9.4 [DOC] WPE-OAS: list paged (§9.2 `limit` ≤ 100, `offset`, `next`); create
+            // 201 `Domain` with `TXT_VERIFICATION_PENDING`; a duplicate 400 with `errors[]`
+            // (exact `errors[]` entry unverified, §9.3).
             ("GET", ["domains"]) => self.list(install, request),
             ("POST", ["domains"]) => self.create(install, request),
+            // §9.4 [DOC] WPE-OAS: the status report, `complete` false → true.
             ("GET", ["domains", "check_status", report]) => match self.reports.get_mut(*report) {
                 Some(reads) => {
                     *reads += 1;
@@ -362,6 +368,7 @@ impl WpEngine {
                 }
                 Response::json(200, &domain_json(d, &network))
             }
+            // §9.4 [DOC] WPE-OAS: 204, then 404 `{"message":"Not Found"}` (§9.3).
             ("DELETE", []) => {
                 if self.installs[install].domains[index].primary {
                     return bad_request(
@@ -377,6 +384,8 @@ impl WpEngine {
                     body: vec![],
                 }
             }
+            // §9.4 [DOC] WPE-OAS/WPE-DOC: TXT verification flips `ownership_status`; the
+            // refusal while the TXT is absent (400) is unverified (§9.5).
             ("POST", ["verification"]) => {
                 let present = self.txt_present.clone();
                 let d = &mut self.install_mut(install).domains[index];
@@ -400,6 +409,8 @@ impl WpEngine {
                              "txt_verification_key": null, "txt_verification_value": null }),
                 )
             }
+            // §9.2/§9.4 [DOC] WPE-OAS: 202 `{report_id}`; 429 with the spec's message when
+            // asked again within 5 s for the install.
             ("POST", ["check_status"]) => {
                 let now = Instant::now();
                 if self

@@ -113,6 +113,11 @@ impl DomainProvider for Cloudflare {
     fn test_connection() -> Result<Outcome, ProviderError> {
         // Reads only. Not `/user/tokens/verify` (the plugin's test): an account-owned token
         // fails there although it works everywhere else.
+        // Every read here is allowed by the scope the help text asks for: "Zone Details"
+        // (`GET /zones/{id}`) accepts Zone Read, DNS Read/Write and SSL and Certificates
+        // Read/Write, "List Custom Hostnames" SSL and Certificates Read/Write (Cloudflare API
+        // reference, "Accepted Permissions"; developers.cloudflare.com/api/resources/zones/
+        // methods/get, …/custom_hostnames/methods/list).
         let zone = config::require_id(ZONE_ID)?;
         let apex = zone_name(&zone, ZONE_ID)?;
         let records = dns_page(&zone, &[("per_page", "5".to_string())])?;
