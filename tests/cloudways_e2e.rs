@@ -698,3 +698,158 @@ fn removing_the_last_alias_sends_an_explicit_empty_list() {
         );
     }
 }
+
+/// A platform access token (the API key's replacement since 2026-10-15).
+const ACCESS_TOKEN: &str = "cwat-7d41c9e2b85f03a6";
+
+fn v2_emulator() -> Emulator<Cloudways> {
+    let emu = emulator();
+    {
+        let mut state = emu.lock();
+        state.panel.access_tokens = vec![ACCESS_TOKEN.to_string()];
+        // Today is past the cut-off: the old key no longer exchanges.
+        state.panel.api_keys_retired = true;
+    }
+    emu
+}
+
+#[test]
+fn an_access_token_maps_a_domain_through_v2_with_no_exchange() {
+    let case = Case::new("v2-token");
+    let emu = v2_emulator();
+    // The old key is still in the config: the access token goes first.
+    config_with(
+        &case,
+        &emu,
+        "www = \"always\"",
+        &format!(
+            "WU_CLOUDWAYS_ACCESS_TOKEN = \"{ACCESS_TOKEN}\", {}",
+            ids(&SERVER.to_string(), &APP.to_string())
+        ),
+    );
+    set_aliases(&emu, &["by-hand.example.org"]);
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    let cw = run.integration("cloudways");
+    assert_eq!(cw["changed"], true, "{cw}");
+    assert_eq!(
+        aliases(&emu),
+        [
+            "by-hand.example.org",
+            "shop.example.com",
+            "www.shop.example.com"
+        ]
+    );
+    // The certificate goes through v2 as well, with the e-mail as its contact.
+    let run = case.run(&[
+        "--json",
+        "request-certificate",
+        "shop.example.com",
+        "--site",
+        "4",
+    ]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(emu.lock().panel.installs[0].ssl_email, EMAIL);
+    let run_test = case.run(&["--json", "test"]);
+    assert_eq!(run_test.status, 0, "{}", run_test.all_output());
+    let notes = strings(&run_test.integration("cloudways")["notes"]).join(" ");
+    assert!(notes.contains("API v2"), "{notes}");
+
+    let requests = emu.requests();
+    assert_eq!(emu.lock().panel.logins, 0);
+    for r in &requests {
+        assert!(r.path.starts_with("/api/v2/"), "{} {}", r.method, r.path);
+        assert!(!r.path.ends_with("/oauth/access_token"), "{}", r.path);
+        assert_eq!(
+            r.header("authorization"),
+            Some(format!("Bearer {ACCESS_TOKEN}").as_str()),
+            "{}",
+            r.path
+        );
+    }
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path == "/api/v2/app/manage/aliases")
+    );
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path == "/api/v2/security/lets_encrypt_install")
+    );
+    for run in [&run, &run_test] {
+        secrets_absent(run);
+        assert!(
+            !run.all_output().contains(ACCESS_TOKEN),
+            "{}",
+            run.all_output()
+        );
+    }
+}
+
+#[test]
+fn an_access_token_given_as_the_api_key_is_refused_naming_its_constant() {
+    let case = Case::new("v2-token-as-key");
+    let emu = v2_emulator();
+    case.write_config(&format!(
+        "[integrations.cloudways]\nenabled = true\n\
+         constants = {{ WU_CLOUDWAYS_EMAIL = \"{EMAIL}\", WU_CLOUDWAYS_API_KEY = \"{ACCESS_TOKEN}\", {} }}\n\
+         routes = {{ \"api.cloudways.com\" = \"{}\" }}\n",
+        ids(&SERVER.to_string(), &APP.to_string()),
+        emu.base_url()
+    ));
+    let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let cw = run.integration("cloudways");
+    assert_eq!(cw["error"]["kind"], "bad_credentials", "{cw}");
+    let message = cw["error"]["message"].as_str().unwrap();
+    assert!(message.contains("invalid_credentials"), "{cw}");
+    assert!(message.contains("WU_CLOUDWAYS_ACCESS_TOKEN"), "{cw}");
+    assert_eq!(cw["attempts"], 1, "not retried");
+    // The exchange only, on v1; nothing else.
+    assert!(
+        emu.requests()
+            .iter()
+            .all(|r| r.path == "/api/v1/oauth/access_token")
+    );
+    assert!(aliases(&emu).is_empty());
+    assert!(
+        !run.all_output().contains(ACCESS_TOKEN),
+        "{}",
+        run.all_output()
+    );
+    secrets_absent(&run);
+}
+
+#[test]
+fn a_refused_access_token_names_its_constant_in_either_error_shape() {
+    for shape in [cw::V2Errors::OAuth, cw::V2Errors::Message] {
+        let case = Case::new("v2-token-refused");
+        let emu = v2_emulator();
+        emu.lock().panel.v2_errors = shape;
+        let wrong = "cwat-revoked-00ff11";
+        config_with(
+            &case,
+            &emu,
+            "",
+            &format!(
+                "WU_CLOUDWAYS_ACCESS_TOKEN = \"{wrong}\", {}",
+                ids(&SERVER.to_string(), &APP.to_string())
+            ),
+        );
+        let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
+        assert_eq!(run.status, 1, "{}", run.all_output());
+        let cw = run.integration("cloudways");
+        assert_eq!(cw["error"]["kind"], "bad_credentials", "{cw}");
+        let message = cw["error"]["message"].as_str().unwrap();
+        assert!(
+            message.contains("(401): The access token provided is invalid or has expired.")
+                && message.contains("check WU_CLOUDWAYS_ACCESS_TOKEN"),
+            "{shape:?}: {cw}"
+        );
+        assert_eq!(writes(&emu), 0);
+        assert_eq!(emu.lock().panel.logins, 0);
+        assert!(!run.all_output().contains(wrong));
+        secrets_absent(&run);
+    }
+}

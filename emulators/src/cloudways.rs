@@ -1,6 +1,15 @@
-//! Cloudways API v1 (`panel-apis-b.md` §1), as its documentation and the clients built on
-//! it describe it.
+//! Cloudways API v1 and v2 (`panel-apis-b.md` §1), as its documentation and the clients
+//! built on it describe it.
 //!
+//! - v2 (`/api/v2/*`, the same paths as v1: "replace v1 with v2", §1.1 [FIELD] CW-MCP
+//!   `workflows-automation.md`): a platform "Access Token" (`access_tokens`) sent directly as
+//!   `Authorization: Bearer`, no exchange (§1.2 [FIELD] CW-MCP `installation.md`, which
+//!   quotes Cloudways support article 14654372, and CW-FIELD). Given to the exchange as an
+//!   `api_key`, it is refused with `invalid_credentials` (same sources). Unverified: whether
+//!   v1 accepts access tokens or v2 exchanged tokens (neither is served), and v2's error
+//!   bodies: `v2_errors` serves v1's OAuth shape or `{"message"}` (both served).
+//! - The API key's retirement (2026-10-15, §1.2 [FIELD] CW-MCP `installation.md`): with
+//!   `api_keys_retired` the exchange refuses even the right key with `invalid_credentials`.
 //! - `POST /api/v1/oauth/access_token` (form, query or JSON `email`, `api_key`) → 200
 //!   `{"access_token", "token_type": "Bearer", "expires_in"}` (`token_ttl`, 3600 s by
 //!   default); wrong → 401 `{"error": "invalid_credentials", "error_description"}` (the
@@ -99,10 +108,24 @@ pub struct Install {
     pub domains: Vec<String>,
 }
 
+/// How `/api/v2` answers a refused or missing token (not documented for v2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum V2Errors {
+    /// As v1: `{"error", "error_description"}`.
+    OAuth,
+    /// `{"message": "..."}`.
+    Message,
+}
+
 #[derive(Debug, Clone)]
 pub struct Cloudways {
     pub email: String,
     pub api_key: String,
+    /// Platform access tokens `/api/v2` accepts as they are.
+    pub access_tokens: Vec<String>,
+    /// Past 2026-10-15: the exchange refuses every API key.
+    pub api_keys_retired: bool,
+    pub v2_errors: V2Errors,
     pub servers: Vec<Server>,
     tokens: Vec<(String, Instant)>,
     pub token_ttl: Duration,
@@ -131,6 +154,9 @@ impl Cloudways {
         Cloudways {
             email: email.into(),
             api_key: api_key.into(),
+            access_tokens: vec![],
+            api_keys_retired: false,
+            v2_errors: V2Errors::OAuth,
             servers: vec![Server {
                 id: server,
                 apps: vec![App {
@@ -200,7 +226,10 @@ impl Cloudways {
                 .find(|(k, _)| k == name)
                 .map(|(_, v)| v.clone())
         };
-        if get("email").as_deref() != Some(self.email.as_str())
+        // An access token is no API key: the exchange refuses it like a wrong key
+        // (panel-apis-b.md §1.2), and so it does every key after the cut-off.
+        if self.api_keys_retired
+            || get("email").as_deref() != Some(self.email.as_str())
             || get("api_key").as_deref() != Some(self.api_key.as_str())
         {
             return Response::json(
@@ -219,8 +248,23 @@ impl Cloudways {
         )
     }
 
+    /// A refused token in the shape of the version asked.
+    fn auth_error(&self, v2: bool, status: u16, error: &str, description: &str) -> Response {
+        if v2 && self.v2_errors == V2Errors::Message {
+            return Response::json(status, &json!({"message": description}));
+        }
+        Response::json(
+            status,
+            &json!({"error": error, "error_description": description}),
+        )
+    }
+
     fn route(&mut self, request: &Request) -> Response {
-        let Some(path) = request.path.strip_prefix("/api/v1") else {
+        let (v2, path) = if let Some(path) = request.path.strip_prefix("/api/v1") {
+            (false, path)
+        } else if let Some(path) = request.path.strip_prefix("/api/v2") {
+            (true, path)
+        } else {
             return Response::json(404, &json!({"error": "Not Found"}));
         };
         if request.method == "POST" && path == "/oauth/access_token" {
@@ -230,17 +274,25 @@ impl Cloudways {
             .header("authorization")
             .and_then(|h| h.strip_prefix("Bearer "))
         else {
+            if v2 && self.v2_errors == V2Errors::Message {
+                return Response::json(400, &json!({"message": "Access Token not provided"}));
+            }
             return Response::json(400, &json!({"error": "Access Token not provided"}));
         };
-        let valid = self
-            .tokens
-            .iter()
-            .any(|(t, at)| t == bearer && at.elapsed() < self.token_ttl);
+        // v1: tokens from the exchange; v2: the platform's access tokens as they are.
+        let valid = if v2 {
+            self.access_tokens.iter().any(|t| t == bearer)
+        } else {
+            self.tokens
+                .iter()
+                .any(|(t, at)| t == bearer && at.elapsed() < self.token_ttl)
+        };
         if !valid {
-            return Response::json(
+            return self.auth_error(
+                v2,
                 401,
-                &json!({"error": "invalid_token",
-                        "error_description": "The access token provided is invalid or has expired."}),
+                "invalid_token",
+                "The access token provided is invalid or has expired.",
             );
         }
         self.served += 1;
@@ -551,5 +603,77 @@ mod tests {
             ("server_id".to_string(), "1".to_string()),
         ];
         assert_eq!(list_field(&fields, "aliases"), ["a.com", "b.com"]);
+    }
+
+    fn request(method: &str, path: &str, body: &str, bearer: Option<&str>) -> Request {
+        Request {
+            method: method.into(),
+            path: path.into(),
+            query: String::new(),
+            headers: match bearer {
+                Some(b) => vec![("authorization".to_string(), format!("Bearer {b}"))],
+                None => vec![(
+                    "content-type".to_string(),
+                    "application/x-www-form-urlencoded".to_string(),
+                )],
+            },
+            body: body.as_bytes().to_vec(),
+            received: std::time::Instant::now(),
+        }
+    }
+
+    fn panel() -> Cloudways {
+        let mut cw = Cloudways::new("me@example.com", "key-1", 1, 2, "net.example");
+        cw.access_tokens.push("platform-token-1".into());
+        cw
+    }
+
+    #[test]
+    fn v2_takes_the_access_token_as_it_is_and_v1_does_not() {
+        let mut cw = panel();
+        let r = cw.handle(&request(
+            "GET",
+            "/api/v2/server",
+            "",
+            Some("platform-token-1"),
+        ));
+        assert_eq!(r.status, 200);
+        let r = cw.handle(&request(
+            "GET",
+            "/api/v1/server",
+            "",
+            Some("platform-token-1"),
+        ));
+        assert_eq!(r.status, 401);
+        let r = cw.handle(&request("GET", "/api/v2/server", "", Some("other")));
+        assert_eq!(r.status, 401);
+        let r = cw.handle(&request("GET", "/api/v2/server", "", None));
+        assert_eq!(r.status, 400);
+        cw.v2_errors = V2Errors::Message;
+        let r = cw.handle(&request("GET", "/api/v2/server", "", Some("other")));
+        assert_eq!(r.status, 401);
+        assert!(String::from_utf8_lossy(&r.body).contains("\"message\""));
+        assert_eq!(cw.logins, 0);
+    }
+
+    #[test]
+    fn the_exchange_refuses_an_access_token_and_retired_keys() {
+        let mut cw = panel();
+        let login = |key: &str| {
+            request(
+                "POST",
+                "/api/v1/oauth/access_token",
+                &format!("email=me%40example.com&api_key={key}"),
+                None,
+            )
+        };
+        let r = cw.handle(&login("platform-token-1"));
+        assert_eq!(r.status, 401);
+        assert!(String::from_utf8_lossy(&r.body).contains("invalid_credentials"));
+        assert_eq!(cw.handle(&login("key-1")).status, 200);
+        cw.api_keys_retired = true;
+        let r = cw.handle(&login("key-1"));
+        assert_eq!(r.status, 401);
+        assert!(String::from_utf8_lossy(&r.body).contains("invalid_credentials"));
     }
 }

@@ -54,6 +54,16 @@ pub fn credential_for(
         let built = match scheme {
             AuthScheme::Session(login) => {
                 if let Some(session) = Session::new(login, constants, secrets.clone())? {
+                    // The other schemes' constants, for a refusal to name: a value given
+                    // to this login may belong in one of them (a new kind of token in the
+                    // old key's constant).
+                    let alternatives = schemes
+                        .iter()
+                        .filter(|other| !std::ptr::eq(*other, scheme))
+                        .map(|other| crate::sandbox::constants::auth_constants(other).join(" + "))
+                        .filter(|names| !names.is_empty())
+                        .collect();
+                    let session = session.with_alternatives(alternatives);
                     return Ok(Some(Credential::Session(Arc::new(session))));
                 }
                 None

@@ -42,6 +42,9 @@ pub struct Session {
     last_failure: std::sync::Mutex<Option<LoginFailure>>,
     /// The constants the login sends, named when the panel refuses them.
     credential_names: Vec<String>,
+    /// The constants of the integration's other auth schemes (one entry per scheme, joined
+    /// with " + "), named too: the refused value may be meant for one of them.
+    alternatives: Vec<String>,
     secrets: Secrets,
 }
 
@@ -113,8 +116,15 @@ impl Session {
             invalidations: Default::default(),
             last_failure: Default::default(),
             credential_names,
+            alternatives: Vec::new(),
             secrets,
         }))
+    }
+
+    /// Names the integration's other credentials in a refusal ("or set X instead").
+    pub fn with_alternatives(mut self, alternatives: Vec<String>) -> Self {
+        self.alternatives = alternatives;
+        self
     }
 
     /// The login request to send.
@@ -164,6 +174,12 @@ impl Session {
             );
             if matches!(status, 401 | 403) && !self.credential_names.is_empty() {
                 message.push_str(&format!("; check {}", self.credential_names.join(" and ")));
+                if !self.alternatives.is_empty() {
+                    message.push_str(&format!(
+                        ", or set {} instead",
+                        self.alternatives.join(" or ")
+                    ));
+                }
             }
             let message = self.secrets.redact(&message);
             return Err(fail(if matches!(status, 401 | 403) {

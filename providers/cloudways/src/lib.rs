@@ -1,11 +1,17 @@
 //! Cloudways: mapped domains are the application's aliases; Let's Encrypt is installed for
 //! the names whose DNS the host verified, and its operation is polled.
 //!
-//! API (`https://api.cloudways.com/api/v1`, `panel-apis-b.md` §1):
-//! - `POST /oauth/access_token` (form `email`, `api_key`) answers `{"access_token",
-//!   "token_type", "expires_in"}`: the host performs this exchange (a session), caches the
-//!   token for `expires_in` seconds, attaches it as `Authorization: Bearer` and exchanges
-//!   again after a 401; neither the API key nor the token enters this component;
+//! API (`https://api.cloudways.com/api/v1`, or `/api/v2` with an access token;
+//! `panel-apis-b.md` §1):
+//! - access token (`WU_CLOUDWAYS_ACCESS_TOKEN`, tried first): the platform "Access Token"
+//!   that replaces the API key, which stops working on 2026-10-15 (`panel-apis-b.md` §1.2):
+//!   the host sends it as `Authorization: Bearer` with no exchange, and every request goes to
+//!   `/api/v2` with v1's paths ("replace v1 with v2", §1.1);
+//! - otherwise `POST /api/v1/oauth/access_token` (form `email`, `api_key`) answers
+//!   `{"access_token", "token_type", "expires_in"}`: the host performs this exchange (a
+//!   session), caches the token for `expires_in` seconds, attaches it as `Authorization:
+//!   Bearer` and exchanges again after a 401; neither the API key nor either token enters
+//!   this component;
 //! - `GET /server`: every server with its apps, each app with its `aliases` (ids are
 //!   strings in answers, integers in requests);
 //! - `POST /app/manage/aliases` (form `server_id`, `app_id`, `aliases[]`) **replaces** the
@@ -32,16 +38,20 @@
 
 use provider_sdk::http::{Request, Response};
 use provider_sdk::{
-    AuthScheme, BodyFormat, Capabilities, ConstantSpec, DomainEvent, DomainProvider, LoginField,
-    LoginValue, Operations, Outcome, PanelDomain, ProviderError, ProviderMetadata, SessionLogin,
-    config, journal, log,
+    AnyOfGroup, AuthScheme, BodyFormat, Capabilities, ConstantSpec, DomainEvent, DomainProvider,
+    LoginField, LoginValue, Operations, Outcome, PanelDomain, ProviderError, ProviderMetadata,
+    SessionLogin, config, journal, log,
 };
 use serde_json::Value;
 use std::time::Duration;
 
+/// API v1: the API key's exchange and its token.
 pub const API_BASE: &str = "https://api.cloudways.com/api/v1";
+/// API v2: the same paths, for the platform's access tokens (`panel-apis-b.md` §1.1).
+pub const API_V2_BASE: &str = "https://api.cloudways.com/api/v2";
 pub const EMAIL: &str = "WU_CLOUDWAYS_EMAIL";
 pub const API_KEY: &str = "WU_CLOUDWAYS_API_KEY";
+pub const ACCESS_TOKEN: &str = "WU_CLOUDWAYS_ACCESS_TOKEN";
 pub const SERVER_ID: &str = "WU_CLOUDWAYS_SERVER_ID";
 pub const APP_ID: &str = "WU_CLOUDWAYS_APP_ID";
 pub const EXTRA_DOMAINS: &str = "WU_CLOUDWAYS_EXTRA_DOMAINS";
@@ -92,10 +102,19 @@ impl DomainProvider for Cloudways {
                     "The e-mail address of the Cloudways account (used for the token exchange \
                      and as the Let's Encrypt contact)",
                 ),
-                ConstantSpec::required(
+                ConstantSpec::optional(
+                    ACCESS_TOKEN,
+                    "Cloudways access token",
+                    "Platform > API > Create Access Token (role FULL ACCESS, or LIMITED with \
+                     application management and SSL); replaces the API key, which stops \
+                     working on 2026-10-15. Used with API v2 when set",
+                )
+                .secret(),
+                ConstantSpec::optional(
                     API_KEY,
-                    "Cloudways API key",
-                    "Account > API Integration > API key",
+                    "Cloudways API key (legacy)",
+                    "Account > API Integration > API key; exchanged for a token on API v1. \
+                     Keys stop working on 2026-10-15: use an access token instead",
                 )
                 .secret(),
                 ConstantSpec::required(
@@ -115,14 +134,23 @@ impl DomainProvider for Cloudways {
                      WordPress maps",
                 ),
             ],
-            any_of: vec![],
+            any_of: vec![AnyOfGroup {
+                label: "Cloudways credentials".into(),
+                options: vec![vec![ACCESS_TOKEN.into()], vec![API_KEY.into()]],
+            }],
             capabilities: Capabilities::AUTO_SSL
                 | Capabilities::WWW_HANDLING
                 | Capabilities::REMOVAL,
             operations: Operations::LIST_DOMAINS | Operations::REQUEST_CERTIFICATE,
             ssl_verification_attempts: 5,
             default_allowed_hosts: vec!["api.cloudways.com".into()],
-            auth: vec![AuthScheme::Session(session_login())],
+            // The host uses the first scheme whose constants are all set: the access token
+            // (API v2) when given, else the key exchange (API v1); `Api::configured` picks
+            // the matching base the same way.
+            auth: vec![
+                AuthScheme::Bearer(ACCESS_TOKEN.into()),
+                AuthScheme::Session(session_login()),
+            ],
             account_constants: vec![SERVER_ID.into(), APP_ID.into()],
         }
     }
@@ -131,9 +159,10 @@ impl DomainProvider for Cloudways {
         let api = Api::configured()?;
         let app = api.app()?;
         Ok(Outcome::unchanged(format!(
-            "server {} app {} reachable ({}): {} alias(es)",
+            "server {} app {} reachable through API {} ({}): {} alias(es)",
             api.server_id,
             api.app_id,
+            api.mode.version(),
             app.cname
                 .as_deref()
                 .or(app.label.as_deref())
@@ -473,9 +502,57 @@ fn journal_key(what: &str, names: &[String]) -> String {
     format!("{what} {}", names.join(","))
 }
 
+/// Which credential the host attaches, hence which API version the requests go to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `WU_CLOUDWAYS_ACCESS_TOKEN` as a Bearer token on `/api/v2`.
+    AccessToken,
+    /// The e-mail and API key exchanged for a token on `/api/v1`.
+    ApiKey,
+}
+
+impl Mode {
+    /// The host's choice: the first auth scheme whose constants are all set.
+    fn configured() -> Mode {
+        if config::is_set(ACCESS_TOKEN) {
+            Mode::AccessToken
+        } else {
+            Mode::ApiKey
+        }
+    }
+
+    pub fn base(self) -> &'static str {
+        match self {
+            Mode::AccessToken => API_V2_BASE,
+            Mode::ApiKey => API_BASE,
+        }
+    }
+
+    fn version(self) -> &'static str {
+        match self {
+            Mode::AccessToken => "v2",
+            Mode::ApiKey => "v1",
+        }
+    }
+
+    /// What to check when Cloudways refuses the credential.
+    fn check(self) -> String {
+        match self {
+            Mode::AccessToken => format!(
+                "check {ACCESS_TOKEN} (it may have expired or been revoked in the platform)"
+            ),
+            Mode::ApiKey => format!(
+                "check {EMAIL} and {API_KEY}; Cloudways API keys stop working on 2026-10-15: \
+                 an access token goes in {ACCESS_TOKEN}"
+            ),
+        }
+    }
+}
+
 struct Api {
     server_id: String,
     app_id: String,
+    mode: Mode,
 }
 
 impl Api {
@@ -489,15 +566,22 @@ impl Api {
                 )));
             }
         }
-        Ok(Api { server_id, app_id })
+        Ok(Api {
+            server_id,
+            app_id,
+            mode: Mode::configured(),
+        })
     }
 
     fn send(&self, request: Request) -> Result<Response, ProviderError> {
         request.send().map_err(|e| match e {
-            ProviderError::Denied(m) => ProviderError::Denied(format!(
-                "{m} (if the host's log says the session login was refused, check {EMAIL} and \
-                 {API_KEY})"
-            )),
+            ProviderError::Denied(m) => ProviderError::Denied(match self.mode {
+                Mode::ApiKey => format!(
+                    "{m} (if the host's log says the session login was refused, {})",
+                    self.mode.check()
+                ),
+                Mode::AccessToken => m,
+            }),
             other => other,
         })
     }
@@ -525,12 +609,22 @@ impl Api {
                 "Cloudways says the access token was not provided (400): {message}"
             )),
             401 => ProviderError::BadCredentials(format!(
-                "Cloudways refused the access token (401): {message}; check {EMAIL} and {API_KEY}"
+                "Cloudways refused the access token (401): {message}; {}",
+                self.mode.check()
             )),
             403 => ProviderError::NotFound(format!(
                 "Cloudways does not let this account manage server {} app {} (403): {message}; \
-                 check {SERVER_ID} and {APP_ID}",
-                self.server_id, self.app_id
+                 check {SERVER_ID} and {APP_ID}{}",
+                self.server_id,
+                self.app_id,
+                if self.mode == Mode::AccessToken {
+                    format!(
+                        ", and that the role of {ACCESS_TOKEN} allows application management \
+                         and SSL (a READ token cannot write)"
+                    )
+                } else {
+                    String::new()
+                }
             )),
             404 => ProviderError::NotFound(format!(
                 "Cloudways has no server {} app {} (404): {message}; check {SERVER_ID} and {APP_ID}",
@@ -547,7 +641,7 @@ impl Api {
     }
 
     fn app(&self) -> Result<App, ProviderError> {
-        let body = self.read(self.send(Request::get(format!("{API_BASE}/server")))?)?;
+        let body = self.read(self.send(Request::get(format!("{}/server", self.mode.base())))?)?;
         find_app(&body, &self.server_id, &self.app_id)
     }
 
@@ -561,8 +655,9 @@ impl Api {
             // An empty list would form-encode to no field at all; send the field, empty.
             fields.push(("aliases[]", ""));
         }
-        let response =
-            self.send(Request::post(format!("{API_BASE}/app/manage/aliases")).form(&fields))?;
+        let response = self.send(
+            Request::post(format!("{}/app/manage/aliases", self.mode.base())).form(&fields),
+        )?;
         self.read(response).map(|_| ())
     }
 
@@ -650,7 +745,7 @@ impl Api {
     }
 
     fn operation(&self, id: &str) -> Result<OperationState, ProviderError> {
-        let url = format!("{API_BASE}/operation/{id}");
+        let url = format!("{}/operation/{id}", self.mode.base());
         let body = self.read(self.send(Request::get(url))?)?;
         operation_state(&body).map_err(|m| api_error(200, m))
     }
@@ -698,8 +793,11 @@ impl Api {
                     fields.push(("ssl_domains[]", name));
                 }
                 let response = self.send(
-                    Request::post(format!("{API_BASE}/security/lets_encrypt_install"))
-                        .form(&fields),
+                    Request::post(format!(
+                        "{}/security/lets_encrypt_install",
+                        self.mode.base()
+                    ))
+                    .form(&fields),
                 )?;
                 let body = self
                     .read(response)

@@ -13,8 +13,11 @@
 //!   with the same name and type, so it is never relied on);
 //! - `DELETE /api/dns/v1/zones/{domain}` `{"filters": [{"name", "type"}]}`.
 //!
-//! Unlike the PHP plugin: a name outside the portfolio is an error that says which record to
-//! create elsewhere (the plugin logs it at INFO and reports success); the zone is read first,
+//! A name outside the portfolio (a customer-owned domain whose DNS is elsewhere) is not this
+//! panel's to write: a success with `changed: false` and a note naming the record to create
+//! where its DNS is hosted, as the plugin also reports success (it only logs at INFO).
+//!
+//! Unlike the PHP plugin: the zone is read first,
 //! so a present record sends nothing and a record another party owns (a CNAME pointing
 //! elsewhere, an A/AAAA record at the name) is reported instead of being appended to; removal
 //! deletes only the CNAME that points at the network (the plugin also deletes every A and AAAA
@@ -354,15 +357,30 @@ fn by_zone(names: &[String]) -> Result<(Grouped, Vec<String>), ProviderError> {
     Ok((grouped, outside))
 }
 
+/// "CNAME a -> t and CNAME www.a -> t": the records a name outside the portfolio needs.
+fn records_to_create(names: &[String], target: &str) -> String {
+    names
+        .iter()
+        .map(|name| format!("CNAME {name} -> {target}"))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
 fn add(names: &[String]) -> Result<Outcome, ProviderError> {
     let target = target()?;
     let (grouped, outside) = by_zone(names)?;
     if grouped.is_empty() {
-        return Err(ProviderError::NotFound(format!(
-            "{} is in no DNS zone of this Hostinger account's domain portfolio: nothing was \
-             written; where its DNS is hosted, create CNAME {} -> {target}",
-            names.join(", "),
-            names[0]
+        // A customer-owned domain whose DNS is hosted elsewhere: not this panel's to write
+        // (the plugin too reports success). The customer creates the record; the host's
+        // lifecycle checks DNS, and `dns-requirements` names the same records.
+        return Ok(Outcome::unchanged(format!(
+            "{} is not in this Hostinger account's domain portfolio: nothing to write here",
+            names.join(", ")
+        ))
+        .with_note(format!(
+            "where its DNS is hosted, create {} (at a zone's apex, where DNS allows no \
+             CNAME, an A record for the network's address instead)",
+            records_to_create(names, &target)
         )));
     }
     let mut added = Vec::new();
@@ -431,10 +449,9 @@ fn add(names: &[String]) -> Result<Outcome, ProviderError> {
     }
     if !outside.is_empty() {
         notes.push(format!(
-            "{} is in no zone of the portfolio: create CNAME {} -> {target} where its DNS is \
-             hosted",
+            "{} is in no zone of the portfolio: where its DNS is hosted, create {}",
             outside.join(", "),
-            outside[0]
+            records_to_create(&outside, &target)
         ));
     }
     if added.is_empty() && present.is_empty() {
