@@ -23,8 +23,11 @@
  *   sent in the order they happened: a queued event holds back the ones after it.
  * - POST /wp-json/domain-host/v1/stage receives the service's signed stage callbacks
  *   (X-Domain-Host-Timestamp, X-Domain-Host-Signature: sha256=HMAC(secret, "ts.body"),
- *   300 s window) and records the stage through Ultimate Multisite's domain model when it
- *   is active, and always in the network option `domain_host_stages`.
+ *   300 s window) and records the stage always in the network option `domain_host_stages`
+ *   and, when Ultimate Multisite's domain model is active, in it as a forward-only
+ *   compare-and-set (see FORWARD): a live `done` never goes back to `checking-*`.
+ * - A subdomain site's own host is one event: the `add-domain` / `remove-domain` doubles
+ *   Ultimate Multisite fires beside `wu_add_subdomain` / `wu_remove_subdomain` are folded.
  * - Network Admin > Settings > Domain Host lists the service's domains with stage and
  *   diagnosis, and the events still queued here.
  *
