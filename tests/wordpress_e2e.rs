@@ -358,18 +358,173 @@ fn stored_events(wp: &WordPress) -> u64 {
         .sum()
 }
 
-#[test]
-fn the_bridge_in_a_real_wordpress() {
-    let wp = match wordpress() {
-        Ok(wp) => wp,
+/// One WordPress for the run: the tests take turns (each starts with `reset`).
+static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
+static ENV: std::sync::OnceLock<Result<WordPress, String>> = std::sync::OnceLock::new();
+
+/// The environment (set up once) and this test's turn in it; None when it is not
+/// available (skipped, or a failure in CI).
+fn turn() -> Option<(&'static WordPress, std::sync::MutexGuard<'static, ()>)> {
+    let guard = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    match ENV.get_or_init(wordpress) {
+        Ok(wp) => Some((wp, guard)),
         Err(reason) if std::env::var_os("CI").is_some() => {
             panic!("the WordPress environment is required in CI: {reason}")
         }
         Err(reason) => {
             eprintln!("skipped: the WordPress environment is not available: {reason}");
-            return;
+            None
         }
+    }
+}
+
+/// A stage callback as the service signs it, posted straight to WordPress.
+fn callback(wp: &WordPress, domain: &str, site: u64, stage: &str, delivery: u64) -> (u16, String) {
+    let body = serde_json::json!({
+        "domain": domain, "site": site, "stage": stage, "delivery": delivery,
+        "changed_at": format!("2026-01-01T00:00:{delivery:02}Z"),
+    })
+    .to_string();
+    let ts = now().to_string();
+    http(
+        "POST",
+        &wp.stage_url(),
+        &[
+            ("X-Domain-Host-Timestamp", &ts),
+            ("X-Domain-Host-Signature", &sign(&wp.secret, &ts, &body)),
+            ("Content-Type", "application/json"),
+        ],
+        &body,
+    )
+    .unwrap()
+}
+
+/// F1 (bridge-review.md §2.2): the real domain model's `save()` is `false` when the row
+/// already holds the values; a callback whose stage the row has is acknowledged (200), not
+/// refused for the service to retry forever, and later changes still land.
+#[test]
+fn a_callback_for_the_stage_the_row_already_has_is_acknowledged() {
+    let Some((wp, _turn)) = turn() else { return };
+    const D: &str = "same.example.test";
+    wp.php(&["reset"]);
+    wp.php(&["standin", "on"]);
+    wp.php(&["map", D, "11"]);
+    // The service's first callback: checking-dns, which UM's row was created with.
+    let (status, answer) = callback(wp, D, 11, "checking-dns", 1);
+    assert_eq!(status, 200, "{answer}");
+    let state = wp.state();
+    assert_eq!(state["model"][D]["stage"], "checking-dns", "{state}");
+    assert_eq!(state["stages"][D]["stage"], "checking-dns", "{state}");
+    // UM's own checker reached done first; the service's done is the same: 200.
+    wp.php(&["um-stage", D, "done", "1"]);
+    let (status, answer) = callback(wp, D, 11, "done", 2);
+    assert_eq!(status, 200, "{answer}");
+    let state = wp.state();
+    assert_eq!(state["stages"][D]["stage"], "done", "{state}");
+    assert_eq!(state["model"][D]["stage"], "done", "{state}");
+    // The domain's later changes are not held up.
+    let (status, answer) = callback(wp, D, 11, "failed", 3);
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(wp.state()["model"][D]["stage"], "failed");
+    assert!(!wp.log().contains("not recorded"), "{}", wp.log());
+    wp.php(&["standin", "off"]);
+}
+
+/// F2 (bridge-review.md §2.4): the bridge writes UM's stage as a forward-only
+/// compare-and-set against the row as it is now: a live `done` never goes back to
+/// `checking-*` (only to a failure; `degraded` stays in the bridge's own record), and an
+/// admin's `done-without-ssl` is kept except on failure.
+#[test]
+fn stages_only_move_forward_in_the_domain_model() {
+    let Some((wp, _turn)) = turn() else { return };
+    const D: &str = "live.example.test";
+    wp.php(&["reset"]);
+    wp.php(&["standin", "on"]);
+    wp.php(&["map", D, "12"]);
+    wp.php(&["um-stage", D, "done", "1"]);
+    let model = |wp: &WordPress| wp.state()["model"][D]["stage"].clone();
+    for (delivery, stage) in [
+        (1, "checking-dns"),
+        (2, "checking-ssl-cert"),
+        (3, "degraded"),
+    ] {
+        let (status, answer) = callback(wp, D, 12, stage, delivery);
+        assert_eq!(status, 200, "{stage}: {answer}");
+        let state = wp.state();
+        assert_eq!(
+            state["model"][D]["stage"], "done",
+            "{stage} kept out: {state}"
+        );
+        assert_eq!(state["model"][D]["secure"], true, "{state}");
+        assert_eq!(
+            state["stages"][D]["stage"], stage,
+            "in the bridge's record: {state}"
+        );
+    }
+    let (status, _) = callback(wp, D, 12, "ssl-failed", 4);
+    assert_eq!(status, 200);
+    assert_eq!(model(wp), "ssl-failed", "a failure does reach the model");
+    let (status, _) = callback(wp, D, 12, "done", 5);
+    assert_eq!(status, 200);
+    assert_eq!(model(wp), "done");
+    // A network admin chose done-without-ssl: the service's stages leave it, but failure.
+    wp.php(&["um-stage", D, "done-without-ssl", "0"]);
+    for (delivery, stage) in [(6, "checking-ssl-cert"), (7, "ssl-failed"), (8, "done")] {
+        let (status, answer) = callback(wp, D, 12, stage, delivery);
+        assert_eq!(status, 200, "{stage}: {answer}");
+        assert_eq!(model(wp), "done-without-ssl", "{stage} kept out");
+    }
+    let (status, _) = callback(wp, D, 12, "failed", 9);
+    assert_eq!(status, 200);
+    assert_eq!(model(wp), "failed");
+    wp.php(&["standin", "off"]);
+}
+
+/// F3 (bridge-review.md §5): a new subdomain site fires both `wu_add_subdomain` (site id a
+/// numeric string) and `wu_add_domain` for the same host, and its deletion both removes:
+/// the bridge sends one event each time; a mapped domain of that site is still its own.
+#[test]
+fn a_subdomain_site_is_one_event() {
+    let Some((wp, _turn)) = turn() else { return };
+    const SITE: &str = "blog.example.test";
+    const MAPPED: &str = "blog-shop.example.test";
+    wp.php(&["reset"]);
+    wp.php(&["standin", "on"]);
+    let events = |state: &Value| -> Vec<(String, String, Value)> {
+        state["queue"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                (
+                    e["event"].as_str().unwrap().into(),
+                    e["domain"].as_str().unwrap().into(),
+                    e["site_id"].clone(),
+                )
+            })
+            .collect()
     };
+    let created = wp.php(&["site-create", SITE, "13"]);
+    assert_eq!(
+        events(&created),
+        [("add-subdomain".to_string(), SITE.to_string(), 13.into())],
+        "{created}"
+    );
+    let mapped = wp.php(&["map", MAPPED, "13"]);
+    assert_eq!(events(&mapped).len(), 2, "{mapped}");
+    assert_eq!(events(&mapped)[1].0, "add-domain");
+    let deleted = wp.php(&["site-delete", SITE, "13"]);
+    assert_eq!(
+        events(&deleted)[2..],
+        [("remove-subdomain".to_string(), SITE.to_string(), 13.into())],
+        "{deleted}"
+    );
+    wp.php(&["standin", "off"]);
+}
+
+#[test]
+fn the_bridge_in_a_real_wordpress() {
+    let Some((wp, _turn)) = turn() else { return };
 
     // The world: ServerPilot, DNS pointing the shop here, a valid certificate for it.
     let emu = Emulator::spawn(ServerPilot::new(CLIENT_ID, API_KEY, APP_ID), 0).expect("emulator");

@@ -23,8 +23,11 @@
  *   sent in the order they happened: a queued event holds back the ones after it.
  * - POST /wp-json/domain-host/v1/stage receives the service's signed stage callbacks
  *   (X-Domain-Host-Timestamp, X-Domain-Host-Signature: sha256=HMAC(secret, "ts.body"),
- *   300 s window) and records the stage through Ultimate Multisite's domain model when it
- *   is active, and always in the network option `domain_host_stages`.
+ *   300 s window) and records the stage always in the network option `domain_host_stages`
+ *   and, when Ultimate Multisite's domain model is active, in it as a forward-only
+ *   compare-and-set (see FORWARD): a live `done` never goes back to `checking-*`.
+ * - A subdomain site's own host is one event: the `add-domain` / `remove-domain` doubles
+ *   Ultimate Multisite fires beside `wu_add_subdomain` / `wu_remove_subdomain` are folded.
  * - Network Admin > Settings > Domain Host lists the service's domains with stage and
  *   diagnosis, and the events still queued here.
  *
@@ -38,6 +41,7 @@ defined( 'ABSPATH' ) || exit;
 const LOG_HANDLE    = 'integration-domain-host';
 const QUEUE_OPTION  = 'domain_host_queue';
 const STAGES_OPTION = 'domain_host_stages';
+const SUBS_OPTION   = 'domain_host_subdomains';
 const DELIVER_HOOK  = 'domain_host_deliver';
 const AS_GROUP      = 'domain-host';
 const MAX_SKEW      = 300;
@@ -95,6 +99,10 @@ add_action(
  * Queues one event durably, then tries to deliver the queue at once.
  */
 function accept_event( string $event, string $domain, int $site_id ): void {
+	if ( is_subdomain_double( $event, $domain, $site_id ) ) {
+		log_message( sprintf( 'Folded %s %s (site %d) into its subdomain event: the same host, already sent as a subdomain.', $event, $domain, $site_id ) );
+		return;
+	}
 	$action_id = $GLOBALS['domain_host_bridge_action_id'] ?? null;
 	// One key per event: the Action Scheduler action when there is one (so a re-run of the
 	// same action is the same event; the name and site are in it too, in case the action
@@ -131,6 +139,59 @@ function accept_event( string $event, string $domain, int $site_id ): void {
 		$append();
 	}
 	deliver_queue();
+}
+
+/**
+ * Ultimate Multisite fires both `wu_add_subdomain` and `wu_add_domain` for a new subdomain
+ * site's own host (`handle_site_created` enqueues the first, then the Domain row it inserts
+ * for the site enqueues the second), and both removes when the site is deleted. One event per
+ * host: the subdomain events are kept (remembered in the network option
+ * `domain_host_subdomains`), and `add-domain` / `remove-domain` for a host remembered as that
+ * site's subdomain, or equal to the site's own host, are the doubles.
+ */
+function is_subdomain_double( string $event, string $domain, int $site_id ): bool {
+	if ( 'add-domain' === $event && function_exists( 'get_site' ) && function_exists( 'is_subdomain_install' ) && is_subdomain_install() ) {
+		$site = get_site( $site_id );
+		if ( $site && strtolower( (string) $site->domain ) === $domain ) {
+			return true;
+		}
+	}
+	$fold = with_lock(
+		'subdomains',
+		10,
+		static function () use ( $event, $domain, $site_id ) {
+			$subs = read_option( SUBS_OPTION );
+			// Forget deleted sites' hosts after a day (both removes come within minutes).
+			$subs = array_filter(
+				$subs,
+				static function ( $entry ) {
+					return empty( $entry['removed'] ) || $entry['removed'] > time() - DAY_IN_SECONDS;
+				}
+			);
+			$known = isset( $subs[ $domain ] ) && (int) $subs[ $domain ]['site_id'] === $site_id;
+			$fold  = false;
+			switch ( $event ) {
+				case 'add-subdomain':
+					$subs[ $domain ] = array( 'site_id' => $site_id );
+					break;
+				case 'remove-subdomain':
+					$subs[ $domain ] = array(
+						'site_id' => $site_id,
+						'removed' => time(),
+					);
+					break;
+				case 'add-domain':
+					$fold = $known && empty( $subs[ $domain ]['removed'] );
+					break;
+				case 'remove-domain':
+					$fold = $known;
+					break;
+			}
+			update_network_option( null, SUBS_OPTION, $subs );
+			return $fold;
+		}
+	);
+	return true === $fold;
 }
 
 /** Whether Ultimate Multisite has a mapping row for `www.` + the domain. */
@@ -418,10 +479,34 @@ function receive_stage( \WP_REST_Request $request ) {
 }
 
 /**
- * Ultimate Multisite's Domain model, when the plugin is active and knows the domain.
- * Returns where the stage went: 'domain-model' or 'option' (no model, unknown domain, or a
- * stage the model does not have: `degraded`, `removed`), or a WP_Error when the model
- * refused it.
+ * Which of the service's stages may replace the stage Ultimate Multisite's row has. Forward
+ * only: a live `done` goes only to a failure (never back to `checking-*`, which unmaps it:
+ * `Domain::INACTIVE_STAGES`, `class-domain.php`:92-97; `class-domain-mapping.php`:391-396);
+ * a network admin's `done-without-ssl` (UM's own checker never sets it) only to `failed`.
+ * Anything else stays in the bridge's record (the network option) only.
+ */
+const FORWARD = array(
+	'checking-dns'      => array( 'checking-ssl-cert', 'done', 'failed', 'ssl-failed' ),
+	'checking-ssl-cert' => array( 'done', 'ssl-failed', 'failed' ),
+	'failed'            => array( 'checking-dns', 'checking-ssl-cert', 'done', 'ssl-failed' ),
+	'ssl-failed'        => array( 'checking-ssl-cert', 'done', 'failed' ),
+	'done'              => array( 'failed', 'ssl-failed' ),
+	'done-without-ssl'  => array( 'failed' ),
+);
+
+/**
+ * Ultimate Multisite's Domain model, when the plugin is active and knows the domain, written
+ * as a compare-and-set against the row as it is now (re-read here, under the stage lock):
+ * - the row already has the stage (and `secure` for `done`): nothing to write;
+ * - a move FORWARD allows: set_stage (+ set_secure on done), save;
+ * - any other move (e.g. `done` → `checking-dns`): the model keeps its stage.
+ * `save()` is `false` when the row did not change (BerlinDB `update_item()` "nothing to
+ * save"), so a `false` is answered by reading the row again: holding the stage is success.
+ *
+ * Returns where the stage went: 'domain-model', or 'option' (no model, unknown domain, a
+ * stage the model does not have, `degraded` and `removed` included, or a move the model
+ * does not take), or a WP_Error for trouble worth retrying (validation, a write that did
+ * not land).
  *
  * @return string|\WP_Error
  */
@@ -430,7 +515,15 @@ function record_in_model( string $domain, string $stage ) {
 		return 'option';
 	}
 	$model = wu_get_domain_by_domain( $domain );
-	if ( ! $model || ! is_object( $model ) || ! method_exists( $model, 'set_stage' ) ) {
+	if ( ! $model || ! is_object( $model ) || ! method_exists( $model, 'set_stage' ) || ! method_exists( $model, 'get_stage' ) ) {
+		return 'option';
+	}
+	if ( model_holds( $model, $stage ) ) {
+		return 'domain-model';
+	}
+	$current = (string) $model->get_stage();
+	if ( ! in_array( $stage, FORWARD[ $current ] ?? array(), true ) ) {
+		log_message( sprintf( 'Stage of %s: %s kept in the bridge only; Ultimate Multisite keeps %s.', $domain, $stage, $current ) );
 		return 'option';
 	}
 	$model->set_stage( $stage );
@@ -443,9 +536,23 @@ function record_in_model( string $domain, string $stage ) {
 		return $saved;
 	}
 	if ( false === $saved ) {
-		return new \WP_Error( 'domain_host_model', 'The domain model did not save.' );
+		$again = wu_get_domain_by_domain( $domain );
+		if ( ! $again || ! is_object( $again ) ) {
+			return 'option'; // deleted meanwhile
+		}
+		if ( ! model_holds( $again, $stage ) ) {
+			return new \WP_Error( 'domain_host_model', sprintf( 'The domain model did not save (it has %s).', (string) $again->get_stage() ) );
+		}
 	}
 	return 'domain-model';
+}
+
+/** Whether the row has the stage already (and, for `done`, is marked secure). */
+function model_holds( $model, string $stage ): bool {
+	if ( (string) $model->get_stage() !== $stage ) {
+		return false;
+	}
+	return 'done' !== $stage || ! method_exists( $model, 'is_secure' ) || (bool) $model->is_secure();
 }
 
 /** @return string[] */

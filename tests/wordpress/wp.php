@@ -5,6 +5,9 @@
  *
  *   php wp.php WORDPRESS_DIR HOST fire HOOK DOMAIN SITE_ID   one of the four actions
  *   php wp.php WORDPRESS_DIR HOST map DOMAIN SITE_ID         a domain row (stand-in model), then wu_add_domain
+ *   php wp.php WORDPRESS_DIR HOST site-create HOST SITE_ID   a new subdomain site: wu_add_subdomain and wu_add_domain
+ *   php wp.php WORDPRESS_DIR HOST site-delete HOST SITE_ID   that site deleted: wu_remove_subdomain and wu_remove_domain
+ *   php wp.php WORDPRESS_DIR HOST um-stage DOMAIN STAGE SECURE   the row's stage written by UM itself (checker or admin)
  *   php wp.php WORDPRESS_DIR HOST state                      queue, scheduled run, stages
  *   php wp.php WORDPRESS_DIR HOST cron                       runs the bridge's scheduled delivery as WP-Cron would
  *   php wp.php WORDPRESS_DIR HOST due                        makes the scheduled delivery due now (for wp-cron.php)
@@ -45,7 +48,19 @@ function state(): array {
 
 switch ( $command ) {
 	case 'fire':
-		um_standin_fire( $args[0], $args[1], (int) $args[2] );
+		um_standin_fire( $args[0], $args[1], $args[2] );
+		$out = state();
+		break;
+	case 'site-create':
+		um_standin_create_site( $args[0], (int) $args[1] );
+		$out = state();
+		break;
+	case 'site-delete':
+		um_standin_delete_site( $args[0], (int) $args[1] );
+		$out = state();
+		break;
+	case 'um-stage':
+		um_standin_set_stage( $args[0], $args[1], '1' === ( $args[2] ?? '' ) );
 		$out = state();
 		break;
 	case 'map':
@@ -82,7 +97,7 @@ switch ( $command ) {
 		$out = array( 'standin' => 'on' === ( $args[0] ?? '' ) );
 		break;
 	case 'reset':
-		foreach ( array( 'domain_host_queue', 'domain_host_stages', 'um_standin_domains', 'wu_host_integrations_enabled', 'um_standin_as', 'um_standin_as_actions' ) as $o ) {
+		foreach ( array( 'domain_host_queue', 'domain_host_stages', 'domain_host_subdomains', 'um_standin_domains', 'wu_host_integrations_enabled', 'um_standin_as', 'um_standin_as_actions' ) as $o ) {
 			delete_site_option( $o );
 		}
 		wp_clear_scheduled_hook( 'domain_host_deliver' );
@@ -102,7 +117,7 @@ switch ( $command ) {
 		break;
 	case 'as-fire':
 		$name = in_array( $args[1], array( 'wu_add_subdomain', 'wu_remove_subdomain' ), true ) ? 'subdomain' : 'domain';
-		um_standin_as_run( (int) $args[0], $args[1], array( $name => $args[2], 'site_id' => (int) $args[3] ) );
+		um_standin_as_run( (int) $args[0], $args[1], array( $name => $args[2], 'site_id' => 'subdomain' === $name ? (string) (int) $args[3] : (int) $args[3] ) );
 		$out = state();
 		break;
 	case 'as-run':
