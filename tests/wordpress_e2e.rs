@@ -564,7 +564,7 @@ fn the_bridge_in_a_real_wordpress() {
 
     // Phase 1: mapping a domain in WordPress reaches the emulated panel.
     wp.php(&["standin", "on"]);
-    let service = Service::start(&case, &wp);
+    let service = Service::start(&case, wp);
     let after = wp.php(&["map", SHOP, "3"]);
     assert_eq!(
         after["queue"],
@@ -686,7 +686,7 @@ fn the_bridge_in_a_real_wordpress() {
 
     // ... and is delivered once after the service starts and WP-Cron runs (the real
     // wp-cron.php, over HTTP, once the retry is due).
-    let service = Service::start(&case, &wp);
+    let service = Service::start(&case, wp);
     let due = wp.php(&["due"]);
     assert!(due["scheduled"].as_u64().unwrap() <= now(), "{due}");
     let (status, _) = http("GET", &format!("{}/wp-cron.php", wp.url), &[], "").unwrap();
@@ -710,9 +710,9 @@ fn the_bridge_in_a_real_wordpress() {
     wait_for(
         "4 events done in the service",
         Duration::from_secs(20),
-        || metric(&wp, "domain_host_events{state=\"done\"}") == 4,
+        || metric(wp, "domain_host_events{state=\"done\"}") == 4,
     );
-    assert_eq!(stored_events(&wp), 4);
+    assert_eq!(stored_events(wp), 4);
     let again = wp.php(&["cron"]);
     assert_eq!(again["ran"], false, "no run left behind: {again}");
 
@@ -737,16 +737,16 @@ fn the_bridge_in_a_real_wordpress() {
         || panel_domains(&emu).contains(&TWICE.to_string()),
     );
     assert_eq!(
-        metric(&wp, "domain_host_events_repeated_total"),
+        metric(wp, "domain_host_events_repeated_total"),
         1,
         "the re-run was recognised by its key"
     );
     wait_for(
         "5 events done in the service",
         Duration::from_secs(20),
-        || metric(&wp, "domain_host_events{state=\"done\"}") == 5,
+        || metric(wp, "domain_host_events{state=\"done\"}") == 5,
     );
-    assert_eq!(stored_events(&wp), 5, "the same key is one event");
+    assert_eq!(stored_events(wp), 5, "the same key is one event");
     assert_eq!(additions(&emu, TWICE), 1);
     // ... and a retry waits as a pending Action Scheduler action, not a WP-Cron event.
     let service_stopped = {
@@ -767,14 +767,14 @@ fn the_bridge_in_a_real_wordpress() {
         .collect();
     assert_eq!(pending.len(), 1, "{service_stopped}");
     assert_eq!(pending[0]["group"], "domain-host");
-    let service = Service::start(&case, &wp);
+    let service = Service::start(&case, wp);
     let ran = wp.php(&["as-run"]);
     assert_eq!(ran["ran"], 1);
     assert_eq!(ran["queue"], serde_json::json!([]), "{ran}");
     wait_for("the re-run domain removed", Duration::from_secs(20), || {
         !panel_domains(&emu).contains(&TWICE.to_string())
     });
-    assert_eq!(stored_events(&wp), 6);
+    assert_eq!(stored_events(wp), 6);
     wp.php(&["as", "off"]);
 
     // The removals come back as the service's `removed` stage, in the option.
@@ -792,11 +792,7 @@ fn the_bridge_in_a_real_wordpress() {
     let refused = wp.php(&["fire", "wu_add_domain", "not a domain!", "4"]);
     assert_eq!(refused["queue"], serde_json::json!([]), "{refused}");
     assert_eq!(refused["scheduled"], false, "{refused}");
-    assert_eq!(
-        stored_events(&wp),
-        6,
-        "nothing stored for the refused event"
-    );
+    assert_eq!(stored_events(wp), 6, "nothing stored for the refused event");
     assert!(
         wp.log()
             .contains("Dropped add-domain not a domain! (site 4"),
