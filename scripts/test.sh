@@ -7,5 +7,5 @@ cd "$(dirname "$0")/.."
 # The layout rule: no import cycles between the modules of the SDK or the host.
 python3 scripts/module-cycles.py src host-harness/src
 bash scripts/build-components.sh
-cargo build --locked --target wasm32-wasip2 --profile component -p hostile -p hostile-widened -p hostile-bad-header -p hostile-session -p future-contract
+cargo build --locked --target wasm32-wasip2 --profile component -p hostile -p hostile-widened -p hostile-template -p hostile-bad-header -p hostile-session -p future-contract
 cargo test --locked --workspace --release --no-fail-fast "$@"

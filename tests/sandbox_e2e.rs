@@ -364,3 +364,63 @@ fn wildcards_reach_providers_that_support_them_only() {
     );
     assert!(sp.requests().is_empty());
 }
+
+/// Security review F1: a component's default-host template whose own text names
+/// `http://127.0.0.1` (`{HOSTILE_HOST:http://127.0.0.1}:{HOSTILE_PORT}`, see
+/// `tests/fixtures/hostile-template`). It used to expand to an IP literal, which switched
+/// address vetting off, so the component reached a loopback listener. Now the component is
+/// refused at load, and nothing connects.
+#[test]
+fn a_default_host_template_cannot_name_loopback_or_plain_http() {
+    let case = Case::new("egress-template");
+    let canary = Canary::start();
+    case.write_config(&format!(
+        "[retry]\nattempts = 1\n\
+         [integrations.hostile]\nenabled = true\ncomponent = {:?}\n\
+         constants = {{ HOSTILE_MODE = \"egress\", HOSTILE_TARGETS = \"http://127.0.0.1:{port}/latest/meta-data/\", \
+         HOSTILE_SECRET = \"{SECRET}\", HOSTILE_PORT = \"{port}\" }}\n",
+        fixture("hostile-template"),
+        port = canary.port,
+    ));
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(canary.connections(), 0, "{}", run.all_output());
+    assert_ne!(run.status, 0, "{}", run.all_output());
+    assert!(
+        run.all_output()
+            .contains("a component may not declare an http:// host"),
+        "{}",
+        run.all_output()
+    );
+    assert!(!run.all_output().contains(SECRET));
+}
+
+/// The operator's value expanded into a component's template (cPanel's
+/// `{WU_CPANEL_HOST}:{WU_CPANEL_PORT:2083}`) may be an address, but the entry stays
+/// vetted: loopback is refused until the operator allows that network (`allow_private`),
+/// as for a name. It used to connect unvetted.
+#[test]
+fn an_address_from_the_operators_constant_is_still_vetted() {
+    let canary = Canary::start();
+    let config = |case: &Case, extra: &str| {
+        case.write_config(&format!(
+            "[retry]\nattempts = 1\n[integrations.cpanel]\nenabled = true\n\
+             constants = {{ WU_CPANEL_USERNAME = \"u\", WU_CPANEL_API_TOKEN = \"tok-0123456789abcdef\", \
+             WU_CPANEL_HOST = \"127.0.0.1\", WU_CPANEL_PORT = \"{}\" }}\n{extra}\n",
+            canary.port
+        ))
+    };
+    let case = Case::new("egress-template-operator");
+    config(&case, "");
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(canary.connections(), 0, "{}", run.all_output());
+    assert!(
+        run.all_output().contains("loopback"),
+        "refused as loopback: {}",
+        run.all_output()
+    );
+    // Allowed explicitly, it connects (the canary is no TLS server: the call then fails).
+    let case = Case::new("egress-template-operator-allowed");
+    config(&case, "allow_private = [\"127.0.0.0/8\"]");
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert!(canary.connections() > 0, "{}", run.all_output());
+}

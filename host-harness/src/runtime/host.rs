@@ -237,6 +237,7 @@ impl Host {
             .map_err(|e| anyhow!("integrations.{id}: {e}"))?;
         register_secrets(&self.settings.secrets, &constants, credential.as_ref());
 
+        let from_component = config.allowed_hosts.is_none();
         let allowed_hosts = match &config.allowed_hosts {
             Some(hosts) => hosts.clone(),
             None => {
@@ -252,8 +253,14 @@ impl Host {
                 hosts
             }
         };
-        let allow = AllowList::parse(&allowed_hosts)
-            .map_err(|e| anyhow!("integrations.{id}: allowed hosts: {e}"))?;
+        // Component defaults are vetted whatever they expanded to: only the operator's
+        // `allowed_hosts` names an address outright.
+        let allow = if from_component {
+            AllowList::from_component_defaults(&allowed_hosts)
+        } else {
+            AllowList::parse(&allowed_hosts)
+        }
+        .map_err(|e| anyhow!("integrations.{id}: allowed hosts: {e}"))?;
         let routes =
             Routes::parse(&config.routes).map_err(|e| anyhow!("integrations.{id}.routes: {e}"))?;
         routes

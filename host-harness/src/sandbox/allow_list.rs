@@ -23,6 +23,9 @@ pub struct AllowedHost {
     https: bool,
     host: HostPattern,
     port: u16,
+    /// Expanded from a component's default hosts (not written by the operator in
+    /// `allowed_hosts`): its addresses are always vetted, even for an IP literal.
+    from_component: bool,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -113,6 +116,7 @@ impl AllowedHost {
             https,
             host,
             port: port.unwrap_or(default_port(https)),
+            from_component: false,
         })
     }
 
@@ -120,6 +124,14 @@ impl AllowedHost {
     /// may not declare them), which makes its address explicitly allowed.
     pub fn is_ip_literal(&self) -> bool {
         matches!(&self.host, HostPattern::Exact(h) if h.trim_start_matches('[').trim_end_matches(']').parse::<std::net::IpAddr>().is_ok())
+    }
+
+    /// Whether requests through this entry connect without address vetting: only an IP
+    /// literal the operator wrote in `allowed_hosts` (an explicit "this address").
+    /// Entries expanded from a component's default hosts are always vetted, whatever the
+    /// operator's constants expanded into them.
+    pub fn skips_address_vetting(&self) -> bool {
+        !self.from_component && self.is_ip_literal()
     }
 
     pub fn is_https(&self) -> bool {
@@ -146,13 +158,25 @@ impl AllowList {
         Ok(AllowList { entries })
     }
 
+    /// A component's default hosts after [`expand_default`]: parsed as plain entries,
+    /// but every address they resolve to (an IP literal's too) stays vetted.
+    pub fn from_component_defaults<S: AsRef<str>>(expanded: &[S]) -> Result<Self, PolicyError> {
+        let mut list = Self::parse(expanded)?;
+        for entry in &mut list.entries {
+            entry.from_component = true;
+        }
+        Ok(list)
+    }
+
     /// What a component may declare as its default hosts: HTTPS names only. An `http://`
     /// default would send traffic (and credentials) in clear, and an IP literal would
     /// bypass the address check that names get; both are the operator's call.
     ///
     /// An entry may name the operator's own host for a self-hosted panel as a template,
-    /// `{WU_CPANEL_HOST}:{WU_CPANEL_PORT:2083}`: see [`expand_default`]. Templates are
-    /// checked here for shape only; their expansion is the operator's value.
+    /// `{WU_CPANEL_HOST}:{WU_CPANEL_PORT:2083}`: see [`expand_default`]. What the component
+    /// wrote in a template (the text around the braces and each `:default`) obeys the same
+    /// rules, checked here with every constant unset; [`expand_default`] checks them again
+    /// against the operator's values.
     pub fn parse_component_defaults<S: AsRef<str>>(entries: &[S]) -> Result<Self, PolicyError> {
         let mut plain = Vec::new();
         for entry in entries {
@@ -230,7 +254,10 @@ fn check_template(template: &str) -> Result<(), PolicyError> {
             "{template:?}: not a usable host template"
         )));
     }
-    Ok(())
+    // With every constant unset: each `:default` as written, a constant without one as a
+    // plain name standing for the operator's value. What the component wrote must not
+    // make an `http://` or IP-literal entry.
+    expand_marked(template, |_| None, Some("1")).map(|_| ())
 }
 
 /// Expands a default-host template from the operator's constants: `{NAME}` is the value
@@ -238,15 +265,38 @@ fn check_template(template: &str) -> Result<(), PolicyError> {
 /// may be a bare host or a URL (`https://panel.example.com:8083/api/`): its scheme, path
 /// and a port already in it are taken as the operator wrote them. `Ok(None)` when a
 /// constant without a default is unset (the integration then reports it missing).
+///
+/// Only the operator's values may turn the entry into an `http://` or IP-literal one: the
+/// component's own text (around the braces, and each `:default`) is held to the rules of a
+/// plain component default, and fails here when it would not be. Whatever it expands to,
+/// the entry's addresses stay vetted ([`AllowList::from_component_defaults`]).
 pub fn expand_default(
     template: &str,
     value: impl Fn(&str) -> Option<String>,
 ) -> Result<Option<String>, PolicyError> {
+    expand_marked(template, value, None)
+}
+
+/// [`expand_default`], keeping track of which bytes the operator supplied: an `http://`
+/// scheme or an IP-literal host must come wholly from the operator's values, never from the
+/// component's text (around the braces or a `:default`). `unset`, when given, stands for
+/// the value of every constant without a default (the check at load, before any value).
+fn expand_marked(
+    template: &str,
+    value: impl Fn(&str) -> Option<String>,
+    unset: Option<&str>,
+) -> Result<Option<String>, PolicyError> {
     let fail = |why: &str| PolicyError(format!("{template:?}: {why}"));
     let mut out = String::new();
+    // `operator[i]`: byte `i` of `out` came from an operator's value.
+    let mut operator: Vec<bool> = Vec::new();
+    let mut push = |out: &mut String, text: &str, by_operator: bool| {
+        out.push_str(text);
+        operator.extend(std::iter::repeat_n(by_operator, text.len()));
+    };
     let mut rest = template;
     while let Some(start) = rest.find('{') {
-        out.push_str(&rest[..start]);
+        push(&mut out, &rest[..start], false);
         let end = rest[start..]
             .find('}')
             .map(|e| start + e)
@@ -262,19 +312,23 @@ pub fn expand_default(
             ));
         }
         let found = value(name).filter(|v| !v.trim().is_empty());
-        let text = match (found, default) {
-            (Some(v), _) => v.trim().to_string(),
-            (None, Some(d)) => d.to_string(),
-            (None, None) => return Ok(None),
-        };
-        out.push_str(&text);
+        match (found, default, unset) {
+            (Some(v), _, _) => push(&mut out, v.trim(), true),
+            (None, Some(d), _) => push(&mut out, d, false),
+            (None, None, Some(u)) => push(&mut out, u, true),
+            (None, None, None) => return Ok(None),
+        }
         rest = &rest[end + 1..];
     }
-    out.push_str(rest);
+    push(&mut out, rest, false);
     // A value written as a URL: keep its scheme and authority, drop the path.
-    let (scheme, authority) = match out.split_once("://") {
-        Some((scheme, after)) => (Some(scheme.to_string()), after.to_string()),
-        None => (None, out.clone()),
+    let (scheme, authority, authority_at) = match out.split_once("://") {
+        Some((scheme, after)) => (
+            Some(scheme.to_string()),
+            after.to_string(),
+            scheme.len() + 3,
+        ),
+        None => (None, out.clone(), 0),
     };
     let authority = authority
         .split(['/', '?', '#'])
@@ -294,7 +348,25 @@ pub fn expand_default(
         Some(scheme) => format!("{scheme}://{authority}"),
         None => authority,
     };
-    AllowedHost::parse(&expanded)?;
+    let entry = AllowedHost::parse(&expanded)?;
+    // The host is a prefix of the authority in `out` (the steps above keep `host[:port]`
+    // at its start), and `split_target` keeps its length.
+    let (_, host, _) = split_target(&expanded)?;
+    let by_operator = |range: std::ops::Range<usize>| {
+        operator
+            .get(range)
+            .is_some_and(|bytes| bytes.iter().all(|b| *b))
+    };
+    if !entry.is_https() && !by_operator(0..authority_at) {
+        return Err(fail(
+            "a component may not declare an http:// host (only the operator's value may name one)",
+        ));
+    }
+    if entry.is_ip_literal() && !by_operator(authority_at..authority_at + host.len()) {
+        return Err(fail(
+            "a component may not declare an IP address as a host (only the operator's value may name one)",
+        ));
+    }
     Ok(Some(expanded))
 }
 
@@ -583,5 +655,199 @@ mod tests {
         let bad_key = "https://api.serverpilot.io".to_string();
         let target = "http://127.0.0.1:1".to_string();
         assert!(Routes::parse([(&bad_key, &target)]).is_err());
+    }
+
+    fn unset(_: &str) -> Option<String> {
+        None
+    }
+
+    /// Security review F1: what the component wrote in a template is held to the rules of
+    /// a plain default, at load and at expansion.
+    #[test]
+    fn templates_cannot_smuggle_http_or_addresses() {
+        for bad in [
+            "{WU_X:http://169.254.169.254}",
+            "{WU_X:127.0.0.1}:8787",
+            "169.254.169.254{WU_X:}",
+            "[::1]{A:}:99",
+            "{A:[::1]}",
+            "{WU_X:http://127.0.0.1:2375}",
+            "{WU_X:http}://example.com",
+            "127.0.0.{WU_X}",
+            "{WU_X:10.0.0.1}:{WU_P:2083}",
+        ] {
+            let err = AllowList::parse_component_defaults(&[bad]).unwrap_err();
+            assert!(err.0.contains("may not declare"), "{bad}: {err}");
+            assert!(!matches!(expand_default(bad, unset), Ok(Some(_))), "{bad}");
+        }
+        // The operator's value completing the component's address is still the component's.
+        assert!(expand_default("{WU_X}.0.0.1", |_| Some("127".into())).is_err());
+        assert!(expand_default("1{WU_X}", |_| Some("27.0.0.1".into())).is_err());
+        // The normal shapes still work.
+        for good in [
+            "{WU_X}.example.com",
+            "{WU_X}:{WU_P:2083}",
+            "{WU_API_URL}",
+            "{WU_X:api.example.com}",
+        ] {
+            AllowList::parse_component_defaults(&[good]).unwrap();
+        }
+        assert_eq!(
+            expand_default("{WU_X}.example.com", |_| Some("panel".into()))
+                .unwrap()
+                .unwrap(),
+            "panel.example.com"
+        );
+    }
+
+    /// The operator's own value may be an address or `http://`; the entry is vetted all
+    /// the same, where an operator-written `allowed_hosts` address is not.
+    #[test]
+    fn an_operators_value_may_name_an_address_but_stays_vetted() {
+        let value = |v: &'static str| move |n: &str| (n != "WU_P").then(|| v.to_string());
+        for (template, v, want) in [
+            ("{WU_X}:{WU_P:2083}", "127.0.0.1", "127.0.0.1:2083"),
+            ("{WU_X}:{WU_P:2083}", "[::1]", "[::1]:2083"),
+            (
+                "{WU_URL}",
+                "http://169.254.169.254/latest/",
+                "http://169.254.169.254",
+            ),
+        ] {
+            let expanded = expand_default(template, value(v)).unwrap().unwrap();
+            assert_eq!(expanded, want);
+            let from_component = AllowList::from_component_defaults(&[&expanded]).unwrap();
+            assert!(
+                from_component
+                    .entries
+                    .iter()
+                    .all(|e| e.is_ip_literal() && !e.skips_address_vetting())
+            );
+            let operator = AllowList::parse(&[&expanded]).unwrap();
+            assert!(
+                operator
+                    .entries
+                    .iter()
+                    .all(AllowedHost::skips_address_vetting)
+            );
+        }
+    }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// Pieces a hostile component writes around and inside the braces.
+        fn component_text() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just(String::new()),
+                Just("http://".to_string()),
+                Just("https://".to_string()),
+                Just("http".to_string()),
+                Just("://".to_string()),
+                Just("127.0.0.1".to_string()),
+                Just("169.254.169.254".to_string()),
+                Just("127".to_string()),
+                Just(".0.0.1".to_string()),
+                Just("[::1]".to_string()),
+                Just("::1".to_string()),
+                Just(":8787".to_string()),
+                Just(":".to_string()),
+                Just(".example.com".to_string()),
+                Just("api.example.com".to_string()),
+                Just("/path".to_string()),
+                "[a-z0-9.:/\\[\\]]{0,12}",
+            ]
+        }
+
+        /// Operator values that name no address and no plain HTTP.
+        fn safe_value() -> impl Strategy<Value = Option<String>> {
+            prop_oneof![
+                Just(None),
+                Just(Some("panel.example.com".to_string())),
+                Just(Some("https://cp.example.com:2096/".to_string())),
+                Just(Some("2083".to_string())),
+                Just(Some("cp".to_string())),
+                Just(Some("1".to_string())),
+            ]
+        }
+
+        /// Any operator value, hostile ones included.
+        fn any_value() -> impl Strategy<Value = Option<String>> {
+            prop_oneof![
+                safe_value(),
+                Just(Some("127.0.0.1".to_string())),
+                Just(Some("http://10.0.0.5:8080/api".to_string())),
+                Just(Some("[::1]".to_string())),
+                Just(Some("http://".to_string())),
+                Just(Some("27.0.0.1".to_string())),
+                "[a-z0-9.:/\\[\\]]{0,12}".prop_map(Some),
+            ]
+        }
+
+        fn template() -> impl Strategy<Value = String> {
+            prop::collection::vec(
+                (
+                    component_text(),
+                    prop::option::of(component_text()),
+                    0usize..2,
+                ),
+                1..4,
+            )
+            .prop_map(|parts| {
+                let mut t = String::new();
+                for (literal, default, name) in parts {
+                    t.push_str(&literal);
+                    let name = ["WU_A", "WU_B"][name];
+                    match default {
+                        Some(d) => t.push_str(&format!("{{{name}:{d}}}")),
+                        None => t.push_str(&format!("{{{name}}}")),
+                    }
+                }
+                t
+            })
+        }
+
+        fn expand(t: &str, a: &Option<String>, b: &Option<String>) -> Option<AllowedHost> {
+            let (a, b) = (a.clone(), b.clone());
+            let expanded =
+                expand_default(t, move |n| if n == "WU_A" { a.clone() } else { b.clone() })
+                    .ok()
+                    .flatten()?;
+            let list = AllowList::from_component_defaults(&[expanded]).unwrap();
+            list.entries.into_iter().next()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+
+            /// Whatever the component writes, with operator values that name no address
+            /// and no plain HTTP, the expansion is HTTPS and names no IP literal.
+            #[test]
+            fn component_text_never_yields_http_or_an_address(
+                t in template(), a in safe_value(), b in safe_value(),
+            ) {
+                if let Some(entry) = expand(&t, &a, &b) {
+                    prop_assert!(entry.is_https(), "{t} with {a:?}, {b:?}");
+                    prop_assert!(!entry.is_ip_literal(), "{t} with {a:?}, {b:?}");
+                }
+            }
+
+            /// Whatever anyone supplies, an entry expanded from a component default is
+            /// vetted; and one that is `http://` or an address carries it in an operator's
+            /// value.
+            #[test]
+            fn expanded_defaults_are_always_vetted(
+                t in template(), a in any_value(), b in any_value(),
+            ) {
+                if let Some(entry) = expand(&t, &a, &b) {
+                    prop_assert!(!entry.skips_address_vetting());
+                    let values = [a.clone(), b.clone()];
+                    if !entry.is_https() {
+                        prop_assert!(values.iter().flatten().any(|v| v.trim().starts_with("http://")), "{t} with {a:?}, {b:?}");
+                    }
+                }
+            }
+        }
     }
 }

@@ -210,7 +210,7 @@ impl OutboundPolicy {
     }
 
     /// Where an allowed request connects (step 5).
-    fn target(&self, uri: &http::Uri, ip_literal_entry: bool) -> Result<Target, HttpError> {
+    fn target(&self, uri: &http::Uri, unvetted_entry: bool) -> Result<Target, HttpError> {
         let host = uri.host().ok_or(HttpError::HttpRequestUriInvalid)?;
         let https = uri.scheme_str() == Some("https");
         if let Some(route) = self.routes.route_for(uri) {
@@ -249,7 +249,7 @@ impl OutboundPolicy {
                 .trim_end_matches(']')
                 .to_string(),
             port: uri.port_u16().unwrap_or(if https { 443 } else { 80 }),
-            vet: !ip_literal_entry,
+            vet: !unvetted_entry,
             tls_name: if https {
                 Some(egress::server_name(host)?)
             } else {
@@ -311,7 +311,7 @@ impl WasiHttpHooks for OutboundPolicy {
             return refused(HttpError::HttpRequestDenied);
         };
         let https = entry.is_https();
-        let target = match self.target(&asked, entry.is_ip_literal()) {
+        let target = match self.target(&asked, entry.skips_address_vetting()) {
             Ok(target) => target,
             Err(error) => {
                 self.log
@@ -454,7 +454,7 @@ impl OutboundPolicy {
             ));
         };
         let target = self
-            .target(&uri, entry.is_ip_literal())
+            .target(&uri, entry.skips_address_vetting())
             .map_err(|_| format!("denied {shown}: unusable host name"))?;
         self.log.host(Level::Debug, &shown);
         let request = request.map(|b| {
