@@ -178,10 +178,25 @@ impl Database {
         if let Some(dir) = path.parent() {
             crate::sandbox::files::private_dir(dir)?;
         }
+        // Every event, report, customer domain and callback body is in here: 0600 whatever
+        // the umask or the state directory's mode. SQLite gives the `-wal` and `-shm` files
+        // the main file's mode; ones an older version left are made private too.
+        crate::sandbox::files::owner_only_file(path)?;
         let conn = Connection::open(path)
             .with_context(|| format!("cannot open the database {}", path.display()))?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         conn.pragma_update(None, "journal_mode", "WAL")?;
+        for suffix in ["-wal", "-shm"] {
+            let side = path.with_file_name(format!(
+                "{}{suffix}",
+                path.file_name()
+                    .and_then(|n| n.to_str())
+                    .unwrap_or_default()
+            ));
+            if side.exists() {
+                crate::sandbox::files::owner_only_file(&side)?;
+            }
+        }
         // Committed transactions survive a killed process; FULL would also survive a
         // power loss at the cost of an fsync per commit.
         conn.pragma_update(None, "synchronous", "NORMAL")?;
@@ -663,6 +678,58 @@ mod tests {
         assert!(store.remove("shop.example.com").unwrap());
         assert!(store.get("shop.example.com").unwrap().is_none());
         std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
+    }
+
+    /// F13: the database and its `-wal`/`-shm` are 0600 whatever the umask and the state
+    /// directory's mode, and a database an older version left 0644 is made private.
+    #[test]
+    fn the_database_files_are_readable_by_their_owner_only() {
+        use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+        let path = scratch();
+        let dir = path.parent().unwrap();
+        std::fs::DirBuilder::new().mode(0o755).create(dir).unwrap();
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        let side = |suffix: &str| dir.join(format!("domain-host.db{suffix}"));
+        // An older version's database, created with the umask's 0644, and its WAL.
+        drop(Connection::open(&path).unwrap());
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+        std::fs::write(side("-wal"), b"").unwrap();
+        std::fs::set_permissions(side("-wal"), std::fs::Permissions::from_mode(0o644)).unwrap();
+        let store = Database::open(&path).unwrap();
+        store
+            .upsert("a.example.com", 1, "mapped", &["a.example.com".into()], 1)
+            .unwrap();
+        for file in [path.clone(), side("-wal"), side("-shm")] {
+            assert!(file.exists(), "{}", file.display());
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+        drop(store);
+        // A fresh database in a 0755 directory, under the usual 022 umask.
+        std::fs::remove_dir_all(dir).unwrap();
+        std::fs::DirBuilder::new().mode(0o755).create(dir).unwrap();
+        let store = Database::open(&path).unwrap();
+        store
+            .upsert("b.example.com", 1, "mapped", &["b.example.com".into()], 1)
+            .unwrap();
+        for file in [path.clone(), side("-wal"), side("-shm")] {
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+        drop(store);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_symlink_in_place_of_the_database_is_refused() {
+        let path = scratch();
+        let dir = path.parent().unwrap();
+        crate::sandbox::files::private_dir(dir).unwrap();
+        let elsewhere = dir.join("elsewhere.db");
+        std::fs::write(&elsewhere, b"").unwrap();
+        std::os::unix::fs::symlink(&elsewhere, &path).unwrap();
+        let err = Database::open(&path).err().unwrap().to_string();
+        assert!(err.contains("symlink"), "{err}");
+        std::fs::remove_dir_all(dir).unwrap();
     }
 
     #[test]

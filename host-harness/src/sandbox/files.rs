@@ -10,7 +10,7 @@
 use anyhow::{Context, Result, bail};
 use std::fs::{File, OpenOptions};
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 /// The effective user id of this process.
@@ -118,6 +118,35 @@ pub fn check_private_file(path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Makes `path` a file only this user can read: created 0600 when missing, set to 0600 when
+/// it exists (a database an older version created with the umask's 0644). A symlink in its
+/// place, or a file another user owns, is refused.
+pub fn owner_only_file(path: &Path) -> Result<()> {
+    let file = OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .with_context(|| format!("cannot open {} (a symlink in its place?)", path.display()))?;
+    let meta = file
+        .metadata()
+        .with_context(|| format!("cannot read {}", path.display()))?;
+    if !meta.is_file() || meta.uid() != euid() {
+        bail!(
+            "refusing {}: not a regular file owned by this user (uid {})",
+            path.display(),
+            euid()
+        );
+    }
+    if meta.mode() & 0o077 != 0 {
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot make {} private", path.display()))?;
+    }
+    Ok(())
+}
+
 /// Opens a file for appending (created `mode` if missing) without following a symlink in
 /// its place.
 pub fn open_append(path: &Path, mode: u32) -> std::io::Result<File> {
@@ -213,7 +242,6 @@ pub fn key_file(path: &Path) -> Result<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::os::unix::fs::PermissionsExt;
 
     fn scratch(name: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!(
