@@ -6,7 +6,7 @@
 
 use super::{Creds, DOMAIN, Panel, Skip, Table};
 use panel_emulators::bigscoots::BigScoots as Emu;
-use panel_emulators::{Emulator, Fault, Request, Response};
+use panel_emulators::{Emulator, Fault, Response};
 
 const EMAIL: &str = "network-admin@network.example";
 const KEY: &str = "bigscoots-conformance-key-5f1b9d3e7a";
@@ -26,6 +26,11 @@ impl BigScoots {
 
 impl Panel for BigScoots {
     const ID: &'static str = "bigscoots";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         let mut panel = Emu::new(EMAIL, KEY, PRIMARY_UUID, NETWORK);
@@ -91,14 +96,6 @@ impl Panel for BigScoots {
     /// Site 4's network address, the network's primary domain.
     fn primary(&self) -> Result<String, Skip> {
         Ok(NETWORK.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
-    }
-
-    fn inject(&self, fault: Fault) {
-        self.0.inject(fault)
     }
 
     /// One domain per sub-site: `www.` is noted, not sent.

@@ -4,8 +4,8 @@
 //! another value is the customer's.
 
 use super::{Creds, Panel, Skip, Table, ZONE};
+use panel_emulators::Emulator;
 use panel_emulators::bunnynet::BunnyNet as Emu;
-use panel_emulators::{Emulator, Fault, Request};
 
 const KEY: &str = "bunny-conformance-key-3d9f7a1c-0b2e";
 const BAD_KEY: &str = "bunny-wrong-key-0000111122";
@@ -25,6 +25,11 @@ fn relative(name: &str) -> String {
 
 impl Panel for BunnyNet {
     const ID: &'static str = "bunnynet";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     /// The network's zone, its apex (the network's main site) pointing at the target.
     fn start() -> Self {
@@ -77,14 +82,6 @@ impl Panel for BunnyNet {
     /// The zone's apex: the network's main site, never a subdomain site's record.
     fn primary(&self) -> Result<String, Skip> {
         Ok(ZONE.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
-    }
-
-    fn inject(&self, fault: Fault) {
-        self.0.inject(fault)
     }
 
     fn create_request(&self) -> (&'static str, String) {

@@ -14,6 +14,11 @@ pub struct Closte(Emulator<Emu>);
 
 impl Panel for Closte {
     const ID: &'static str = "closte";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         Closte(Emulator::spawn(Emu::new(KEY, MAIN), 0).expect("emulator"))
@@ -51,14 +56,6 @@ impl Panel for Closte {
 
     fn primary(&self) -> Result<String, Skip> {
         Ok(MAIN.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
-    }
-
-    fn inject(&self, fault: Fault) {
-        self.0.inject(fault)
     }
 
     /// Every call but `getdomains` is a POST; `gettaskstatus` only reads.

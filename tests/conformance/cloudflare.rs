@@ -4,7 +4,7 @@
 
 use super::{Creds, NameCap, Panel, Skip, Table};
 use panel_emulators::cloudflare::Cloudflare as Emu;
-use panel_emulators::{Emulator, Fault, Request, Response};
+use panel_emulators::{Emulator, Fault, Response};
 
 const TOKEN: &str = "cf-conformance-token-0123456789abcdef";
 const BAD_TOKEN: &str = "cf-wrong-token-99999999999";
@@ -16,6 +16,11 @@ pub struct Cloudflare(Emulator<Emu>);
 
 impl Panel for Cloudflare {
     const ID: &'static str = "cloudflare";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         let mut cf = Emu::new(TOKEN);
@@ -70,14 +75,6 @@ impl Panel for Cloudflare {
 
     fn primary(&self) -> Result<String, Skip> {
         Ok(NETWORK.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
-    }
-
-    fn inject(&self, fault: Fault) {
-        self.0.inject(fault)
     }
 
     fn create_request(&self) -> (&'static str, String) {

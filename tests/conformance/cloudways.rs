@@ -31,6 +31,11 @@ impl Cloudways {
 
 impl Panel for Cloudways {
     const ID: &'static str = "cloudways";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         let emu = Emu::new(EMAIL, API_KEY, SERVER, APP, PRIMARY);
@@ -81,14 +86,6 @@ impl Panel for Cloudways {
 
     fn primary(&self) -> Result<String, Skip> {
         Ok(PRIMARY.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
-    }
-
-    fn inject(&self, fault: Fault) {
-        self.0.inject(fault)
     }
 
     /// The host's token exchange is a POST that changes nothing.

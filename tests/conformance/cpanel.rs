@@ -5,7 +5,7 @@
 
 use super::{Creds, NameCap, Panel, Skip, Table};
 use panel_emulators::cpanel::CPanel as Emu;
-use panel_emulators::{Emulator, Fault, Request};
+use panel_emulators::{Emulator, Request};
 
 const USER: &str = "cpuser";
 const TOKEN: &str = "CPTOKENCONFORMANCE0123456789ABCDEF";
@@ -38,6 +38,11 @@ fn function(request: &Request) -> String {
 
 impl Panel for CPanel {
     const ID: &'static str = "cpanel";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         CPanel(Emulator::spawn(Emu::new(USER, TOKEN, PASSWORD, MAIN), 0).expect("emulator"))
@@ -82,14 +87,6 @@ impl Panel for CPanel {
 
     fn primary(&self) -> Result<String, Skip> {
         Ok(MAIN.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
-    }
-
-    fn inject(&self, fault: Fault) {
-        self.0.inject(fault)
     }
 
     /// cPanel serves `www.` with the addon domain: it is not a name of its own.

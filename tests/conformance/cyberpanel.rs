@@ -31,6 +31,11 @@ pub struct CyberPanel(Emulator<Emu>);
 
 impl Panel for CyberPanel {
     const ID: &'static str = "cyberpanel";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         let emu = Emu::new(PASSWORD, &token_for(PASSWORD), MASTER);
@@ -73,10 +78,6 @@ impl Panel for CyberPanel {
 
     fn primary(&self) -> Result<String, Skip> {
         Ok(MASTER.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
     }
 
     /// A fault on [`CREATE`] or [`DELETE`] hits only the cloudAPI call with that controller.

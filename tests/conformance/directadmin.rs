@@ -3,7 +3,7 @@
 
 use super::{Creds, Panel, Skip, Table};
 use panel_emulators::directadmin::{DirectAdmin as Emu, LoginKey};
-use panel_emulators::{Emulator, Fault, Request, Response};
+use panel_emulators::{Emulator, Fault, Response};
 
 const USER: &str = "wpadmin";
 const PASSWORD: &str = "da-conformance-Pass-4417";
@@ -16,6 +16,11 @@ pub struct DirectAdmin(Emulator<Emu>);
 
 impl Panel for DirectAdmin {
     const ID: &'static str = "directadmin";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         let mut panel = Emu::new(USER, PASSWORD, DOMAIN);
@@ -68,14 +73,6 @@ impl Panel for DirectAdmin {
 
     fn primary(&self) -> Result<String, Skip> {
         Ok(DOMAIN.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
-    }
-
-    fn inject(&self, fault: Fault) {
-        self.0.inject(fault)
     }
 
     fn create_request(&self) -> (&'static str, String) {

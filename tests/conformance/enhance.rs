@@ -4,7 +4,7 @@
 
 use super::{Creds, NameCap, Panel, Skip, Table};
 use panel_emulators::enhance::Enhance as Emu;
-use panel_emulators::{Emulator, Fault, Request};
+use panel_emulators::{Emulator, Request};
 
 const TOKEN: &str = "enh-conformance-token-7a6b5c4d3e2f";
 const BAD_TOKEN: &str = "enh-wrong-token-123456789";
@@ -17,6 +17,11 @@ pub struct Enhance(Emulator<Emu>);
 
 impl Panel for Enhance {
     const ID: &'static str = "enhance";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         Enhance(Emulator::spawn(Emu::new(TOKEN, ORG, WEBSITE, PRIMARY), 0).expect("emulator"))
@@ -58,14 +63,6 @@ impl Panel for Enhance {
 
     fn primary(&self) -> Result<String, Skip> {
         Ok(PRIMARY.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
-    }
-
-    fn inject(&self, fault: Fault) {
-        self.0.inject(fault)
     }
 
     /// The Let's Encrypt preflight is a POST that only reads.

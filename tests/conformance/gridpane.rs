@@ -2,8 +2,8 @@
 //! deleted by id; each domain's own certificate (the SSL toggle).
 
 use super::{Creds, NameCap, Panel, Skip, Table};
+use panel_emulators::Emulator;
 use panel_emulators::gridpane::GridPane as Emu;
-use panel_emulators::{Emulator, Fault, Request};
 
 const TOKEN: &str = "gp-conformance-pat-7c1e9a4b";
 const BAD_TOKEN: &str = "gp-wrong-token-123456";
@@ -15,6 +15,11 @@ pub struct GridPane(Emulator<Emu>);
 
 impl Panel for GridPane {
     const ID: &'static str = "gridpane";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         GridPane(Emulator::spawn(Emu::new(TOKEN, SERVER, SITE, PRIMARY), 0).expect("emulator"))
@@ -57,14 +62,6 @@ impl Panel for GridPane {
 
     fn primary(&self) -> Result<String, Skip> {
         Ok(PRIMARY.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
-    }
-
-    fn inject(&self, fault: Fault) {
-        self.0.inject(fault)
     }
 
     /// GridPane serves `www.` with its domain: it is not an alias of its own.

@@ -37,6 +37,11 @@ impl Hestia {
 
 impl Panel for Hestia {
     const ID: &'static str = "hestia";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         let mut panel = Emu::new(ADMIN, PASSWORD);
@@ -86,10 +91,6 @@ impl Panel for Hestia {
 
     fn primary(&self) -> Result<String, Skip> {
         Ok(WEB.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
     }
 
     /// A fault on [`CREATE`] or [`DELETE`] hits only the post running that command.

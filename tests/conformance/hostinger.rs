@@ -2,8 +2,8 @@
 //! the portfolio that owns it; other records of the zone are the customer's.
 
 use super::{Creds, Panel, Skip, Table, ZONE};
+use panel_emulators::Emulator;
 use panel_emulators::hostinger::Hostinger as Emu;
-use panel_emulators::{Emulator, Fault, Request};
 
 const TOKEN: &str = "hst-conformance-token-5e8d2a7c";
 const BAD_TOKEN: &str = "hst-wrong-token-000";
@@ -21,6 +21,11 @@ fn relative(name: &str) -> String {
 
 impl Panel for Hostinger {
     const ID: &'static str = "hostinger";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         Hostinger(Emulator::spawn(Emu::new(TOKEN, &[ZONE, TARGET]), 0).expect("emulator"))
@@ -70,14 +75,6 @@ impl Panel for Hostinger {
 
     fn primary(&self) -> Result<String, Skip> {
         Ok(TARGET.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
-    }
-
-    fn inject(&self, fault: Fault) {
-        self.0.inject(fault)
     }
 
     fn create_request(&self) -> (&'static str, String) {

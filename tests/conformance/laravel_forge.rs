@@ -2,8 +2,8 @@
 //! deleted by id; each record's own certificate.
 
 use super::{Creds, NameCap, Panel, Skip, Table};
+use panel_emulators::Emulator;
 use panel_emulators::laravel_forge::{Certificate, Forge as Emu};
-use panel_emulators::{Emulator, Fault, Request};
 
 const TOKEN: &str = "forge-conformance-token-7f3a9c";
 const BAD_TOKEN: &str = "forge-wrong-token-000111";
@@ -20,6 +20,11 @@ fn site_path() -> String {
 
 impl Panel for Forge {
     const ID: &'static str = "laravel-forge";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         Forge(Emulator::spawn(Emu::new(TOKEN, ORG, SERVER, SITE, PRIMARY), 0).expect("emulator"))
@@ -58,14 +63,6 @@ impl Panel for Forge {
 
     fn primary(&self) -> Result<String, Skip> {
         Ok(PRIMARY.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
-    }
-
-    fn inject(&self, fault: Fault) {
-        self.0.inject(fault)
     }
 
     /// `www.` is the record's redirect setting (`www_redirect_type`), not a record.

@@ -112,9 +112,21 @@ pub trait Panel: Sized {
     /// The panel's primary domain (present from [`Panel::start`]).
     fn primary(&self) -> Result<String, Skip>;
 
-    fn requests(&self) -> Vec<Request>;
+    /// The panel's emulator (what the requests go to).
+    type Emulated: panel_emulators::server::Panel;
 
-    fn inject(&self, fault: Fault);
+    fn emulator(&self) -> &panel_emulators::Emulator<Self::Emulated>;
+
+    /// Every request the panel received, in order.
+    fn requests(&self) -> Vec<Request> {
+        self.emulator().requests()
+    }
+
+    /// Injects a fault; panels whose API has one path for every call (the call named in
+    /// the body) aim it at the call the case means.
+    fn inject(&self, fault: Fault) {
+        self.emulator().inject(fault)
+    }
 
     /// The names an event creates or removes on this panel (`www.` is a name of its own on
     /// most panels; an attribute of the record on some).

@@ -24,6 +24,11 @@ pub struct Plesk(Emulator<Emu>);
 
 impl Panel for Plesk {
     const ID: &'static str = "plesk";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         let mut panel = Emu::new(ADMIN, PASSWORD, SITE);
@@ -76,10 +81,6 @@ impl Panel for Plesk {
 
     fn primary(&self) -> Result<String, Skip> {
         Ok(SITE.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
     }
 
     /// A fault on [`CREATE`] or [`DELETE`] hits only the gateway call with that operation.

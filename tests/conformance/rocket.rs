@@ -3,7 +3,7 @@
 
 use super::{Creds, Panel, Skip, Table};
 use panel_emulators::rocket::Rocket as Emu;
-use panel_emulators::{Emulator, Fault, Request};
+use panel_emulators::{Emulator, Request};
 
 const EMAIL: &str = "owner@network.example";
 const PASSWORD: &str = "rk-conformance-pass-8c2d4e6f";
@@ -15,6 +15,11 @@ pub struct Rocket(Emulator<Emu>);
 
 impl Panel for Rocket {
     const ID: &'static str = "rocket";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         Rocket(Emulator::spawn(Emu::new(EMAIL, PASSWORD, SITE, MAIN), 0).expect("emulator"))
@@ -54,14 +59,6 @@ impl Panel for Rocket {
 
     fn primary(&self) -> Result<String, Skip> {
         Ok(MAIN.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
-    }
-
-    fn inject(&self, fault: Fault) {
-        self.0.inject(fault)
     }
 
     /// The host's session login is a POST that changes nothing on the panel.

@@ -2,8 +2,8 @@
 //! by id; one web-application certificate RunCloud redeploys over all its names.
 
 use super::{Creds, NameCap, Panel, Skip, Table};
+use panel_emulators::Emulator;
 use panel_emulators::runcloud::RunCloud as Emu;
-use panel_emulators::{Emulator, Fault, Request};
 
 const TOKEN: &str = "rc-conformance-token-abcdef";
 const BAD_TOKEN: &str = "rc-wrong-token-5555555555";
@@ -15,6 +15,11 @@ pub struct RunCloud(Emulator<Emu>);
 
 impl Panel for RunCloud {
     const ID: &'static str = "runcloud";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         let emu = Emu::new(TOKEN, "rc-key", "rc-secret-000", SERVER, APP, PRIMARY);
@@ -57,14 +62,6 @@ impl Panel for RunCloud {
 
     fn primary(&self) -> Result<String, Skip> {
         Ok(PRIMARY.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
-    }
-
-    fn inject(&self, fault: Fault) {
-        self.0.inject(fault)
     }
 
     /// `www` is the record's flag: RunCloud serves and redirects it with the domain.

@@ -1,8 +1,8 @@
 //! ServerPilot: one list of names on the app (`www.` a name of its own), written whole.
 
 use super::{Creds, Panel, Skip, Table};
+use panel_emulators::Emulator;
 use panel_emulators::serverpilot::ServerPilot as Emu;
-use panel_emulators::{Emulator, Fault, Request};
 
 const CLIENT_ID: &str = "cid_conformance";
 const API_KEY: &str = "sp-conformance-key-0123456789";
@@ -13,6 +13,11 @@ pub struct ServerPilot(Emulator<Emu>);
 
 impl Panel for ServerPilot {
     const ID: &'static str = "serverpilot";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         ServerPilot(Emulator::spawn(Emu::new(CLIENT_ID, API_KEY, APP), 0).expect("emulator"))
@@ -47,14 +52,6 @@ impl Panel for ServerPilot {
 
     fn primary(&self) -> Result<String, Skip> {
         Err("an app's names are one list without a primary")
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
-    }
-
-    fn inject(&self, fault: Fault) {
-        self.0.inject(fault)
     }
 
     fn create_request(&self) -> (&'static str, String) {

@@ -2,8 +2,8 @@
 //! domain's certificate follows its ownership TXT. The password comes from the environment.
 
 use super::{Creds, NameCap, Panel, Skip, Table};
+use panel_emulators::Emulator;
 use panel_emulators::wpengine::WpEngine as Emu;
-use panel_emulators::{Emulator, Fault, Request};
 
 const USER: &str = "wpe-api-user-4d2c";
 const PASSWORD: &str = "wpe-conformance-pass-9f8e7d";
@@ -15,6 +15,11 @@ pub struct WpEngine(Emulator<Emu>);
 
 impl Panel for WpEngine {
     const ID: &'static str = "wpengine";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
 
     fn start() -> Self {
         WpEngine(Emulator::spawn(Emu::new(USER, PASSWORD, INSTALL, PRIMARY), 0).expect("emulator"))
@@ -57,14 +62,6 @@ impl Panel for WpEngine {
 
     fn primary(&self) -> Result<String, Skip> {
         Ok(PRIMARY.into())
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
-    }
-
-    fn inject(&self, fault: Fault) {
-        self.0.inject(fault)
     }
 
     fn create_request(&self) -> (&'static str, String) {

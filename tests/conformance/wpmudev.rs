@@ -5,8 +5,8 @@
 //! they prove the component sends no write on a remove.
 
 use super::{Creds, Panel, Skip, Table};
+use panel_emulators::Emulator;
 use panel_emulators::wpmudev::WpmuDev as Emu;
-use panel_emulators::{Emulator, Fault, Request};
 
 const KEY: &str = "wpmudev-conformance-key-2e4a6c8b0d";
 const BAD_KEY: &str = "wpmudev-wrong-key-86420";
@@ -17,6 +17,11 @@ pub struct WpmuDev(Emulator<Emu>);
 
 impl Panel for WpmuDev {
     const ID: &'static str = "wpmudev";
+    type Emulated = Emu;
+
+    fn emulator(&self) -> &Emulator<Emu> {
+        &self.0
+    }
     /// WPMU DEV's hosting defines the site id constant itself.
     const ID_CONSTANT: &'static str = "WPMUDEV_HOSTING_SITE_ID";
 
@@ -60,14 +65,6 @@ impl Panel for WpmuDev {
 
     fn removes(&self) -> Result<(), Skip> {
         Err("WPMU DEV's hosting API has no removal: remove-domain names what to remove by hand")
-    }
-
-    fn requests(&self) -> Vec<Request> {
-        self.0.requests()
-    }
-
-    fn inject(&self, fault: Fault) {
-        self.0.inject(fault)
     }
 
     fn create_request(&self) -> (&'static str, String) {
