@@ -590,13 +590,7 @@ fn dns_requirements_are_the_cname_to_the_fallback_origin_and_the_ownership_txt()
 fn request_certificate_asks_cloudflare_to_validate_again() {
     let (case, emu) = setup("request-cert", "www = \"never\"");
     emu.lock().panel.seed_hostname(SAAS, "acme-widgets.com");
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "acme-widgets.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("acme-widgets.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(run.integration("cloudflare")["changed"], true);
     assert_eq!(
@@ -620,24 +614,12 @@ fn request_certificate_asks_cloudflare_to_validate_again() {
     emu.lock()
         .panel
         .activate("acme-widgets.com", "2027-01-01T00:00:00Z");
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "acme-widgets.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("acme-widgets.com", 4);
     assert_eq!(run.status, 0);
     assert_eq!(run.integration("cloudflare")["changed"], false);
     assert_eq!(count(&emu, "PATCH", ""), 1);
     // Not mapped: not found.
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "unmapped-shop.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("unmapped-shop.com", 4);
     assert_eq!(run.integration("cloudflare")["error"]["kind"], "not_found");
 }
 

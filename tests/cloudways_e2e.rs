@@ -98,11 +98,6 @@ fn certificate(emu: &Emulator<Cloudways>) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// `domain-host --json request-certificate NAME` (the site does not matter to Cloudways).
-fn request_certificate(case: &Case, name: &str) -> support::Run {
-    case.run(&["--json", "request-certificate", name, "--site", "4"])
-}
-
 #[test]
 fn the_host_exchanges_the_key_and_the_alias_is_added_to_the_apps_own_list() {
     let (case, emu) = setup("add", "www = \"never\"");
@@ -419,7 +414,7 @@ fn request_certificate_installs_lets_encrypt_and_polls_the_operation() {
     // The unverified object shape, which lists the certificate's names.
     emu.lock().panel.lets_encrypt_shape = LetsEncryptShape::Object;
     set_aliases(&emu, &["shop.example.com", "www.shop.example.com"]);
-    let run = request_certificate(&case, "shop.example.com");
+    let run = case.request_certificate("shop.example.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     let cw = run.integration("cloudways");
     assert_eq!(cw["changed"], true, "{cw}");
@@ -457,7 +452,7 @@ fn request_certificate_installs_lets_encrypt_and_polls_the_operation() {
     secrets_absent(&run);
 
     // Asked again: the certificate covers the names, nothing is sent.
-    let run = request_certificate(&case, "shop.example.com");
+    let run = case.request_certificate("shop.example.com", 4);
     assert_eq!(run.status, 0);
     assert_eq!(run.integration("cloudways")["changed"], false);
     assert_eq!(emu.lock().panel.installs.len(), 1);
@@ -471,7 +466,7 @@ fn request_certificate_installs_lets_encrypt_and_polls_the_operation() {
             "blog.example.net",
         ],
     );
-    let run = request_certificate(&case, "blog.example.net");
+    let run = case.request_certificate("blog.example.net", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     let installs = emu.lock().panel.installs.clone();
     assert_eq!(
@@ -494,7 +489,7 @@ fn a_certificate_request_never_narrows_the_apps_certificate() {
     let (case, emu) = setup("cert-keep", "www = \"never\"");
     set_aliases(&emu, &["a.example.com", "b.example.com"]);
     set_certificate(&emu, &["network.example", "a.example.com"]);
-    let run = request_certificate(&case, "b.example.com");
+    let run = case.request_certificate("b.example.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(
         emu.lock().panel.installs[0].domains,
@@ -510,7 +505,7 @@ fn a_certificate_request_never_narrows_the_apps_certificate() {
     // No certificate yet (`lets_encrypt: null`): the primary domain and the event's names.
     let (case, emu) = setup("cert-first", "www = \"never\"");
     set_aliases(&emu, &["a.example.com", "b.example.com"]);
-    let run = request_certificate(&case, "b.example.com");
+    let run = case.request_certificate("b.example.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(certificate(&emu), ["network.example", "b.example.com"]);
 }
@@ -531,7 +526,7 @@ fn with_the_names_listed_an_alias_whose_dns_is_wrong_blocks_nobody() {
         .failing
         .insert("bad-dns.example.org".into());
     set_certificate(&emu, &["network.example", "a.example.com"]);
-    let run = request_certificate(&case, "b.example.com");
+    let run = case.request_certificate("b.example.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(
         certificate(&emu),
@@ -545,7 +540,7 @@ fn a_certificate_over_lets_encrypts_100_names_is_refused_before_anything_is_sent
     let many: Vec<String> = (0..100).map(|i| format!("d{i}.example.com")).collect();
     set_aliases(&emu, &many.iter().map(String::as_str).collect::<Vec<_>>());
     set_certificate(&emu, &["network.example"]);
-    let run = request_certificate(&case, "d7.example.com");
+    let run = case.request_certificate("d7.example.com", 4);
     assert_eq!(run.status, 1, "{}", run.all_output());
     let cw = run.integration("cloudways");
     assert_eq!(cw["error"]["kind"], "limit_reached", "{cw}");
@@ -591,7 +586,7 @@ fn a_failed_lets_encrypt_operation_is_reported_in_either_form() {
         emu.lock().panel.failing.insert("shop.example.com".into());
         emu.lock().panel.failure = failure;
         emu.lock().panel.polls_to_complete = 1;
-        let run = request_certificate(&case, "shop.example.com");
+        let run = case.request_certificate("shop.example.com", 4);
         assert_eq!(run.status, 1, "{failure:?}: {}", run.all_output());
         let cw = run.integration("cloudways");
         let message = cw["error"]["message"].as_str().unwrap();
@@ -608,7 +603,7 @@ fn a_failed_lets_encrypt_operation_is_reported_in_either_form() {
 #[test]
 fn request_certificate_for_a_name_not_on_the_app_is_not_found() {
     let (case, emu) = setup("cert-unmapped", "www = \"never\"");
-    let run = request_certificate(&case, "nope.example.com");
+    let run = case.request_certificate("nope.example.com", 4);
     assert_eq!(run.status, 1);
     assert_eq!(run.integration("cloudways")["error"]["kind"], "not_found");
     assert!(emu.lock().panel.installs.is_empty());
@@ -692,7 +687,7 @@ fn an_access_token_maps_a_domain_through_v2_with_no_exchange() {
         ]
     );
     // The certificate goes through v2 as well, with the e-mail as its contact.
-    let run = request_certificate(&case, "shop.example.com");
+    let run = case.request_certificate("shop.example.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(emu.lock().panel.installs[0].ssl_email, EMAIL);
     let run_test = case.run(&["--json", "test"]);

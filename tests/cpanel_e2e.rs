@@ -417,47 +417,23 @@ fn request_certificate_starts_one_autossl_check() {
     emu.lock()
         .panel
         .seed_addon("acme-widgets.com", "acmewidgetscom");
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "acme-widgets.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("acme-widgets.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(run.integration("cpanel")["changed"], true);
     assert_eq!(emu.lock().panel.autossl_runs, 1);
     assert_eq!(call(&find(&emu, "start_autossl_check")).0, "uapi");
     // While it runs, no second check is queued.
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "acme-widgets.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("acme-widgets.com", 4);
     assert_eq!(run.status, 0);
     let cp = run.integration("cpanel");
     assert_eq!(cp["changed"], false);
     assert!(strings(&cp["notes"])[0].contains("already running"), "{cp}");
     assert_eq!(emu.lock().panel.autossl_runs, 1);
     emu.lock().panel.finish_autossl();
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "acme-widgets.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("acme-widgets.com", 4);
     assert_eq!(run.integration("cpanel")["changed"], true);
     assert_eq!(emu.lock().panel.autossl_runs, 2);
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "unmapped-shop.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("unmapped-shop.com", 4);
     assert_eq!(run.integration("cpanel")["error"]["kind"], "not_found");
 }
 

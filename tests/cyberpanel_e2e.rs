@@ -360,13 +360,7 @@ fn a_child_of_another_website_is_a_conflict() {
 fn request_certificate_calls_issue_ssl_and_reports_acme_failures() {
     let (case, emu) = setup("ssl", "");
     emu.lock().panel.seed(MASTER, &["shop.example.com"]);
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "shop.example.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("shop.example.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(run.integration("cyberpanel")["changed"], true);
     assert_eq!(emu.lock().panel.certificates, vec!["shop.example.com"]);
@@ -380,13 +374,7 @@ fn request_certificate_calls_issue_ssl_and_reports_acme_failures() {
         "shop.example.com".into(),
         "Failed to obtain SSL for: shop.example.com. Verify DNS points here.".into(),
     );
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "shop.example.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("shop.example.com", 4);
     assert_eq!(run.status, 1);
     let cp = run.integration("cyberpanel");
     assert_eq!(cp["attempts"], 1, "an ACME failure is not hammered: {cp}");
@@ -398,13 +386,7 @@ fn request_certificate_calls_issue_ssl_and_reports_acme_failures() {
         "{cp}"
     );
 
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "unknown.example.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("unknown.example.com", 4);
     assert_eq!(run.integration("cyberpanel")["error"]["kind"], "not_found");
 }
 
@@ -490,13 +472,7 @@ fn alias_children_are_read_with_alias_1_and_the_others_are_left_alone() {
         .collect();
     assert_eq!(flags, vec![Some(1), Some(0)]);
 
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "shop.example.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("shop.example.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(emu.lock().panel.certificates, vec!["shop.example.com"]);
 

@@ -226,13 +226,7 @@ fn a_refusal_without_a_holder_passes_enhances_words_through() {
 fn request_certificate_runs_the_preflight_then_lets_encrypt() {
     let (case, emu) = setup("ssl", "www = \"never\"");
     emu.lock().panel.seed(WEBSITE, &["shop.example.com"]);
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "shop.example.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("shop.example.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(run.integration("enhance")["changed"], true);
     let mapping = emu.lock().panel.mapping_of("shop.example.com").unwrap();
@@ -260,13 +254,7 @@ fn a_failed_preflight_requests_nothing() {
         "shop.example.com".into(),
         "DNS does not resolve to this server".into(),
     );
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "shop.example.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("shop.example.com", 4);
     assert_eq!(run.status, 1);
     let report = run.integration("enhance");
     assert!(
@@ -281,13 +269,7 @@ fn a_failed_preflight_requests_nothing() {
         "the preflight is a read: {report}"
     );
     assert_eq!(count(&emu, "POST", "/letsencrypt"), 0);
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "unknown.example.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("unknown.example.com", 4);
     assert_eq!(run.integration("enhance")["error"]["kind"], "not_found");
 }
 
@@ -365,13 +347,7 @@ fn a_lets_encrypt_order_slower_than_thirty_seconds_is_waited_for() {
         times: 1,
         kind: FaultKind::Delay(Duration::from_secs(33)),
     });
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "shop.example.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("shop.example.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(run.integration("enhance")["changed"], true);
     let mapping = emu.lock().panel.mapping_of("shop.example.com").unwrap();

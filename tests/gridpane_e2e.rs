@@ -354,13 +354,7 @@ fn request_certificate_turns_ssl_on_by_id_and_waits_for_ssl_status() {
         .panel
         .seed(SITE, &["shop.example.com".to_string()]);
     let id = emu.lock().panel.named("shop.example.com").unwrap().id;
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "shop.example.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("shop.example.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     let gp = run.integration("gridpane");
     assert_eq!(gp["changed"], true, "{gp}");
@@ -378,13 +372,7 @@ fn request_certificate_turns_ssl_on_by_id_and_waits_for_ssl_status() {
     assert_eq!(d.ssl_status.as_deref(), Some("succeed"));
 
     // Asked again: nothing is sent, nothing changes.
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "shop.example.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("shop.example.com", 4);
     assert_eq!(run.status, 0);
     assert_eq!(run.integration("gridpane")["changed"], false);
     assert_eq!(
@@ -412,13 +400,7 @@ fn a_failed_certificate_is_reported_as_failed() {
         .seed(SITE, &["shop.example.com".to_string()]);
     emu.lock().panel.failing.insert("shop.example.com".into());
     emu.lock().panel.reads_to_issue = 1;
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "shop.example.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("shop.example.com", 4);
     assert_eq!(run.status, 1, "{}", run.all_output());
     let gp = run.integration("gridpane");
     assert!(

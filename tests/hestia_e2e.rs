@@ -545,13 +545,7 @@ fn request_certificate_reissues_lets_encrypt_with_the_events_names() {
         "www.acme-widgets.com".into(),
         "*.network-main.com".into(),
     ];
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "acme-widgets.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("acme-widgets.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(run.integration("hestia")["changed"], true);
     // No certificate yet: the web domain and the event's names; old-shop.com's own request
@@ -569,24 +563,12 @@ fn request_certificate_reissues_lets_encrypt_with_the_events_names() {
             .contains(&"www.acme-widgets.com".to_string())
     );
     // Covered now: a second request changes nothing.
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "acme-widgets.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("acme-widgets.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(run.integration("hestia")["changed"], false);
     assert_eq!(emu.lock().panel.le_runs, 1);
     // Then old-shop.com: the certificate keeps acme-widgets.com and its www.
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "old-shop.com",
-        "--site",
-        "5",
-    ]);
+    let run = case.request_certificate("old-shop.com", 5);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(
         certificate(&emu),
@@ -598,13 +580,7 @@ fn request_certificate_reissues_lets_encrypt_with_the_events_names() {
         ]
     );
     // A name that is not an alias.
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "unmapped.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("unmapped.com", 4);
     assert_eq!(run.integration("hestia")["error"]["kind"], "not_found");
 }
 
@@ -623,13 +599,7 @@ fn an_alias_whose_dns_is_wrong_blocks_no_other_certificate() {
         shared.panel.le_failing = vec!["stale-shop.com".into()];
     }
     set_certificate(&emu, &[WEB, "old-shop.com"]);
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "acme-widgets.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("acme-widgets.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(
         writes(&emu),
@@ -660,13 +630,7 @@ fn a_certificate_blocked_by_a_name_it_keeps_names_it() {
         shared.panel.le_failing = vec!["stale-shop.com".into()];
     }
     set_certificate(&emu, &[WEB, "stale-shop.com"]);
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "acme-widgets.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("acme-widgets.com", 4);
     assert_eq!(run.status, 1, "{}", run.all_output());
     let h = run.integration("hestia");
     let message = h["error"]["message"].as_str().unwrap();
@@ -693,13 +657,7 @@ fn a_certificate_over_lets_encrypts_100_names_is_refused_before_anything_is_sent
     let mut on_certificate: Vec<&str> = vec![WEB];
     on_certificate.extend(many.iter().map(String::as_str));
     set_certificate(&emu, &on_certificate);
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "acme-widgets.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("acme-widgets.com", 4);
     assert_eq!(run.status, 1, "{}", run.all_output());
     let h = run.integration("hestia");
     assert_eq!(h["error"]["kind"], "limit_reached", "{h}");

@@ -449,13 +449,7 @@ fn request_certificate_orders_and_polls_the_domains_certificate() {
                 .status,
             0
         );
-        let run = case.run(&[
-            "--json",
-            "request-certificate",
-            "shop.example.com",
-            "--site",
-            "4",
-        ]);
+        let run = case.request_certificate("shop.example.com", 4);
         assert_eq!(run.status, 0, "{route:?}: {}", run.all_output());
         let lf = run.integration("laravel-forge");
         assert_eq!(lf["changed"], true, "{lf}");
@@ -488,13 +482,7 @@ fn request_certificate_orders_and_polls_the_domains_certificate() {
             serde_json::json!({"type": "letsencrypt", "letsencrypt": {"verification_method": "http-01"}})
         );
         // Asked again: nothing new is ordered.
-        let run = case.run(&[
-            "--json",
-            "request-certificate",
-            "shop.example.com",
-            "--site",
-            "4",
-        ]);
+        let run = case.request_certificate("shop.example.com", 4);
         assert_eq!(run.status, 0);
         assert_eq!(run.integration("laravel-forge")["changed"], false);
         let status = in_process(&case, "certificate-status", "shop.example.com");
@@ -520,13 +508,7 @@ fn a_failed_certificate_is_an_error_and_a_status() {
             .status,
         0
     );
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "shop.example.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("shop.example.com", 4);
     assert_eq!(run.status, 1, "{}", run.all_output());
     let lf = run.integration("laravel-forge");
     assert!(
@@ -551,13 +533,7 @@ fn a_certificate_still_installing_is_reported_as_requested() {
             .status,
         0
     );
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "shop.example.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("shop.example.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     let lf = run.integration("laravel-forge");
     assert_eq!(lf["changed"], true);
@@ -581,13 +557,7 @@ fn a_certificate_order_applied_before_a_503_is_not_ordered_again() {
         0
     );
     emu.inject(Fault::apply_then_status(503, 1).on("POST", &format!("{}/domains/", site_path())));
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "shop.example.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("shop.example.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     let lf = run.integration("laravel-forge");
     assert_eq!(lf["attempts"], 2, "{lf}");
@@ -603,13 +573,7 @@ fn a_certificate_order_applied_before_a_503_is_not_ordered_again() {
 #[test]
 fn request_certificate_for_an_unknown_domain_is_not_found() {
     let (case, emu) = setup("cert-unknown", "");
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "nope.example.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("nope.example.com", 4);
     assert_eq!(run.status, 1);
     assert_eq!(
         run.integration("laravel-forge")["error"]["kind"],

@@ -378,13 +378,7 @@ fn no_certificate_request_replaces_the_sites_certificate() {
             vec![SITE.into(), format!("www.{SITE}"), "a-shop.com".into()],
         );
     }
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "acme-widgets.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("acme-widgets.com", 4);
     let p = run.integration("plesk");
     assert_eq!(p["error"]["kind"], "unsupported", "{p}");
     assert_eq!(

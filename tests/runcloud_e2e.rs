@@ -685,13 +685,7 @@ fn advanced_ssl_installs_the_domains_own_certificate() {
         "the app certificate is not touched in advanced mode"
     );
     // Once DNS points here, request-certificate redeploys it.
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "shop.example.com",
-        "--site",
-        "4",
-    ]);
+    let run = case.request_certificate("shop.example.com", 4);
     assert_eq!(run.status, 0, "{}", run.all_output());
     let cert = emu.lock().panel.webapp(SERVER, APP).domain_certificates[&id].clone();
     assert_eq!(cert.redeploys, 1);

@@ -267,13 +267,7 @@ fn before_dns_points_here_autossl_waits_and_the_domains_are_written() {
 
     // DNS now points here: the lifecycle (or an operator) asks for the certificate.
     emu.lock().panel.app_mut(APP_ID).autossl_available = true;
-    let run = case.run(&[
-        "--json",
-        "request-certificate",
-        "example.com",
-        "--site",
-        "1",
-    ]);
+    let run = case.request_certificate("example.com", 1);
     assert_eq!(run.status, 0, "{}", run.all_output());
     assert_eq!(
         strings(&run.integration("serverpilot")["notes"]),

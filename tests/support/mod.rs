@@ -77,6 +77,17 @@ impl Case {
         self.run_with_env(args, &[])
     }
 
+    /// `domain-host --json request-certificate NAME --site SITE`.
+    pub fn request_certificate(&self, name: &str, site: u64) -> Run {
+        self.run(&[
+            "--json",
+            "request-certificate",
+            name,
+            "--site",
+            &site.to_string(),
+        ])
+    }
+
     pub fn run_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let mut command = host_command();
         command.arg("--config").arg(self.config_path()).args(args);
