@@ -394,18 +394,12 @@ impl LoadedConfig {
             }
             return Ok(path);
         }
-        let dirs = self.component_dirs();
-        let names = [
-            format!("{id}.wasm"),
-            format!("{}.wasm", id.replace('-', "_")),
-        ];
-        for dir in &dirs {
-            for name in &names {
-                let candidate = dir.join(name);
-                if candidate.is_file() {
-                    return Ok(candidate.canonicalize().unwrap_or(candidate));
-                }
-            }
+        let exe_dir = std::env::current_exe()
+            .ok()
+            .and_then(|e| e.parent().map(Path::to_path_buf));
+        let dirs = self.component_dirs(exe_dir.as_deref());
+        if let Some(found) = find_component(&dirs, id) {
+            return Ok(found);
         }
         let looked: Vec<String> = dirs.iter().map(|d| d.display().to_string()).collect();
         bail!(
@@ -416,8 +410,10 @@ impl LoadedConfig {
     }
 
     /// The configured folder, then `$DOMAIN_HOST_COMPONENTS`, then the folders a build of
-    /// this repository puts components in, relative to this executable.
-    fn component_dirs(&self) -> Vec<PathBuf> {
+    /// this repository puts components in, relative to the executable in `exe_dir`, then
+    /// where the Debian package installs them (`../lib/domain-host/components` beside the
+    /// executable, and `/usr/lib/domain-host/components`).
+    fn component_dirs(&self, exe_dir: Option<&Path>) -> Vec<PathBuf> {
         let mut dirs = Vec::new();
         if let Some(dir) = &self.config.components {
             dirs.push(self.resolve(dir));
@@ -425,20 +421,35 @@ impl LoadedConfig {
         if let Some(dir) = std::env::var_os("DOMAIN_HOST_COMPONENTS") {
             dirs.push(PathBuf::from(dir));
         }
-        if let Some(exe_dir) = std::env::current_exe()
-            .ok()
-            .and_then(|e| e.parent().map(Path::to_path_buf))
-        {
+        if let Some(exe_dir) = exe_dir {
             // target/<profile>/domain-host (or target/<profile>/deps/<test> in tests).
             for up in [exe_dir.join(".."), exe_dir.join("../..")] {
                 dirs.push(up.join("wasm32-wasip2/component"));
                 dirs.push(up.join("wasm32-wasip2/release"));
             }
             dirs.push(exe_dir.join("components"));
+            // An installed <prefix>/bin/domain-host.
+            dirs.push(exe_dir.join("../lib/domain-host/components"));
         }
+        dirs.push(PathBuf::from(INSTALLED_COMPONENTS));
         dirs.push(PathBuf::from("components"));
         dirs
     }
+}
+
+/// Where the Debian package puts the components (`scripts/package.sh`).
+const INSTALLED_COMPONENTS: &str = "/usr/lib/domain-host/components";
+
+/// `<id>.wasm` (or with `_` for `-`) in the first of `dirs` that has it.
+fn find_component(dirs: &[PathBuf], id: &str) -> Option<PathBuf> {
+    let names = [
+        format!("{id}.wasm"),
+        format!("{}.wasm", id.replace('-', "_")),
+    ];
+    dirs.iter()
+        .flat_map(|dir| names.iter().map(move |name| dir.join(name)))
+        .find(|candidate| candidate.is_file())
+        .map(|candidate| candidate.canonicalize().unwrap_or(candidate))
 }
 
 fn validate_integration(id: &str, integration: &IntegrationConfig) -> Result<()> {
@@ -734,6 +745,33 @@ mod tests {
             e.contains("integrations.serverpilot.component") && e.contains("/etc/dh/nope.wasm"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn installed_components_are_found_beside_the_executable_and_in_usr_lib() {
+        let c = parse("[integrations.laravel-forge]\nenabled = true\n").unwrap();
+        let root = std::env::temp_dir().join(format!("dh-installed-{}", std::process::id()));
+        let installed = root.join("lib/domain-host/components");
+        std::fs::create_dir_all(root.join("bin")).unwrap();
+        std::fs::create_dir_all(&installed).unwrap();
+        std::fs::write(installed.join("laravel_forge.wasm"), b"\0asm").unwrap();
+        let dirs = c.component_dirs(Some(&root.join("bin")));
+        assert!(
+            dirs.contains(&PathBuf::from("/usr/lib/domain-host/components")),
+            "{dirs:?}"
+        );
+        let found = find_component(&dirs, "laravel-forge");
+        let expected = installed.join("laravel_forge.wasm").canonicalize().unwrap();
+        std::fs::remove_dir_all(&root).unwrap();
+        assert_eq!(found, Some(expected));
+    }
+
+    #[test]
+    fn a_configured_components_folder_comes_first() {
+        let c = parse("components = \"wasm\"\n").unwrap();
+        let dirs = c.component_dirs(Some(Path::new("/usr/bin")));
+        assert_eq!(dirs[0], PathBuf::from("/etc/dh/wasm"));
+        assert!(dirs.contains(&PathBuf::from("/usr/bin/../lib/domain-host/components")));
     }
 
     #[test]
