@@ -356,6 +356,49 @@ fn an_update_that_widens_the_component_is_refused_until_approved() {
     assert_eq!(notes(&run), vec!["got example.com www=true"]);
 }
 
+/// On a server root runs `approve` (the service may not write the lock file beside the
+/// config) while the state directory is the service user's. Approving reads components and
+/// writes the lock file only: it must not refuse over a database it does not open, which
+/// the other commands still refuse to use there.
+#[test]
+fn approve_pins_beside_a_state_directory_that_is_not_this_users() {
+    use std::os::unix::fs::PermissionsExt;
+    let case = Case::new("approve-foreign-state");
+    let rec = recorder();
+    let config = format!(
+        "[service]\ntoken_env = \"DH_TEST_TOKEN\"\n[integrations.hostile]\nenabled = true\n\
+         component = {:?}\nconstants = {{ HOSTILE_MODE = \"echo\" }}\n\
+         routes = {{ \"allowed.test\" = \"{}\" }}\n",
+        fixture("hostile"),
+        rec.base_url()
+    );
+    case.write_config(&config);
+    // Group-writable: not private to this user, as the service user's 0700 directory is
+    // not private to root.
+    let state = case.dir.join("state");
+    std::fs::create_dir_all(&state).unwrap();
+    std::fs::set_permissions(&state, std::fs::Permissions::from_mode(0o770)).unwrap();
+    let env = [("DH_TEST_TOKEN", "approve-test-token-0123456789")];
+
+    let approve = case.run_with_env(&["approve"], &env);
+    assert_eq!(approve.status, 0, "{}", approve.all_output());
+    assert!(
+        approve.stdout.contains("hostile: approved"),
+        "{}",
+        approve.stdout
+    );
+    assert!(case.dir.join("domain-host.lock").is_file());
+    assert_eq!(
+        std::fs::read_dir(&state).unwrap().count(),
+        0,
+        "approve wrote into the state directory"
+    );
+
+    let test = case.run_with_env(&["test", "hostile"], &env);
+    assert_ne!(test.status, 0, "{}", test.all_output());
+    assert!(test.stderr.contains("refusing to use"), "{}", test.stderr);
+}
+
 #[test]
 fn a_credential_in_a_framing_header_is_refused_at_load() {
     let case = Case::new("bad-header");

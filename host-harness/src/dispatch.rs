@@ -79,7 +79,11 @@ impl Network {
                 }
             }
         }
-        let store = if config.config.lifecycle.is_some() || config.config.service.is_some() {
+        // `approve` reads components and writes the lock file, nothing else: root runs it on
+        // a server, where the state directory is the service user's and not root's to open.
+        let uses_store = selection.mode != approvals::Mode::Approve
+            && (config.config.lifecycle.is_some() || config.config.service.is_some());
+        let store = if uses_store {
             let store = Database::open(&host.settings.state_dir.join("domain-host.db"))?;
             // Stage changes go to the outbox whenever a callback is configured, whoever
             // changes them (the service, or `verify` from cron): the service delivers them.
