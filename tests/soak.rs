@@ -310,12 +310,8 @@ fn soak() {
     verify::lifecycle(&mut v, &wanted, &records);
     let (arrivals, bad) = receiver.snapshot();
     v.extend(bad.into_iter().map(|b| format!("callback refused: {b}")));
-    let callbacks = verify::callbacks(
-        &mut v,
-        &case.dir.join("state/domain-host.db"),
-        &arrivals,
-        &records,
-    );
+    let outbox = verify::read_outbox(&mut v, &case.dir.join("state/domain-host.db"));
+    let callbacks = verify::callbacks(&mut v, &outbox, &arrivals, &records);
     let memory = verify::memory(
         &mut v,
         &samples,
@@ -388,6 +384,15 @@ fn soak() {
         memory.end_mib - memory.start_mib,
         memory.bound_mib,
         memory.max_all_mib
+    );
+    println!(
+        "  RSS trace            {}",
+        memory
+            .trace
+            .iter()
+            .map(|(s, m)| format!("{s} s: {m:.1}"))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     println!(
         "  settled              {:.1} s after the load ended",

@@ -154,30 +154,33 @@ pub struct Callbacks {
     pub repeated: usize,
 }
 
+/// The outbox as the service left it: id, domain, when delivered.
+pub fn read_outbox(v: &mut Violations, db: &Path) -> Vec<(i64, String, Option<i64>)> {
+    rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .and_then(|c| {
+            c.prepare("SELECT id, domain, delivered_ms FROM outbox ORDER BY id")?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<rusqlite::Result<_>>()
+        })
+        .unwrap_or_else(|e| {
+            v.push(format!("reading the outbox: {e}"));
+            vec![]
+        })
+}
+
 /// Every stage change in the outbox was delivered and acknowledged, and nothing else was;
 /// per domain, deliveries arrived in id order, each change's `previous_stage` is the stage
 /// the one before it set (none after `removed`), and the last one is the domain's stage.
 pub fn callbacks(
     v: &mut Violations,
-    db: &Path,
+    outbox: &[(i64, String, Option<i64>)],
     arrivals: &[Arrival],
     records: &[Value],
 ) -> Callbacks {
-    let outbox: Vec<(i64, String, Option<i64>)> =
-        rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .and_then(|c| {
-                c.prepare("SELECT id, domain, delivered_ms FROM outbox ORDER BY id")?
-                    .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-                    .collect::<rusqlite::Result<_>>()
-            })
-            .unwrap_or_else(|e| {
-                v.push(format!("reading the outbox: {e}"));
-                vec![]
-            });
     let acked: Vec<&Arrival> = arrivals.iter().filter(|a| a.status == 200).collect();
     let acked_ids: BTreeSet<i64> = acked.iter().map(|a| a.delivery).collect();
     let stored: BTreeSet<i64> = outbox.iter().map(|(id, _, _)| *id).collect();
-    for (id, domain, delivered) in &outbox {
+    for (id, domain, delivered) in outbox {
         if delivered.is_none() {
             v.push(format!("stage change {id} of {domain} never delivered"));
         }
@@ -250,6 +253,8 @@ pub struct Memory {
     pub max_all_mib: f64,
     /// The growth allowed.
     pub bound_mib: f64,
+    /// Nine samples across the window: seconds since the process started, MiB.
+    pub trace: Vec<(u64, f64)>,
     pub window: Duration,
 }
 
@@ -276,6 +281,7 @@ pub fn memory(
             max_mib: 0.0,
             max_all_mib: 0.0,
             bound_mib: 0.0,
+            trace: vec![],
             window: Duration::ZERO,
         };
     };
@@ -309,6 +315,10 @@ pub fn memory(
         max_mib: mib(max),
         max_all_mib: mib(max_all),
         bound_mib,
+        trace: (0..9)
+            .filter_map(|i| window.get(i * window.len().saturating_sub(1) / 8))
+            .map(|s| ((s.at - born).as_secs(), mib(s.kib)))
+            .collect(),
         window: window
             .last()
             .zip(window.first())
@@ -335,4 +345,151 @@ pub fn latency(views: &BTreeMap<i64, Value>) -> (i64, i64, i64) {
             .unwrap_or(0)
     };
     (at(0.50), at(0.99), all.last().copied().unwrap_or(0))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The checks catch what they are for (these run in the normal suite).
+    use super::*;
+    use serde_json::json;
+
+    fn arrival(delivery: i64, domain: &str, previous: Option<&str>, stage: &str) -> Arrival {
+        Arrival {
+            delivery,
+            domain: domain.into(),
+            stage: stage.into(),
+            previous: previous.map(str::to_string),
+            status: 200,
+        }
+    }
+
+    fn outbox(ids: &[i64]) -> Vec<(i64, String, Option<i64>)> {
+        ids.iter()
+            .map(|i| (*i, "a.test".to_string(), Some(1)))
+            .collect()
+    }
+
+    fn clean() -> Vec<Arrival> {
+        vec![
+            arrival(1, "a.test", None, "checking-dns"),
+            arrival(2, "a.test", Some("checking-dns"), "done"),
+            arrival(3, "a.test", Some("done"), "removed"),
+            arrival(4, "a.test", None, "checking-dns"),
+        ]
+    }
+
+    fn check(outbox_ids: &[i64], arrivals: &[Arrival]) -> Vec<String> {
+        let mut v = Violations::default();
+        let records = [json!({"domain": "a.test", "stage": "checking-dns"})];
+        callbacks(&mut v, &outbox(outbox_ids), arrivals, &records);
+        v.0
+    }
+
+    #[test]
+    fn a_clean_callback_history_passes() {
+        assert_eq!(check(&[1, 2, 3, 4], &clean()), Vec::<String>::new());
+        // A change delivered twice (a kill between the 2xx and its record) is allowed.
+        let mut twice = clean();
+        twice.insert(2, arrival(2, "a.test", Some("checking-dns"), "done"));
+        assert_eq!(check(&[1, 2, 3, 4], &twice), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_missing_unknown_reordered_or_unchained_change_is_caught() {
+        let mut missing = clean();
+        missing.remove(1);
+        let found = check(&[1, 2, 3, 4], &missing);
+        assert!(
+            found.iter().any(|f| f.contains("stage change 2")),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(|f| f.contains("receiver last had")),
+            "{found:?}"
+        );
+        let found = check(&[1, 2, 3], &clean());
+        assert!(
+            found.iter().any(|f| f.contains("unknown to the outbox")),
+            "{found:?}"
+        );
+        let mut reordered = clean();
+        reordered.swap(0, 1);
+        let found = check(&[1, 2, 3, 4], &reordered);
+        assert!(
+            found.iter().any(|f| f.contains("arrived after")),
+            "{found:?}"
+        );
+        let mut undelivered = outbox(&[1, 2, 3, 4]);
+        undelivered[3].2 = None;
+        let mut v = Violations::default();
+        let records = [json!({"domain": "a.test", "stage": "checking-dns"})];
+        callbacks(&mut v, &undelivered, &clean(), &records);
+        assert!(
+            v.0.iter().any(|f| f.contains("never delivered")),
+            "{:?}",
+            v.0
+        );
+        // The service says another stage than the receiver last got.
+        let mut v = Violations::default();
+        let records = [json!({"domain": "a.test", "stage": "done"})];
+        callbacks(&mut v, &outbox(&[1, 2, 3, 4]), &clean(), &records);
+        assert!(v.0.iter().any(|f| f.contains("last stage")), "{:?}", v.0);
+    }
+
+    #[test]
+    fn the_wanted_set_follows_the_last_event_of_each_domain() {
+        let a = |id, kind, domain: &str| Accepted {
+            id,
+            key: format!("k{id}"),
+            kind,
+            domain: domain.into(),
+        };
+        let accepted = [
+            a(3, "remove-domain", "x.test"),
+            a(1, "add-domain", "x.test"),
+            a(2, "add-domain", "y.test"),
+            a(4, "remove-domain", "z.test"),
+        ];
+        assert_eq!(
+            wanted(&accepted).into_iter().collect::<Vec<_>>(),
+            ["y.test"]
+        );
+        let mut v = Violations::default();
+        panel(
+            &mut v,
+            &wanted(&accepted),
+            &["y.test".into(), "y.test".into(), "z.test".into()],
+        );
+        assert_eq!(v.len(), 2, "a duplicate and an extra: {:?}", v.0);
+    }
+
+    #[test]
+    fn growing_memory_is_caught() {
+        let samples = |growth_kib: u64| -> Vec<Sample> {
+            (0..100)
+                .map(|i| Sample {
+                    pid: 7,
+                    at: Duration::from_millis(500 * i),
+                    kib: 20_000 + growth_kib * i / 100,
+                })
+                .collect()
+        };
+        let mut v = Violations::default();
+        memory(
+            &mut v,
+            &samples(1_000),
+            Duration::from_secs(10),
+            Duration::from_secs(60),
+            (4.0, 0.1),
+        );
+        assert!(v.is_empty(), "{:?}", v.0);
+        memory(
+            &mut v,
+            &samples(40_000),
+            Duration::from_secs(10),
+            Duration::from_secs(60),
+            (4.0, 0.1),
+        );
+        assert_eq!(v.len(), 1, "{:?}", v.0);
+    }
 }
