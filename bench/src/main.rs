@@ -134,6 +134,7 @@ fn main() -> Result<()> {
 
     let report = render(&rows);
     print!("{report}");
+    let report = report + &soak_section(&out);
     std::fs::write(&out, &report).with_context(|| format!("writing {}", out.display()))?;
     eprintln!("written to {}", out.display());
     Ok(())
@@ -992,6 +993,18 @@ fn machine() -> String {
         kernel.trim(),
         command_line("rustc", &["--version"])
     )
+}
+
+/// The "Soak" section of the file being replaced: written from a `scripts/soak.sh` run,
+/// not by this program, so it is kept as it is.
+fn soak_section(path: &std::path::Path) -> String {
+    let old = std::fs::read_to_string(path).unwrap_or_default();
+    let Some(start) = old.find("\n## Soak\n") else {
+        return String::new();
+    };
+    let rest = &old[start..];
+    let end = rest[1..].find("\n## ").map_or(rest.len(), |i| i + 1);
+    rest[..end].to_string()
 }
 
 fn render(rows: &[Row]) -> String {
