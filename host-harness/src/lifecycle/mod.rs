@@ -109,6 +109,24 @@ impl Lifecycle {
         self.store.remove_for(domain, event)
     }
 
+    /// A panel failed the domain's event for good: stage `failed`, the failures as its
+    /// diagnosis (a stage change for the callback); `stop`: no more checks (a removal
+    /// that failed: the network no longer wants the name). Answers whether a record was
+    /// there.
+    pub fn panel_failed(&self, domain: &str, diagnosis: Vec<String>, stop: bool) -> Result<bool> {
+        let Some(mut record) = self.store.get(domain)? else {
+            return Ok(false);
+        };
+        let summary = diagnosis.join("; ");
+        record.stage = "failed".into();
+        record.diagnosis = diagnosis;
+        if stop {
+            record.next_check_ms = i64::MAX / 2;
+        }
+        self.store.save(&record, &summary)?;
+        Ok(true)
+    }
+
     /// `verify`: a fresh start for the schedule (and for a failed domain), then a check now.
     pub async fn verify(
         &self,
