@@ -121,7 +121,7 @@ impl Lifecycle {
         record.stage = "failed".into();
         record.diagnosis = diagnosis;
         if stop {
-            record.next_check_ms = i64::MAX / 2;
+            record.next_check_ms = NO_MORE_CHECKS_MS;
         }
         self.store.save(&record, &summary)?;
         Ok(true)
@@ -747,8 +747,14 @@ pub struct CertificateStatus {
     pub days_left: Option<i64>,
 }
 
+/// A record's next check when it is no longer checked: the last second RFC 3339 can
+/// write (9999-12-31T23:59:59Z), so `status` can still show it.
+pub const NO_MORE_CHECKS_MS: i64 = 253_402_300_799_000;
+
+/// The time as RFC 3339 (clamped to what the format can write: never a panic).
 fn rfc3339(ms: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    let ms = ms.clamp(0, NO_MORE_CHECKS_MS);
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms as u64);
     humantime::format_rfc3339_seconds(t).to_string()
 }
 
