@@ -1434,6 +1434,23 @@ fn metrics_need_a_token_slow_headers_are_cut_off_and_connections_are_capped() {
         started.elapsed()
     );
 
+    // A connection that sends nothing at all is cut off the same way.
+    let started = Instant::now();
+    let mut silent = TcpStream::connect(&service.addr).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let read = silent.read_to_end(&mut buf);
+    assert!(
+        read.is_ok(),
+        "a silent connection still open after 10 s: {read:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
     // Two idle connections take both slots: a third request waits until they are cut off.
     let idle: Vec<TcpStream> = (0..2)
         .map(|_| {
