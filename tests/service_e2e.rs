@@ -19,6 +19,8 @@ use std::time::{Duration, Instant};
 use support::Case;
 
 const TOKEN: &str = "svc-token-0123456789abcdef";
+/// The operator's token (reconcile apply/prune, retry, metrics).
+const OPERATOR: &str = "svc-operator-fedcba9876543210";
 const CALLBACK_SECRET: &str = "cb-hmac-key-fedcba9876543210";
 
 const SP_CLIENT: &str = "cid_svcClient";
@@ -62,7 +64,9 @@ fn service_table(extra: &str) -> String {
     } else {
         "retry_interval = \"200ms\"\n"
     };
-    format!("[service]\ntoken_env = \"DH_TEST_TOKEN\"\n{retry}{extra}\n")
+    format!(
+        "[service]\ntoken_env = \"DH_TEST_TOKEN\"\noperator_token_env = \"DH_TEST_OPERATOR\"\n{retry}{extra}\n"
+    )
 }
 
 fn sp_domains(emu: &Emulator<ServerPilot>) -> Vec<String> {
@@ -158,6 +162,11 @@ static STARTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(
 
 impl Service {
     fn start(case: &Case) -> Service {
+        Service::start_with(case, &[])
+    }
+
+    /// [`Service::start`] with more environment variables.
+    fn start_with(case: &Case, env: &[(&str, &str)]) -> Service {
         let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let log = case.dir.join(format!("service-{n}.log"));
         let mut command = support::host_command();
@@ -166,7 +175,9 @@ impl Service {
             .arg(case.config_path())
             .args(["--log-level", "info", "serve", "--listen", "127.0.0.1:0"])
             .env("DH_TEST_TOKEN", TOKEN)
+            .env("DH_TEST_OPERATOR", OPERATOR)
             .env("DH_TEST_CALLBACK_SECRET", CALLBACK_SECRET)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).unwrap());
@@ -202,6 +213,12 @@ impl Service {
 
     fn call(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
         let (status, text) = http(&self.addr, method, path, Some(TOKEN), &[], body);
+        (status, json(&text))
+    }
+
+    /// A call with the operator's token.
+    fn operator(&self, method: &str, path: &str, body: &str) -> (u16, Value) {
+        let (status, text) = http(&self.addr, method, path, Some(OPERATOR), &[], body);
         (status, json(&text))
     }
 
@@ -250,9 +267,26 @@ impl Service {
     }
 
     fn metrics(&self) -> String {
-        let (status, text) = http(&self.addr, "GET", "/metrics", None, &[], "");
-        assert_eq!(status, 200);
+        let (status, text) = http(&self.addr, "GET", "/metrics", Some(OPERATOR), &[], "");
+        assert_eq!(status, 200, "{text}");
         text
+    }
+
+    /// Waits (at most 60 s) until the event is in `state`.
+    fn reaches(&self, id: i64, state: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let event = self.event(id);
+            if event["state"] == state {
+                return event;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "event {id} never {state}: {event}\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     fn log(&self) -> String {
@@ -1047,12 +1081,16 @@ fn reconcile_and_verify_over_http() {
         ["stale.example.com"],
         "a dry run changes nothing"
     );
-    let (status, report) = service.call("POST", "/v1/reconcile?apply=true&prune=true", wanted);
+    let (status, report) = service.operator(
+        "POST",
+        "/v1/reconcile?apply=true&prune=true&force=true",
+        wanted,
+    );
     assert_eq!(status, 200, "{report}");
     assert_eq!(sp_domains(&sp), ["shop.example.com"], "{report}");
     for (path, body) in [
         ("/v1/reconcile?apply=yes", wanted),
-        ("/v1/reconcile?force=true", wanted),
+        ("/v1/reconcile?hurry=true", wanted),
         (
             "/v1/reconcile",
             r#"[{"domain": "bad domain", "site": 1, "kind": "mapped"}]"#,
@@ -1078,7 +1116,7 @@ fn a_second_service_on_the_same_database_is_refused() {
     let first = Service::start(&case);
     let run = case.run_with_env(
         &["serve", "--listen", "127.0.0.1:0"],
-        &[("DH_TEST_TOKEN", TOKEN)],
+        &[("DH_TEST_TOKEN", TOKEN), ("DH_TEST_OPERATOR", OPERATOR)],
     );
     assert_eq!(run.status, 2, "{}", run.all_output());
     assert!(
@@ -1102,4 +1140,616 @@ fn serve_refuses_to_start_without_its_token() {
     let run = case.run(&["serve", "--listen", "127.0.0.1:0"]);
     assert_eq!(run.status, 2, "{}", run.all_output());
     assert!(run.stderr.contains("DH_TEST_TOKEN"), "{}", run.stderr);
+}
+
+/// ServerPilot with its API key read from `WU_SERVER_PILOT_API_KEY` (the systemd
+/// `EnvironmentFile` way), not from the config.
+fn sp_table_key_from_env(emu: &Emulator<ServerPilot>) -> String {
+    format!(
+        "[integrations.serverpilot]\nenabled = true\nconstants = {{ WU_SERVER_PILOT_CLIENT_ID = \"{SP_CLIENT}\", WU_SERVER_PILOT_APP_ID = \"{SP_APP}\" }}\nenv = [\"WU_SERVER_PILOT_API_KEY\"]\nroutes = {{ \"api.serverpilot.io\" = \"{}\" }}\n",
+        emu.base_url()
+    )
+}
+
+/// Security review F4: the environment lacks the panel's key, so the integration cannot
+/// run. Accepted events wait `blocked` with the reason (API, metrics, integrations,
+/// `status`), nothing reaches the panel, and once the key is there the restarted service
+/// applies them, in order, without anyone posting them again.
+#[test]
+fn events_for_an_integration_that_cannot_load_wait_blocked_and_run_after_the_fix() {
+    let case = Case::new("svc-blocked");
+    let sp = serverpilot();
+    case.write_config(&format!(
+        "www = \"never\"\n{}{}",
+        service_table(""),
+        sp_table_key_from_env(&sp)
+    ));
+    let service = Service::start(&case);
+    let first = service.accept("add-domain", "shop.example.com", 3);
+    let second = service.accept("add-domain", "blog.example.com", 4);
+    for id in [first, second] {
+        let event = service.reaches(id, "blocked");
+        assert_eq!(event["attempts"], 0, "never tried: {event}");
+        let why = event["error"].as_str().unwrap_or_default();
+        assert!(
+            why.contains("serverpilot") && why.contains("WU_SERVER_PILOT_API_KEY"),
+            "{event}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(service.event(first)["state"], "blocked", "it stays blocked");
+    assert!(sp.requests().is_empty(), "{:?}", sp.requests());
+    let metrics = service.metrics();
+    assert!(
+        metrics.contains("domain_host_events{state=\"blocked\"} 2"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("domain_host_queue_depth 2"), "{metrics}");
+    let (_, list) = service.call("GET", "/v1/integrations", "");
+    let error = list[0]["error"].as_str().unwrap_or_default().to_string();
+    assert!(error.contains("WU_SERVER_PILOT_API_KEY"), "{list}");
+    let status = case.run(&["status"]);
+    assert!(
+        status.stdout.contains("2 event(s) blocked")
+            && status.stdout.contains("WU_SERVER_PILOT_API_KEY"),
+        "{}",
+        status.all_output()
+    );
+    assert!(
+        service.log().contains("wait as blocked"),
+        "said at start: {}",
+        service.log()
+    );
+    service.kill();
+
+    // The operator adds the key and restarts: both run, once each, in order.
+    let service = Service::start_with(&case, &[("WU_SERVER_PILOT_API_KEY", SP_KEY)]);
+    for id in [first, second] {
+        let event = service.finished(id);
+        assert_eq!(
+            (event["state"].as_str(), event["attempts"].as_i64()),
+            (Some("done"), Some(1)),
+            "{event}"
+        );
+    }
+    assert_eq!(sp_domains(&sp), ["blog.example.com", "shop.example.com"]);
+    assert!(service.log().contains("queued again"), "{}", service.log());
+    let log = service.kill();
+    assert!(!log.contains(SP_KEY), "{log}");
+}
+
+/// Security review F4 (re-drive) and F16: an event that failed for good can be queued
+/// again by the operator (not with the event token), and posting the same event again
+/// under its Idempotency-Key is a new event (202 naming the failed one), never a 200
+/// that reads as "already done".
+#[test]
+fn a_failed_event_is_retried_by_the_operator_and_a_repeat_of_its_key_is_not_a_success() {
+    let case = Case::new("svc-retry-failed");
+    let sp = serverpilot();
+    case.write_config(&format!(
+        "www = \"never\"\n[retry]\nattempts = 1\n{}{}",
+        service_table(""),
+        sp_table(&sp)
+    ));
+    let service = Service::start(&case);
+    // The key is refused once (a rotated key, fixed since): not retryable, failed.
+    sp.inject(Fault::status(401, 1));
+    let (status, body) = service.post_event("add-domain", "shop.example.com", 3, Some("wp-1"));
+    assert_eq!(status, 202, "{body}");
+    let failed = body["id"].as_i64().unwrap();
+    assert_eq!(service.finished(failed)["state"], "failed");
+
+    let (status, again) = service.post_event("add-domain", "shop.example.com", 3, Some("wp-1"));
+    assert_eq!(
+        status, 202,
+        "a failed event is not answered as a success: {again}"
+    );
+    assert_eq!(again["replaces_failed"], failed, "{again}");
+    let new = again["id"].as_i64().unwrap();
+    assert_ne!(new, failed);
+    assert_eq!(service.finished(new)["state"], "done");
+    let (status, third) = service.post_event("add-domain", "shop.example.com", 3, Some("wp-1"));
+    assert_eq!((status, third["id"].as_i64()), (200, Some(new)), "{third}");
+    assert_eq!(sp_domains(&sp), ["shop.example.com"]);
+
+    sp.inject(Fault::status(401, 1));
+    let id = service.accept("add-domain", "blog.example.com", 4);
+    assert_eq!(service.finished(id)["state"], "failed");
+    let path = format!("/v1/events/{id}/retry");
+    let (status, answer) = service.call("POST", &path, "");
+    assert_eq!(status, 403, "the event token may not re-drive: {answer}");
+    assert!(
+        answer["error"].as_str().unwrap().contains("operator token"),
+        "{answer}"
+    );
+    assert_eq!(service.event(id)["state"], "failed", "unchanged");
+    let (status, answer) = service.operator("POST", &path, "");
+    assert_eq!(status, 200, "{answer}");
+    let event = service.finished(id);
+    assert_eq!(
+        (event["state"].as_str(), event["attempts"].as_i64()),
+        (Some("done"), Some(1)),
+        "{event}"
+    );
+    assert_eq!(sp_domains(&sp), ["blog.example.com", "shop.example.com"]);
+    let (status, answer) = service.operator("POST", &path, "");
+    assert_eq!(status, 409, "only a failed event: {answer}");
+    let (status, _) = service.operator("POST", "/v1/events/999/retry", "");
+    assert_eq!(status, 404);
+}
+
+/// Security review F5: the event token (WordPress holds it) can no longer empty the
+/// panels. It may still read, verify, test and dry-run; apply, prune, retry and metrics
+/// need the operator token; a prune of an empty list or of more than prune_max_share of a
+/// panel's names is refused without force, on the API and on the command line.
+#[test]
+fn the_event_token_cannot_prune_and_a_large_prune_needs_force() {
+    let case = Case::new("svc-operator");
+    let sp = serverpilot();
+    let names = [
+        "a.example.com",
+        "b.example.com",
+        "c.example.com",
+        "d.example.com",
+        "e.example.com",
+    ];
+    sp.lock().panel.app_mut(SP_APP).domains = names.iter().map(|n| n.to_string()).collect();
+    write_sp_config(&case, &sp);
+    let service = Service::start(&case);
+    let wanted = |list: &[&str]| {
+        serde_json::to_string(
+            &list
+                .iter()
+                .map(|d| serde_json::json!({ "domain": d, "site": 3, "kind": "mapped" }))
+                .collect::<Vec<_>>(),
+        )
+        .unwrap()
+    };
+    for path in [
+        "/v1/reconcile?prune=true",
+        "/v1/reconcile?apply=true",
+        "/v1/reconcile?apply=true&prune=true&force=true",
+    ] {
+        let (status, answer) = service.call("POST", path, "[]");
+        assert_eq!(status, 403, "{path}: {answer}");
+    }
+    let (status, text) = http(&service.addr, "GET", "/metrics", Some(TOKEN), &[], "");
+    assert_eq!(status, 403, "{text}");
+    assert_eq!(sp_domains(&sp), names, "nothing removed");
+    // What the WordPress page does with the event token still works.
+    let (status, report) = service.call("POST", "/v1/reconcile", &wanted(&names[..2]));
+    assert_eq!(
+        (status, report["in_sync"].clone()),
+        (200, Value::Bool(false)),
+        "{report}"
+    );
+    let (status, test) = service.call("POST", "/v1/integrations/serverpilot/test", "");
+    assert_eq!(status, 200, "{test}");
+    let (status, _) = service.call("GET", "/v1/integrations", "");
+    assert_eq!(status, 200);
+    let (status, answer) = service.call("POST", "/v1/domains/a.example.com/verify", "");
+    assert_eq!(
+        status, 409,
+        "no [lifecycle] here, but not refused for the token: {answer}"
+    );
+
+    // The operator: an empty list, and three of five names, are held back.
+    let (status, answer) = service.operator("POST", "/v1/reconcile?apply=true&prune=true", "[]");
+    assert_eq!(status, 409, "{answer}");
+    assert!(
+        answer["error"]
+            .as_str()
+            .unwrap()
+            .contains("empty wanted list"),
+        "{answer}"
+    );
+    let (status, answer) =
+        service.operator("POST", "/v1/reconcile?prune=true", &wanted(&names[..2]));
+    assert_eq!(status, 409, "{answer}");
+    let held = answer["report"]["integrations"][0]["prune_refused"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        held.contains("3 of the panel's 5") && held.contains("20%"),
+        "{answer}"
+    );
+    assert_eq!(sp_domains(&sp), names, "nothing removed");
+    // One of five is within the share.
+    let (status, answer) =
+        service.operator("POST", "/v1/reconcile?prune=true", &wanted(&names[..4]));
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(sp_domains(&sp), names[..4]);
+
+    // The command line: the same guard, and --force.
+    let empty = case.dir.join("empty.json");
+    std::fs::write(&empty, "[]").unwrap();
+    let empty = empty.to_str().unwrap();
+    let run = case.run(&["reconcile", "--wanted", empty, "--prune"]);
+    assert_eq!(run.status, 2, "{}", run.all_output());
+    assert!(run.stderr.contains("empty wanted list"), "{}", run.stderr);
+    assert_eq!(sp_domains(&sp), names[..4]);
+    let two = case.dir.join("two.json");
+    std::fs::write(&two, wanted(&names[..2])).unwrap();
+    let two = two.to_str().unwrap();
+    let run = case.run(&["reconcile", "--wanted", two, "--prune"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    assert!(
+        run.stdout.contains("prune held back"),
+        "{}",
+        run.all_output()
+    );
+    assert_eq!(sp_domains(&sp), names[..4]);
+    let (status, answer) = service.operator(
+        "POST",
+        "/v1/reconcile?prune=true&force=true",
+        &wanted(&names[..2]),
+    );
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(sp_domains(&sp), names[..2]);
+    let log = service.kill();
+    assert!(!log.contains(OPERATOR) && !log.contains(TOKEN), "{log}");
+}
+
+/// Security review F11: `/metrics` needs the operator's or the scraper's token, a client
+/// that never finishes its headers is cut off, and connections beyond max_connections
+/// wait instead of using up the service's file descriptors.
+#[test]
+fn metrics_need_a_token_slow_headers_are_cut_off_and_connections_are_capped() {
+    const SCRAPER: &str = "svc-metrics-0123456789abcd";
+    let case = Case::new("svc-listener");
+    let sp = serverpilot();
+    case.write_config(&format!(
+        "www = \"never\"\n{}{}",
+        service_table(
+            "metrics_token_env = \"DH_TEST_METRICS\"\nheader_timeout = \"1s\"\nmax_connections = 2"
+        ),
+        sp_table(&sp)
+    ));
+    let service = Service::start_with(&case, &[("DH_TEST_METRICS", SCRAPER)]);
+    for (token, expected) in [
+        (None, 401),
+        (Some(TOKEN), 403),
+        (Some(SCRAPER), 200),
+        (Some(OPERATOR), 200),
+    ] {
+        let (status, text) = http(&service.addr, "GET", "/metrics", token, &[], "");
+        assert_eq!(status, expected, "{token:?}: {text}");
+        assert!(!text.contains("domain_host_events") || expected == 200);
+    }
+
+    // Half-sent headers: the service closes the connection after header_timeout.
+    let started = Instant::now();
+    let mut slow = TcpStream::connect(&service.addr).unwrap();
+    slow.write_all(b"GET /metrics HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut buf = Vec::new();
+    let read = slow.read_to_end(&mut buf);
+    assert!(read.is_ok(), "still open after 10 s: {read:?}");
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // A connection that sends nothing at all is cut off the same way.
+    let started = Instant::now();
+    let mut silent = TcpStream::connect(&service.addr).unwrap();
+    silent
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let read = silent.read_to_end(&mut buf);
+    assert!(
+        read.is_ok(),
+        "a silent connection still open after 10 s: {read:?}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Two idle connections take both slots: a third request waits until they are cut off.
+    let idle: Vec<TcpStream> = (0..2)
+        .map(|_| {
+            let mut s = TcpStream::connect(&service.addr).unwrap();
+            s.write_all(b"GET /healthz HTTP/1.1\r\n").unwrap();
+            s
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(200));
+    let started = Instant::now();
+    let (status, _) = http(&service.addr, "GET", "/healthz", None, &[], "");
+    let waited = started.elapsed();
+    assert_eq!(status, 200);
+    assert!(
+        waited >= Duration::from_millis(500),
+        "served at once ({waited:?}): no connection cap"
+    );
+    drop(idle);
+}
+
+/// A callback receiver that answers after `delay` with the status set in `answer`, one
+/// thread per connection, counting how many requests it holds at once.
+struct SlowReceiver {
+    url: String,
+    answer: Arc<std::sync::atomic::AtomicU16>,
+    /// (arrived, status answered, body)
+    got: Arc<Mutex<Vec<(Instant, u16, Value)>>>,
+    most_at_once: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl SlowReceiver {
+    fn start(status: u16, delay: Duration) -> SlowReceiver {
+        use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}/stage", listener.local_addr().unwrap());
+        let answer = Arc::new(AtomicU16::new(status));
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let most = Arc::new(AtomicUsize::new(0));
+        let now = Arc::new(AtomicUsize::new(0));
+        let (a, g, m) = (answer.clone(), got.clone(), most.clone());
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { continue };
+                let (a, g, m, now) = (a.clone(), g.clone(), m.clone(), now.clone());
+                std::thread::spawn(move || {
+                    let arrived = Instant::now();
+                    let held = now.fetch_add(1, Ordering::SeqCst) + 1;
+                    m.fetch_max(held, Ordering::SeqCst);
+                    let mut reader = BufReader::new(stream.try_clone().unwrap());
+                    let mut length = 0;
+                    let mut line = String::new();
+                    loop {
+                        line.clear();
+                        if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                            break;
+                        }
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = v.trim().parse().unwrap_or(0);
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    let _ = reader.read_exact(&mut body);
+                    std::thread::sleep(delay);
+                    let status = a.load(Ordering::SeqCst);
+                    now.fetch_sub(1, Ordering::SeqCst);
+                    g.lock().unwrap().push((
+                        arrived,
+                        status,
+                        serde_json::from_slice(&body).unwrap_or(Value::Null),
+                    ));
+                    let _ = stream.write_all(
+                        format!("HTTP/1.1 {status} X\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{{}}")
+                            .as_bytes(),
+                    );
+                });
+            }
+        });
+        SlowReceiver {
+            url,
+            answer,
+            got,
+            most_at_once: most,
+        }
+    }
+}
+
+/// The `[lifecycle]` table of a network whose names do not resolve yet (every domain
+/// stays `checking-dns`), asking `dns`.
+fn quiet_lifecycle(dns: &DnsServer) -> String {
+    format!(
+        "[lifecycle]\ntargets = [\"127.0.0.1\"]\nnameservers = [\"{}\"]\nfirst_interval = \"10m\"\ntimeout = \"1s\"\n",
+        dns.addr
+    )
+}
+
+/// Security review F7: a receiver that is down (slow 503s) gets at most
+/// callback_concurrency deliveries at once, the breaker stops deliveries after five
+/// failures in a row, a change refused callback_max_attempts times is dead (metrics,
+/// `status`), and a later change of the same domain is delivered once the receiver is back.
+#[test]
+fn callbacks_are_few_at_once_broken_off_and_dead_lettered() {
+    let case = Case::new("svc-callback-brake");
+    let sp = serverpilot();
+    let dns = DnsServer::spawn("example.test").unwrap();
+    let receiver = SlowReceiver::start(503, Duration::from_millis(300));
+    case.write_config(&format!(
+        "www = \"never\"\n{}{}{}",
+        quiet_lifecycle(&dns),
+        service_table(&format!(
+            "callback_url = \"{}\"\ncallback_secret_env = \"DH_TEST_CALLBACK_SECRET\"\ncallback_max_attempts = 1\ncallback_breaker_cooldown = \"1s\"",
+            receiver.url
+        )),
+        sp_table(&sp)
+    ));
+    let service = Service::start(&case);
+    // Nine changes: four in flight at once, four more as those fail; the fifth failure
+    // opens the breaker while the second four are out, so the ninth waits the cooldown.
+    let ids: Vec<i64> = (0..9)
+        .map(|i| service.accept("add-domain", &format!("d{i}.example.test"), 3))
+        .collect();
+    for id in &ids {
+        assert_eq!(service.finished(*id)["state"], "done");
+    }
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let metrics = service.metrics();
+        if metrics.contains("domain_host_outbox_dead 9") {
+            assert!(
+                metrics.contains("domain_host_outbox_pending 0"),
+                "{metrics}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "{metrics}\n{}", service.log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let most = receiver
+        .most_at_once
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert!(most <= 4, "{most} deliveries at once");
+    let arrivals: Vec<Instant> = receiver.got.lock().unwrap().iter().map(|g| g.0).collect();
+    assert_eq!(arrivals.len(), 9, "each tried once");
+    let mut sorted = arrivals.clone();
+    sorted.sort();
+    // Without a breaker the ninth would go out as the first of the second four fails
+    // (about 300 ms after the eighth); with it, after the 1 s cooldown.
+    assert!(
+        sorted[8] - sorted[7] >= Duration::from_millis(900),
+        "the breaker paused after five failures: {:?}",
+        sorted.windows(2).map(|w| w[1] - w[0]).collect::<Vec<_>>()
+    );
+    assert!(
+        service.log().contains("failures in a row"),
+        "{}",
+        service.log()
+    );
+    let status = case.run(&["status"]);
+    assert!(
+        status.stdout.contains("9 stage change(s) dead"),
+        "{}",
+        status.all_output()
+    );
+
+    // The receiver is back: a later change of d0 is not held by its dead first change.
+    receiver
+        .answer
+        .store(200, std::sync::atomic::Ordering::SeqCst);
+    let remove = service.accept("remove-domain", "d0.example.test", 3);
+    assert_eq!(service.finished(remove)["state"], "done");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let delivered = receiver
+            .got
+            .lock()
+            .unwrap()
+            .iter()
+            .any(|(_, status, body)| {
+                *status == 200 && body["stage"] == "removed" && body["domain"] == "d0.example.test"
+            });
+        if delivered {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never delivered\n{}",
+            service.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Security review F9: a remove-domain the panel refused is not called back as
+/// `removed`: the record stays, stage `failed`, the panel's error its diagnosis.
+#[test]
+fn a_failed_remove_is_reported_failed_not_removed() {
+    let case = Case::new("svc-failed-remove");
+    let sp = serverpilot();
+    let dns = DnsServer::spawn("example.test").unwrap();
+    let receiver = Receiver::start(0);
+    case.write_config(&format!(
+        "www = \"never\"\n[retry]\nattempts = 1\n{}{}{}",
+        quiet_lifecycle(&dns),
+        service_table(&format!(
+            "callback_url = \"{}\"\ncallback_secret_env = \"DH_TEST_CALLBACK_SECRET\"",
+            receiver.url
+        )),
+        sp_table(&sp)
+    ));
+    let service = Service::start(&case);
+    let add = service.accept("add-domain", "shop.example.test", 3);
+    assert_eq!(service.finished(add)["state"], "done");
+    sp.inject(Fault::status(401, 100));
+    let remove = service.accept("remove-domain", "shop.example.test", 3);
+    assert_eq!(service.finished(remove)["state"], "failed");
+    let (status, domain) = service.call("GET", "/v1/domains/shop.example.test", "");
+    assert_eq!(status, 200, "the record stays: {domain}");
+    assert_eq!(domain["stage"], "failed", "{domain}");
+    assert!(
+        domain["diagnosis"].to_string().contains("serverpilot"),
+        "{domain}"
+    );
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !receiver.accepted().iter().any(|v| v["stage"] == "failed") {
+        assert!(
+            Instant::now() < deadline,
+            "{:?}\n{}",
+            receiver.accepted(),
+            service.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let stages: Vec<Value> = receiver
+        .accepted()
+        .iter()
+        .map(|v| v["stage"].clone())
+        .collect();
+    assert!(!stages.contains(&Value::from("removed")), "{stages:?}");
+    assert_eq!(
+        sp_domains(&sp),
+        ["shop.example.test"],
+        "the panel still serves it"
+    );
+    // An add that no panel took makes no record at all.
+    let other = service.accept("add-domain", "other.example.test", 3);
+    assert_eq!(service.finished(other)["state"], "failed");
+    let (status, _) = service.call("GET", "/v1/domains/other.example.test", "");
+    assert_eq!(status, 404);
+}
+
+/// Finished events are deleted after events_retention (here 1 s), at start.
+#[test]
+fn finished_events_are_pruned_after_their_retention() {
+    let case = Case::new("svc-prune-events");
+    let sp = serverpilot();
+    case.write_config(&format!(
+        "www = \"never\"\n{}{}",
+        service_table("events_retention = \"1s\""),
+        sp_table(&sp)
+    ));
+    let service = Service::start(&case);
+    let id = service.accept("add-domain", "shop.example.com", 3);
+    assert_eq!(service.finished(id)["state"], "done");
+    service.kill();
+    std::thread::sleep(Duration::from_millis(1200));
+    let service = Service::start(&case);
+    let (status, _) = service.call("GET", &format!("/v1/events/{id}"), "");
+    assert_eq!(status, 404, "pruned");
+    assert!(
+        service.log().contains("1 finished event(s)"),
+        "{}",
+        service.log()
+    );
+}
+
+/// A callback_url without [lifecycle] would never be called: refused at start.
+#[test]
+fn a_callback_without_a_lifecycle_is_refused() {
+    let case = Case::new("svc-callback-nolc");
+    let sp = serverpilot();
+    case.write_config(&format!(
+        "www = \"never\"\n{}{}",
+        service_table(
+            "callback_url = \"http://127.0.0.1:9/stage\"\ncallback_secret_env = \"DH_TEST_CALLBACK_SECRET\""
+        ),
+        sp_table(&sp)
+    ));
+    let run = case.run_with_env(
+        &["serve", "--listen", "127.0.0.1:0"],
+        &[
+            ("DH_TEST_TOKEN", TOKEN),
+            ("DH_TEST_OPERATOR", OPERATOR),
+            ("DH_TEST_CALLBACK_SECRET", CALLBACK_SECRET),
+        ],
+    );
+    assert_eq!(run.status, 2, "{}", run.all_output());
+    assert!(
+        run.stderr.contains("callback_url") && run.stderr.contains("[lifecycle]"),
+        "{}",
+        run.stderr
+    );
 }

@@ -97,6 +97,7 @@ timeout = "1s"
 
 [service]
 token_env = "DH_SOAK_TOKEN"
+metrics_token_env = "DH_SOAK_METRICS_TOKEN"
 callback_url = "{callback}"
 callback_secret_env = "DH_SOAK_CALLBACK_SECRET"
 retry_interval = "200ms"
@@ -121,7 +122,8 @@ fn get(addr: std::net::SocketAddr, path: &str) -> Result<(u16, Value), String> {
 }
 
 fn metric(addr: std::net::SocketAddr, name: &str) -> Option<f64> {
-    let (_, text) = service::http(addr, "GET", "/metrics", &[], "").ok()?;
+    let (_, text) =
+        service::http_as(addr, service::METRICS_TOKEN, "GET", "/metrics", &[], "").ok()?;
     text.lines()
         .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
 }
@@ -291,7 +293,12 @@ fn soak() {
     if code != Some(0) {
         v.push(format!("SIGTERM at the end: exit {code:?}"));
     }
-    for secret in [service::TOKEN, service::CALLBACK_SECRET, SP_KEY] {
+    for secret in [
+        service::TOKEN,
+        service::CALLBACK_SECRET,
+        service::METRICS_TOKEN,
+        SP_KEY,
+    ] {
         if logs.contains(secret) {
             v.push("a secret in the service's log".into());
         }

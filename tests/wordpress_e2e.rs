@@ -335,16 +335,21 @@ fn additions(emu: &Emulator<ServerPilot>, domain: &str) -> usize {
     added
 }
 
+/// The test's scraper token for `/metrics` (`[service] metrics_token`): the event token
+/// WordPress holds may not read it.
+const METRICS_TOKEN: &str = "wp-e2e-metrics-0123456789";
+
 /// The service's `/metrics` line `name{label} value`, as a number (0 when absent).
 fn metric(wp: &WordPress, line: &str) -> u64 {
+    let bearer = format!("Bearer {METRICS_TOKEN}");
     let (status, text) = http(
         "GET",
         &format!("http://127.0.0.1:{}/metrics", wp.service_port),
-        &[],
+        &[("Authorization", bearer.as_str())],
         "",
     )
     .expect("metrics");
-    assert_eq!(status, 200);
+    assert_eq!(status, 200, "{text}");
     text.lines()
         .find_map(|l| l.strip_prefix(line)?.trim().parse().ok())
         .unwrap_or(0)
@@ -547,7 +552,7 @@ fn the_bridge_in_a_real_wordpress() {
     std::fs::write(&ca, &tls.ca.pem).unwrap();
     case.write_config(&format!(
         "www = \"never\"\n\
-         [service]\ntoken = \"{token}\"\ncallback_url = \"{callback}\"\ncallback_secret = \"{secret}\"\n\
+         [service]\ntoken = \"{token}\"\ncallback_url = \"{callback}\"\ncallback_secret = \"{secret}\"\nmetrics_token = \"{METRICS_TOKEN}\"\n\
          [lifecycle]\ntargets = [\"127.0.0.1\"]\nnameservers = [\"{dns}\"]\ntls_port = {tls_port}\n\
          extra_roots = [{ca:?}]\nfirst_interval = \"100ms\"\nmax_interval = \"400ms\"\ntimeout = \"1s\"\n\
          [integrations.serverpilot]\nenabled = true\n\

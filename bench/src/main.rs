@@ -764,6 +764,9 @@ async fn post_all(
     Ok(sent)
 }
 
+/// The scraper's token for `/metrics` (`[service] metrics_token`; the event token may not).
+const METRICS_TOKEN: &str = "bench-metrics-token-0123456789";
+
 /// Waits until the service counts `count` events done (scraping `/metrics` every 10 ms).
 async fn wait_done(addr: &str, count: usize) -> Result<()> {
     let deadline = Instant::now() + Duration::from_secs(300);
@@ -772,6 +775,7 @@ async fn wait_done(addr: &str, count: usize) -> Result<()> {
         sender.ready().await?;
         let request = hyper::Request::get("/metrics")
             .header("host", "127.0.0.1")
+            .header("authorization", format!("Bearer {METRICS_TOKEN}"))
             .body(Full::new(Bytes::new()))?;
         let text = sender
             .send_request(request)
@@ -833,7 +837,7 @@ async fn service(
         &config,
         format!(
             "www = \"never\"\ncomponents = {:?}\nstate_dir = {:?}\ncache_dir = {:?}\n\
-             [service]\ntoken_env = \"BENCH_TOKEN\"\nworkers = 16\nsynchronous = \"{synchronous}\"\n\
+             [service]\ntoken_env = \"BENCH_TOKEN\"\nmetrics_token = \"{METRICS_TOKEN}\"\nworkers = 16\nsynchronous = \"{synchronous}\"\n\
              [integrations.runcloud]\nenabled = true\n\
              constants = {{ WU_RUNCLOUD_API_TOKEN = \"{RC_TOKEN}\", WU_RUNCLOUD_SERVER_ID = \"1\", WU_RUNCLOUD_APP_ID = \"2\" }}\n\
              routes = {{ \"manage.runcloud.io\" = \"{}\" }}\n",

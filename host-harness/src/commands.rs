@@ -70,6 +70,8 @@ pub enum Command {
         wanted: std::path::PathBuf,
         apply: bool,
         prune: bool,
+        /// See [`reconcile::Mode::force`].
+        force: bool,
     },
     /// The lifecycle's view: all domains, or one with its names, checks and diagnosis.
     Status {
@@ -110,11 +112,16 @@ pub async fn run(options: &Options, command: Command) -> i32 {
             print_out(options.json, &secrets, &list, || render_approved(&list));
             if ok { 0 } else { EXIT_FAILED }
         }
-        Ok(Output::Status(list, one)) => {
+        Ok(Output::Status(list, one, service)) => {
             let text = || {
-                list.iter()
+                let mut text = list
+                    .iter()
                     .map(lifecycle::Status::render)
-                    .collect::<String>()
+                    .collect::<String>();
+                if let Some(line) = &service {
+                    text.push_str(line);
+                }
+                text
             };
             if one {
                 print_out(options.json, &secrets, &list[0], text);
@@ -167,8 +174,9 @@ enum Output {
     List(Vec<ListEntry>),
     Approved(Vec<ApprovalEntry>),
     Reconciled(reconcile::ReconcileReport),
-    /// Lifecycle statuses; `true` when one domain was asked for.
-    Status(Vec<lifecycle::Status>, bool),
+    /// Lifecycle statuses; `true` when one domain was asked for; the service's queue
+    /// (blocked events, dead stage changes) when it has something to say.
+    Status(Vec<lifecycle::Status>, bool, Option<String>),
 }
 
 /// Registers the values the operator's config makes secret before anything is loaded:
@@ -189,6 +197,11 @@ pub fn register_operator_secrets(config: &LoadedConfig, secrets: &Secrets) {
     if let Some(service) = &config.config.service {
         if let Ok(token) = service.token() {
             secrets.add(&token);
+        }
+        for token in [service.operator_token(), service.metrics_token()] {
+            if let Ok(Some(token)) = token {
+                secrets.add(&token);
+            }
         }
         if let Ok(Some(key)) = service.callback_secret() {
             secrets.add(&key);
@@ -247,12 +260,26 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
     // Bad input changes nothing: the name is checked before any component is loaded.
     // Bad input changes nothing: the wanted list is read before anything is loaded too.
     let wanted = match &command {
-        Command::Reconcile { wanted, .. } => {
+        Command::Reconcile {
+            wanted,
+            prune,
+            force,
+            ..
+        } => {
             let text = std::fs::read_to_string(wanted)
                 .with_context(|| format!("cannot read the wanted list {}", wanted.display()))?;
             let list = reconcile::parse_wanted(&text)
                 .with_context(|| format!("wanted list {}", wanted.display()))?;
             reconcile::check_wanted(&list)?;
+            reconcile::check_prune(
+                &list,
+                reconcile::Mode {
+                    prune: *prune,
+                    force: *force,
+                    ..Default::default()
+                },
+            )
+            .with_context(|| format!("wanted list {}", wanted.display()))?;
             Some(list)
         }
         _ => None,
@@ -357,10 +384,26 @@ async fn execute(options: &Options, command: Command, secrets: &Secrets) -> Resu
         check_wildcards(event, loaded)?;
     }
 
-    if let (Command::Reconcile { apply, prune, .. }, Some(wanted)) = (&command, &wanted) {
+    if let (
+        Command::Reconcile {
+            apply,
+            prune,
+            force,
+            ..
+        },
+        Some(wanted),
+    ) = (&command, &wanted)
+    {
         let mode = reconcile::Mode {
             apply: *apply,
             prune: *prune,
+            force: *force,
+            max_share: network
+                .config
+                .config
+                .service
+                .as_ref()
+                .map_or(reconcile::DEFAULT_MAX_SHARE, |s| s.prune_max_share),
         };
         return Ok(Output::Reconciled(
             reconcile_network(&network, wanted, mode).await,
@@ -526,7 +569,9 @@ impl ListEntry {
                 Verdict::Refused(wanted) => wanted.clone(),
                 _ => vec!["approved".into()],
             }),
-            error: None,
+            // It loads, but cannot run an event (the service blocks events on it).
+            error: (!i.missing.is_empty())
+                .then(|| format!("missing constants: {}", i.missing.join(", "))),
         }
     }
 
@@ -628,7 +673,48 @@ fn normalized(domain: &str) -> Result<String> {
 }
 
 fn status(network: &Network, domain: Option<&str>) -> Result<Output> {
-    Ok(Output::Status(statuses(network, domain)?, domain.is_some()))
+    let service = match (domain, &network.store) {
+        (None, Some(store)) if network.config.config.service.is_some() => {
+            Some(service_summary(store)?)
+        }
+        _ => None,
+    };
+    // A service without [lifecycle] has no domains to show, but its queue.
+    if network.lifecycle.is_none()
+        && let Some(line) = service
+    {
+        let line = if line.is_empty() {
+            "service: no blocked events, no dead stage changes\n".to_string()
+        } else {
+            line
+        };
+        return Ok(Output::Status(vec![], false, Some(line)));
+    }
+    Ok(Output::Status(
+        statuses(network, domain)?,
+        domain.is_some(),
+        service.filter(|s| !s.is_empty()),
+    ))
+}
+
+/// The service's queue as `status` tells it: blocked events (with why) and dead stage
+/// changes; empty when neither.
+fn service_summary(store: &lifecycle::database::Database) -> Result<String> {
+    let (blocked, reason) = crate::service::queue::blocked(store)?;
+    let dead = crate::service::queue::outbox_dead(store)?;
+    let mut out = String::new();
+    if blocked > 0 {
+        out.push_str(&format!(
+            "service: {blocked} event(s) blocked: {}\n",
+            reason.unwrap_or_default()
+        ));
+    }
+    if dead > 0 {
+        out.push_str(&format!(
+            "service: {dead} stage change(s) dead: the callback refused them callback_max_attempts times (kept, not retried)\n"
+        ));
+    }
+    Ok(out)
 }
 
 /// `status`: every domain, or one (an error names a domain with no record).
@@ -678,6 +764,7 @@ async fn verify(
         return Ok(Output::Status(
             lifecycle.store.all()?.iter().map(Into::into).collect(),
             false,
+            None,
         ));
     };
     let d = normalized(domain)?;
@@ -701,7 +788,7 @@ async fn verify(
         progress.show(&record);
     }
     progress.finish();
-    Ok(Output::Status(vec![(&record).into()], true))
+    Ok(Output::Status(vec![(&record).into()], true, None))
 }
 
 /// What `verify --wait` shows while it waits: a spinner on a terminal, plain lines otherwise.

@@ -57,6 +57,9 @@ pub struct HostConfig {
 /// [service]
 /// listen = "127.0.0.1:8787"
 /// token_env = "DOMAIN_HOST_TOKEN"       # or token = "..." (one of them is required)
+/// operator_token_env = "DOMAIN_HOST_OPERATOR_TOKEN"  # or operator_token: reconcile apply/prune, retry
+/// metrics_token_env = "DOMAIN_HOST_METRICS_TOKEN"    # optional: /metrics (the operator token works too)
+/// prune_max_share = 0.2         # a prune removing more of a panel's names needs force=true
 /// callback_url = "https://network.example/wp-json/domain-host/v1/stage"   # optional
 /// callback_secret_env = "DOMAIN_HOST_CALLBACK_SECRET"  # or callback_secret = "..."
 /// workers = 16                  # events applied at once (never two of one domain)
@@ -66,6 +69,13 @@ pub struct HostConfig {
 /// shutdown_grace = "20s"        # SIGTERM: how long running events may finish
 /// synchronous = "normal"        # or "full": an fsync per commit (survives power loss)
 /// paused = false                # accept and queue, apply nothing (maintenance)
+/// callback_concurrency = 4      # stage changes in flight at once
+/// callback_max_attempts = 50    # then the change is dead (a dead letter)
+/// callback_breaker_cooldown = "30s"  # pause after 5 failures in a row (5xx, timeouts)
+/// events_retention = "30d"      # done and failed events are deleted after this
+/// idempotency_ttl = "7d"        # an Idempotency-Key names its event this long
+/// header_timeout = "10s"        # a request's headers must arrive within this
+/// max_connections = 256         # connections open at once; more wait
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +84,15 @@ pub struct ServiceConfig {
     pub listen: std::net::SocketAddr,
     pub token: Option<String>,
     pub token_env: Option<String>,
+    /// The operator's token: everything the event token may do, and reconcile with
+    /// apply or prune, event retry, `/metrics`. Without it those calls are refused.
+    pub operator_token: Option<String>,
+    pub operator_token_env: Option<String>,
+    /// May read `/metrics` only (a scraper's token).
+    pub metrics_token: Option<String>,
+    pub metrics_token_env: Option<String>,
+    #[serde(default = "default_prune_max_share")]
+    pub prune_max_share: f64,
     pub callback_url: Option<String>,
     pub callback_secret: Option<String>,
     pub callback_secret_env: Option<String>,
@@ -91,6 +110,20 @@ pub struct ServiceConfig {
     pub synchronous: Synchronous,
     #[serde(default)]
     pub paused: bool,
+    #[serde(default = "default_callback_concurrency")]
+    pub callback_concurrency: usize,
+    #[serde(default = "default_callback_max_attempts")]
+    pub callback_max_attempts: u32,
+    #[serde(default = "d_30s", with = "duration_text")]
+    pub callback_breaker_cooldown: std::time::Duration,
+    #[serde(default = "d_30d", with = "duration_text")]
+    pub events_retention: std::time::Duration,
+    #[serde(default = "d_7d", with = "duration_text")]
+    pub idempotency_ttl: std::time::Duration,
+    #[serde(default = "d_10s", with = "duration_text")]
+    pub header_timeout: std::time::Duration,
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
 }
 
 /// How a commit reaches the disk (SQLite's `synchronous` in WAL mode).
@@ -112,6 +145,30 @@ fn default_workers() -> usize {
 }
 fn default_max_attempts() -> u32 {
     10
+}
+fn default_prune_max_share() -> f64 {
+    0.2
+}
+fn default_callback_concurrency() -> usize {
+    4
+}
+fn default_callback_max_attempts() -> u32 {
+    50
+}
+fn default_max_connections() -> usize {
+    256
+}
+fn d_10s() -> std::time::Duration {
+    std::time::Duration::from_secs(10)
+}
+fn d_30s() -> std::time::Duration {
+    std::time::Duration::from_secs(30)
+}
+fn d_7d() -> std::time::Duration {
+    std::time::Duration::from_secs(7 * 86_400)
+}
+fn d_30d() -> std::time::Duration {
+    std::time::Duration::from_secs(30 * 86_400)
 }
 fn d_5s() -> std::time::Duration {
     std::time::Duration::from_secs(5)
@@ -151,8 +208,30 @@ impl ServiceConfig {
             }
             _ => {}
         }
+        for (key, value, env) in [
+            (
+                "operator_token",
+                &self.operator_token,
+                &self.operator_token_env,
+            ),
+            (
+                "metrics_token",
+                &self.metrics_token,
+                &self.metrics_token_env,
+            ),
+        ] {
+            match (value, env) {
+                (Some(_), Some(_)) => bail!("service: set {key} or {key}_env, not both"),
+                (Some(t), None) if t.trim().len() < 16 => {
+                    bail!("service.{key} must be at least 16 characters")
+                }
+                _ => {}
+            }
+        }
         for (key, name) in [
             ("token_env", &self.token_env),
+            ("operator_token_env", &self.operator_token_env),
+            ("metrics_token_env", &self.metrics_token_env),
             ("callback_secret_env", &self.callback_secret_env),
         ] {
             if let Some(name) = name
@@ -186,7 +265,47 @@ impl ServiceConfig {
         if self.retry_interval.is_zero() || self.retry_max_interval < self.retry_interval {
             bail!("service: retry_interval must be above 0 and at most retry_max_interval");
         }
+        if !(self.prune_max_share > 0.0 && self.prune_max_share <= 1.0) {
+            bail!("service.prune_max_share must be above 0 and at most 1 (0.2: a fifth)");
+        }
+        if self.callback_concurrency == 0 || self.callback_concurrency > 64 {
+            bail!("service.callback_concurrency must be 1 to 64");
+        }
+        if self.callback_max_attempts == 0 {
+            bail!("service.callback_max_attempts must be greater than 0");
+        }
+        if self.max_connections == 0 {
+            bail!("service.max_connections must be greater than 0");
+        }
+        for (key, value) in [
+            ("events_retention", self.events_retention),
+            ("idempotency_ttl", self.idempotency_ttl),
+            ("header_timeout", self.header_timeout),
+            ("callback_breaker_cooldown", self.callback_breaker_cooldown),
+        ] {
+            if value.is_zero() {
+                bail!("service.{key} must be above 0");
+            }
+        }
         Ok(())
+    }
+
+    /// The operator's token, when one is configured.
+    pub fn operator_token(&self) -> Result<Option<String>> {
+        optional_secret(
+            "operator_token",
+            &self.operator_token,
+            &self.operator_token_env,
+        )
+    }
+
+    /// The metrics scraper's token, when one is configured.
+    pub fn metrics_token(&self) -> Result<Option<String>> {
+        optional_secret(
+            "metrics_token",
+            &self.metrics_token,
+            &self.metrics_token_env,
+        )
     }
 
     /// The bearer token: from the named environment variable, or the file.
@@ -206,6 +325,17 @@ impl ServiceConfig {
         )
         .map(Some)
     }
+}
+
+fn optional_secret(
+    key: &str,
+    value: &Option<String>,
+    env: &Option<String>,
+) -> Result<Option<String>> {
+    if value.is_none() && env.is_none() {
+        return Ok(None);
+    }
+    secret_value(key, value, env).map(Some)
 }
 
 fn secret_value(key: &str, value: &Option<String>, env: &Option<String>) -> Result<String> {
@@ -328,6 +458,14 @@ impl LoadedConfig {
             service
                 .check()
                 .with_context(|| format!("config file {}", path.display()))?;
+            // Stage changes come from the lifecycle: without it the callback would never
+            // be called, silently.
+            if service.callback_url.is_some() && config.lifecycle.is_none() {
+                bail!(
+                    "config file {}: service.callback_url is set but there is no [lifecycle] table: stage changes come from the lifecycle's checks, so nothing would ever be sent; add [lifecycle] (at least targets) or remove callback_url",
+                    path.display()
+                );
+            }
         }
         let base = path
             .parent()
@@ -727,8 +865,22 @@ mod tests {
         assert!(e.contains("listen_on"), "{e}");
         let e = error("[service]\ntoken = \"short-s3cret\"\n");
         assert!(e.contains("16") && !e.contains("short-s3cret"), "{e}");
+        let e = error(
+            "[service]\ntoken_env = \"DH_TOKEN\"\ncallback_url = \"http://127.0.0.1:1/cb\"\ncallback_secret_env = \"DH_CB\"\n",
+        );
+        assert!(
+            e.contains("[lifecycle]") && e.contains("callback_url"),
+            "{e}"
+        );
+        let e = error("[service]\ntoken_env = \"T\"\noperator_token = \"short\"\n");
+        assert!(
+            e.contains("operator_token") && !e.contains("short\""),
+            "{e}"
+        );
+        let e = error("[service]\ntoken_env = \"T\"\nprune_max_share = 0.0\n");
+        assert!(e.contains("prune_max_share"), "{e}");
         let c = parse(
-            "[service]\ntoken_env = \"DH_TOKEN\"\ncallback_url = \"http://127.0.0.1:1/cb\"\ncallback_secret_env = \"DH_CB\"\nretry_interval = \"200ms\"\n",
+            "[lifecycle]\ntargets = [\"127.0.0.1\"]\n[service]\ntoken_env = \"DH_TOKEN\"\ncallback_url = \"http://127.0.0.1:1/cb\"\ncallback_secret_env = \"DH_CB\"\nretry_interval = \"200ms\"\n",
         )
         .unwrap();
         let s = c.config.service.unwrap();

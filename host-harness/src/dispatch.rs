@@ -123,7 +123,44 @@ impl Network {
     /// lifecycle's record of the domain: created or refreshed after an add, ended after a
     /// removal.
     pub async fn event(&self, operation: &Operation) -> EventReport {
-        self.event_from(operation, None, None).await
+        let report = self.event_from(operation, None, None).await;
+        // On the command line an attempt is the last one: a panel's failure is final.
+        self.panel_failed(operation, &report);
+        report
+    }
+
+    /// After an event's last attempt failed on a panel: the domain's record (when there
+    /// is one) shows it as stage `failed` with each panel's error as its diagnosis (a
+    /// stage change the callback delivers). After a failed removal the record stays (the
+    /// panel may still serve the name) and is no longer checked.
+    pub fn panel_failed(&self, operation: &Operation, report: &EventReport) {
+        let Some(lifecycle) = &self.lifecycle else {
+            return;
+        };
+        let (domain, removal) = match operation {
+            Operation::AddDomain(e) | Operation::AddSubdomain(e) => (&e.domain, false),
+            Operation::RemoveDomain(e) | Operation::RemoveSubdomain(e) => (&e.domain, true),
+            _ => return,
+        };
+        let lines: Vec<String> = failures(&report.integrations)
+            .map(|i| {
+                let message = i.error.as_ref().map(|e| e.message.as_str()).unwrap_or("");
+                format!(
+                    "{} {} failed on {}: {message}",
+                    operation.name(),
+                    domain,
+                    i.id
+                )
+            })
+            .collect();
+        if lines.is_empty() {
+            return;
+        }
+        let lines: Vec<String> = lines
+            .iter()
+            .map(|l| self.host.settings.secrets.redact(l))
+            .collect();
+        let _ = lifecycle.panel_failed(domain, lines, removal);
     }
 
     /// [`Network::event`] on behalf of a service event (`event`: its id, named in the
@@ -165,7 +202,7 @@ impl Network {
         }
         if let Some(lifecycle) = &self.lifecycle {
             report.lifecycle = self
-                .keep_record(lifecycle, operation, event)
+                .keep_record(lifecycle, operation, event, &report.integrations)
                 .await
                 .err()
                 .map(|e| format!("{e:#}"));
@@ -189,26 +226,55 @@ impl Network {
         operation.clone()
     }
 
+    /// Keeps the lifecycle's record by what the panels answered: an add is recorded when
+    /// at least one panel took it (its DNS requirements asked of those panels only), a
+    /// removal ends the record only when every panel removed the name (a failed remove
+    /// is never called back as `removed`).
     async fn keep_record(
         &self,
         lifecycle: &Lifecycle,
         operation: &Operation,
         event: Option<i64>,
+        reports: &[IntegrationReport],
     ) -> Result<()> {
         match operation {
             Operation::AddDomain(e) | Operation::AddSubdomain(e) => {
+                let took: Vec<Arc<Integration>> = self
+                    .integrations
+                    .iter()
+                    .filter(|i| reports.iter().any(|r| r.id == i.id && r.error.is_none()))
+                    .cloned()
+                    .collect();
+                if took.is_empty() && !reports.is_empty() {
+                    return Ok(());
+                }
                 let subdomain = matches!(operation, Operation::AddSubdomain(_));
                 lifecycle.record(&e.domain, e.site_id, subdomain, e.www, event)?;
+                let panels = Panels {
+                    host: &self.host,
+                    integrations: &took,
+                };
                 lifecycle
-                    .record_requirements(&e.domain, e.www, e.site_id, self.panels())
+                    .record_requirements(&e.domain, e.www, e.site_id, panels)
                     .await
             }
             Operation::RemoveDomain(e) | Operation::RemoveSubdomain(e) => {
+                if failures(reports).next().is_some() {
+                    return Ok(());
+                }
                 lifecycle.end(&e.domain, event).map(drop)
             }
             _ => Ok(()),
         }
     }
+}
+
+/// The integrations an event failed on (an operation a component does not offer is not a
+/// failure of the panel).
+fn failures(reports: &[IntegrationReport]) -> impl Iterator<Item = &IntegrationReport> {
+    reports
+        .iter()
+        .filter(|r| r.error.as_ref().is_some_and(|e| e.kind != "unsupported"))
 }
 
 /// The lifecycle of the config, when it has a `[lifecycle]` table.

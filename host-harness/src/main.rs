@@ -116,6 +116,10 @@ enum Cmd {
         /// primary or the network's own names).
         #[arg(long)]
         prune: bool,
+        /// Prune even when the wanted list is empty or the prune would remove more than
+        /// [service] prune_max_share (default 20%) of a panel's names.
+        #[arg(long, requires = "prune")]
+        force: bool,
     },
 }
 
@@ -183,10 +187,12 @@ fn main() {
             wanted,
             apply,
             prune,
+            force,
         } => Command::Reconcile {
             wanted,
             apply,
             prune,
+            force,
         },
     };
     let status = runtime.block_on(commands::run(&options, command));

@@ -171,6 +171,9 @@ pub struct IntegrationDrift {
     /// Why the integration was not compared (no `list-domains`, or listing failed).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// Why the extras were not pruned (more than `prune_max_share` without force).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prune_refused: Option<String>,
     pub in_sync: bool,
     /// Whether it can list its domains at all (those that cannot never count as drift).
     #[serde(skip)]
@@ -183,10 +186,54 @@ pub struct ReconcileReport {
     pub integrations: Vec<IntegrationDrift>,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Mode {
     pub apply: bool,
     pub prune: bool,
+    /// Prune even an empty wanted list, or more than `max_share` of a panel's names.
+    pub force: bool,
+    /// The share of a panel's names a prune may remove without `force` (`prune_max_share`).
+    pub max_share: f64,
+}
+
+/// `[service] prune_max_share`'s default: a prune may remove a fifth of a panel's names.
+pub const DEFAULT_MAX_SHARE: f64 = 0.2;
+
+impl Default for Mode {
+    fn default() -> Self {
+        Mode {
+            apply: false,
+            prune: false,
+            force: false,
+            max_share: DEFAULT_MAX_SHARE,
+        }
+    }
+}
+
+/// A prune of an empty wanted list would empty every panel (a truncated export, a leaked
+/// token): it needs `force`. Checked before anything runs.
+pub fn check_prune(wanted: &[Wanted], mode: Mode) -> Result<()> {
+    if mode.prune && !mode.force && wanted.is_empty() {
+        bail!(
+            "refusing to prune with an empty wanted list: it would remove every domain from every panel; pass force if that is really meant"
+        );
+    }
+    Ok(())
+}
+
+/// Why a prune of `extra` names out of a panel's `listed` is held back, if it is.
+pub fn prune_held(extra: usize, listed: usize, mode: Mode) -> Option<String> {
+    if mode.force || extra == 0 {
+        return None;
+    }
+    let share = extra as f64 / listed.max(1) as f64;
+    (share > mode.max_share).then(|| {
+        format!(
+            "the prune would remove {extra} of the panel's {listed} names ({:.0}%), more than prune_max_share ({:.0}%): nothing was removed; pass force to remove them",
+            share * 100.0,
+            mode.max_share * 100.0
+        )
+    })
 }
 
 /// Compares, and with `mode` fixes, every integration that can list its domains.
@@ -232,6 +279,7 @@ async fn reconcile_one(
         pruned: vec![],
         remove_by_hand: vec![],
         skipped: None,
+        prune_refused: None,
         in_sync: false,
         comparable: integration
             .metadata
@@ -272,7 +320,17 @@ async fn reconcile_one(
             result.applied.push(host.run(integration, &op).await);
         }
     }
-    if mode.prune {
+    let held = if mode.prune {
+        prune_held(drift.extra.len(), panel.len(), mode)
+    } else {
+        None
+    };
+    if held.is_some() {
+        result.prune_refused = held;
+        if !can_remove {
+            result.remove_by_hand = drift.extra.clone();
+        }
+    } else if mode.prune {
         for name in &drift.extra {
             if !can_remove {
                 result.remove_by_hand.push(name.clone());
@@ -315,6 +373,9 @@ pub fn render(report: &ReconcileReport) -> String {
         if let Some(why) = &i.skipped {
             out.push_str(&format!("{}: skipped: {why}\n", i.id));
             continue;
+        }
+        if let Some(why) = &i.prune_refused {
+            out.push_str(&format!("{}: prune held back: {why}\n", i.id));
         }
         let d = &i.drift;
         out.push_str(&format!(
@@ -465,6 +526,44 @@ mod tests {
             None,
         );
         assert!(d.in_sync(), "{d:?}");
+    }
+
+    #[test]
+    fn a_prune_of_nothing_or_of_too_much_needs_force() {
+        let prune = Mode {
+            prune: true,
+            ..Mode::default()
+        };
+        assert!(check_prune(&[], prune).is_err());
+        assert!(
+            check_prune(
+                &[],
+                Mode {
+                    force: true,
+                    ..prune
+                }
+            )
+            .is_ok()
+        );
+        assert!(check_prune(&[], Mode::default()).is_ok(), "a dry run");
+        assert_eq!(prune_held(2, 10, prune), None, "a fifth is allowed");
+        assert!(
+            prune_held(3, 10, prune)
+                .unwrap()
+                .contains("3 of the panel's 10")
+        );
+        assert_eq!(
+            prune_held(
+                3,
+                10,
+                Mode {
+                    force: true,
+                    ..prune
+                }
+            ),
+            None
+        );
+        assert!(prune_held(1, 1, prune).is_some());
     }
 
     #[test]

@@ -11,8 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 use std::time::{Duration, Instant};
 
-pub const TOKEN: &str = "soak-token-0123456789abcdef";
+pub const TOKEN: &str = "soak-token-0123456789abcdef-0123456789";
 pub const CALLBACK_SECRET: &str = "soak-callback-key-fedcba9876543210";
+/// `/metrics` is not the event token's to read (security review F11).
+pub const METRICS_TOKEN: &str = "soak-metrics-token-9876543210fedcba";
 
 /// One HTTP/1.1 exchange on a connection of its own. `Err` when the service is down, cut
 /// the connection or did not answer in time: the caller decides whether to retry.
@@ -23,11 +25,23 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &str,
 ) -> std::io::Result<(u16, String)> {
+    http_as(addr, TOKEN, method, path, headers, body)
+}
+
+/// [`http`] with another bearer token (the metrics scraper's).
+pub fn http_as(
+    addr: SocketAddr,
+    token: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> std::io::Result<(u16, String)> {
     let mut stream = TcpStream::connect_timeout(&addr, Duration::from_secs(2))?;
     stream.set_read_timeout(Some(Duration::from_secs(20)))?;
     stream.set_write_timeout(Some(Duration::from_secs(5)))?;
     let mut request = format!(
-        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAuthorization: Bearer {TOKEN}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (name, value) in headers {
@@ -96,6 +110,7 @@ impl Service {
             .arg(self.addr.to_string())
             .env("DH_SOAK_TOKEN", TOKEN)
             .env("DH_SOAK_CALLBACK_SECRET", CALLBACK_SECRET)
+            .env("DH_SOAK_METRICS_TOKEN", METRICS_TOKEN)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&log).map_err(|e| e.to_string())?);

@@ -81,6 +81,10 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_pending ON outbox(delivered_ms, domain, id);",
     // 3: a remove-domain event says whether `www.<domain>` is mapped on its own (review #9).
     "ALTER TABLE events ADD COLUMN www_mapped INTEGER NOT NULL DEFAULT 0",
+    // 4: a stage change the callback refused too often is dead (kept for the operator,
+    // no longer holding its domain's later changes); finished events are pruned by age.
+    "ALTER TABLE outbox ADD COLUMN dead_ms INTEGER;
+    CREATE INDEX events_finished ON events(finished_ms) WHERE finished_ms IS NOT NULL",
 ];
 
 /// The routing track of a name, as stored and shown.

@@ -109,6 +109,24 @@ impl Lifecycle {
         self.store.remove_for(domain, event)
     }
 
+    /// A panel failed the domain's event for good: stage `failed`, the failures as its
+    /// diagnosis (a stage change for the callback); `stop`: no more checks (a removal
+    /// that failed: the network no longer wants the name). Answers whether a record was
+    /// there.
+    pub fn panel_failed(&self, domain: &str, diagnosis: Vec<String>, stop: bool) -> Result<bool> {
+        let Some(mut record) = self.store.get(domain)? else {
+            return Ok(false);
+        };
+        let summary = diagnosis.join("; ");
+        record.stage = "failed".into();
+        record.diagnosis = diagnosis;
+        if stop {
+            record.next_check_ms = NO_MORE_CHECKS_MS;
+        }
+        self.store.save(&record, &summary)?;
+        Ok(true)
+    }
+
     /// `verify`: a fresh start for the schedule (and for a failed domain), then a check now.
     pub async fn verify(
         &self,
@@ -729,8 +747,14 @@ pub struct CertificateStatus {
     pub days_left: Option<i64>,
 }
 
+/// A record's next check when it is no longer checked: the last second RFC 3339 can
+/// write (9999-12-31T23:59:59Z), so `status` can still show it.
+pub const NO_MORE_CHECKS_MS: i64 = 253_402_300_799_000;
+
+/// The time as RFC 3339 (clamped to what the format can write: never a panic).
 fn rfc3339(ms: i64) -> String {
-    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64);
+    let ms = ms.clamp(0, NO_MORE_CHECKS_MS);
+    let t = std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms as u64);
     humantime::format_rfc3339_seconds(t).to_string()
 }
 

@@ -1,5 +1,11 @@
-//! The HTTP API (axum). Every route but `/healthz` and `/metrics` needs
-//! `Authorization: Bearer <token>`; every answer is JSON passed through redaction.
+//! The HTTP API (axum). Every route but `/healthz` needs `Authorization: Bearer <token>`;
+//! every answer is JSON passed through redaction.
+//!
+//! Two tokens: the event token (WordPress holds it) may post and read events, read
+//! domains and integrations, ask a domain to be verified and run an integration's
+//! read-only test, and run a reconcile dry run; the operator token may do all that and
+//! what changes panels wholesale or re-drives work: reconcile with apply or prune, event
+//! retry. `/metrics` takes the operator token or a metrics token.
 
 use super::State;
 use super::queue::{self, Accepted, NewEvent};
@@ -29,10 +35,18 @@ pub fn router(state: Arc<State>) -> Router {
         .route("/v1/integrations", get(list_integrations))
         .route("/v1/integrations/{id}/test", post(test_integration))
         .route("/v1/reconcile", post(post_reconcile))
+        .route("/v1/events/{id}/retry", post(retry_event))
         .route_layer(middleware::from_fn_with_state(state.clone(), authorize));
+    let scrape =
+        Router::new()
+            .route("/metrics", get(metrics))
+            .route_layer(middleware::from_fn_with_state(
+                state.clone(),
+                authorize_metrics,
+            ));
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+        .merge(scrape)
         .merge(authed)
         .fallback(not_found)
         .with_state(state)
@@ -57,10 +71,15 @@ fn error(state: &State, status: StatusCode, message: impl std::fmt::Display) -> 
     )
 }
 
-/// `Authorization: Bearer <token>`, compared in constant time (digests of both sides, so
-/// neither the content nor the length of the token shows in the timing).
-async fn authorize(state: Shared, request: Request, next: Next) -> Response {
-    let given = request
+/// Who called: the holder of the event token, or the operator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    Event,
+    Operator,
+}
+
+fn bearer(request: &Request) -> Option<&str> {
+    request
         .headers()
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -68,34 +87,99 @@ async fn authorize(state: Shared, request: Request, next: Next) -> Response {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
         })
-        .map(str::trim);
-    let ok = given.is_some_and(|t| super::same_token(&state.token_digest, t));
-    if !ok {
-        state.metrics.unauthorized.fetch_add(1, Ordering::Relaxed);
-        let mut response = error(
-            &state,
-            StatusCode::UNAUTHORIZED,
-            if given.is_none() {
-                "missing bearer token: send Authorization: Bearer <token>"
-            } else {
-                "wrong bearer token"
-            },
-        );
-        response.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            header::HeaderValue::from_static("Bearer"),
-        );
-        return response;
-    }
+        .map(str::trim)
+}
+
+/// Each configured token is compared in constant time (digests of both sides, so neither
+/// the content nor the length of a token shows in the timing), all of them every time.
+fn matches(digest: Option<&[u8; 32]>, given: &str) -> bool {
+    digest.is_some_and(|d| super::same_token(d, given))
+}
+
+fn unauthorized(state: &State, given: Option<&str>) -> Response {
+    state.metrics.unauthorized.fetch_add(1, Ordering::Relaxed);
+    let mut response = error(
+        state,
+        StatusCode::UNAUTHORIZED,
+        if given.is_none() {
+            "missing bearer token: send Authorization: Bearer <token>"
+        } else {
+            "wrong bearer token"
+        },
+    );
+    response.headers_mut().insert(
+        header::WWW_AUTHENTICATE,
+        header::HeaderValue::from_static("Bearer"),
+    );
+    response
+}
+
+/// The answer to the event token on an operator's call.
+fn operator_only(state: &State, what: &str) -> Response {
+    state.metrics.unauthorized.fetch_add(1, Ordering::Relaxed);
+    error(
+        state,
+        StatusCode::FORBIDDEN,
+        if state.operator_digest.is_some() {
+            format!("{what} needs the operator token, not the event token")
+        } else {
+            format!(
+                "{what} needs the operator token, and none is configured: set [service] operator_token_env"
+            )
+        },
+    )
+}
+
+/// `Authorization: Bearer <event or operator token>`; the role goes to the handler.
+async fn authorize(state: Shared, mut request: Request, next: Next) -> Response {
+    let given = bearer(&request);
+    let event = given.is_some_and(|t| super::same_token(&state.token_digest, t));
+    let operator = given.is_some_and(|t| matches(state.operator_digest.as_ref(), t));
+    let role = match (operator, event) {
+        (true, _) => Role::Operator,
+        (false, true) => Role::Event,
+        (false, false) => return unauthorized(&state, given),
+    };
+    request.extensions_mut().insert(role);
     next.run(request).await
+}
+
+/// `/metrics`: the operator token or the metrics token (never the event token).
+async fn authorize_metrics(state: Shared, request: Request, next: Next) -> Response {
+    let given = bearer(&request);
+    let operator = given.is_some_and(|t| matches(state.operator_digest.as_ref(), t));
+    let scraper = given.is_some_and(|t| matches(state.metrics_digest.as_ref(), t));
+    if operator || scraper {
+        return next.run(request).await;
+    }
+    if given.is_some_and(|t| super::same_token(&state.token_digest, t)) {
+        return operator_only(&state, "/metrics (or a [service] metrics_token)");
+    }
+    unauthorized(&state, given)
 }
 
 async fn not_found(state: Shared) -> Response {
     error(&state, StatusCode::NOT_FOUND, "no such route")
 }
 
+/// Runs a database call on the blocking pool: the store's one connection is behind a
+/// mutex, and an async worker never waits on it.
+async fn blocking<T: Send + 'static>(
+    state: &State,
+    f: impl FnOnce(&crate::lifecycle::database::Database) -> anyhow::Result<T> + Send + 'static,
+) -> anyhow::Result<T> {
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || f(&store))
+        .await
+        .map_err(|e| anyhow::anyhow!("the database call stopped: {e}"))?
+}
+
 async fn healthz(state: Shared) -> Response {
-    match queue::counts(&state.store) {
+    let ping = blocking(&state, |s| {
+        s.with_connection(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
+    })
+    .await;
+    match ping {
         Ok(_) => json(&state, StatusCode::OK, &serde_json::json!({ "ok": true })),
         Err(e) => error(
             &state,
@@ -106,12 +190,20 @@ async fn healthz(state: Shared) -> Response {
 }
 
 async fn metrics(state: Shared) -> Response {
-    let events = queue::counts(&state.store).unwrap_or_default();
-    let (outbox, _) = queue::outbox_pending(&state.store).unwrap_or((0, None));
+    let counts = blocking(&state, |s| {
+        Ok((
+            queue::counts(s)?,
+            queue::outbox_pending(s)?.0,
+            queue::outbox_dead(s)?,
+        ))
+    })
+    .await
+    .unwrap_or_default();
+    let (events, outbox, dead) = counts;
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "text/plain; version=0.0.4")
-        .body(Body::from(state.metrics.render(&events, outbox)))
+        .body(Body::from(state.metrics.render(&events, outbox, dead)))
         .unwrap_or_default()
 }
 
@@ -196,7 +288,12 @@ async fn post_event(state: Shared, headers: HeaderMap, body: Bytes) -> Response 
         idempotency_key: key,
         www_mapped: body.www_mapped,
     };
-    match queue::accept(&state.store, &new, crate::lifecycle::database::now_ms()) {
+    let ttl = state.service.idempotency_ttl.as_millis() as i64;
+    let accepted = blocking(&state, move |s| {
+        queue::accept(s, &new, crate::lifecycle::database::now_ms(), ttl)
+    })
+    .await;
+    match accepted {
         Ok(Accepted::New(id)) => {
             state.metrics.accepted.fetch_add(1, Ordering::Relaxed);
             state.wake_events.notify_one();
@@ -204,6 +301,17 @@ async fn post_event(state: Shared, headers: HeaderMap, body: Bytes) -> Response 
                 &state,
                 StatusCode::ACCEPTED,
                 &serde_json::json!({ "id": id }),
+            )
+        }
+        // The same event under its key failed for good: stored anew (never a false
+        // success), the answer naming the failed one.
+        Ok(Accepted::Again { id, failed }) => {
+            state.metrics.accepted.fetch_add(1, Ordering::Relaxed);
+            state.wake_events.notify_one();
+            json(
+                &state,
+                StatusCode::ACCEPTED,
+                &serde_json::json!({ "id": id, "replaces_failed": failed }),
             )
         }
         Ok(Accepted::Repeat(id)) => {
@@ -227,8 +335,41 @@ async fn get_event(state: Shared, Path(id): Path<String>) -> Response {
     let Ok(id) = id.parse::<i64>() else {
         return error(&state, StatusCode::BAD_REQUEST, "an event id is a number");
     };
-    match queue::get(&state.store, id) {
+    match blocking(&state, move |s| queue::get(s, id)).await {
         Ok(Some(view)) => json(&state, StatusCode::OK, &view),
+        Ok(None) => error(&state, StatusCode::NOT_FOUND, format!("no event {id}")),
+        Err(e) => error(&state, StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
+    }
+}
+
+/// `POST /v1/events/{id}/retry` (operator): a `failed` event queued again.
+async fn retry_event(
+    state: Shared,
+    axum::Extension(role): axum::Extension<Role>,
+    Path(id): Path<String>,
+) -> Response {
+    if role != Role::Operator {
+        return operator_only(&state, "retrying an event");
+    }
+    let Ok(id) = id.parse::<i64>() else {
+        return error(&state, StatusCode::BAD_REQUEST, "an event id is a number");
+    };
+    let now = crate::lifecycle::database::now_ms();
+    match blocking(&state, move |s| queue::retry(s, id, now)).await {
+        Ok(Some(previous)) if previous == "failed" => {
+            state.say(&format!("event {id}: queued again by the operator"));
+            state.wake_events.notify_one();
+            json(
+                &state,
+                StatusCode::OK,
+                &serde_json::json!({ "id": id, "state": "queued" }),
+            )
+        }
+        Ok(Some(previous)) => error(
+            &state,
+            StatusCode::CONFLICT,
+            format!("event {id} is {previous}: only a failed event can be retried"),
+        ),
         Ok(None) => error(&state, StatusCode::NOT_FOUND, format!("no event {id}")),
         Err(e) => error(&state, StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")),
     }
@@ -297,9 +438,18 @@ async fn test_integration(state: Shared, Path(id): Path<String>) -> Response {
     json(&state, StatusCode::OK, &report)
 }
 
-/// `POST /v1/reconcile?apply=true&prune=true`, the body the `--wanted` list.
-async fn post_reconcile(state: Shared, RawQuery(query): RawQuery, body: Bytes) -> Response {
-    let mut mode = reconcile::Mode::default();
+/// `POST /v1/reconcile?apply=true&prune=true&force=true`, the body the `--wanted` list. A
+/// dry run takes either token; apply or prune the operator's.
+async fn post_reconcile(
+    state: Shared,
+    axum::Extension(role): axum::Extension<Role>,
+    RawQuery(query): RawQuery,
+    body: Bytes,
+) -> Response {
+    let mut mode = reconcile::Mode {
+        max_share: state.service.prune_max_share,
+        ..Default::default()
+    };
     for pair in query
         .as_deref()
         .unwrap_or("")
@@ -321,14 +471,18 @@ async fn post_reconcile(state: Shared, RawQuery(query): RawQuery, body: Bytes) -
         match key {
             "apply" => mode.apply = on,
             "prune" => mode.prune = on,
+            "force" => mode.force = on,
             _ => {
                 return error(
                     &state,
                     StatusCode::BAD_REQUEST,
-                    format!("unknown parameter {key:?}: apply, prune"),
+                    format!("unknown parameter {key:?}: apply, prune, force"),
                 );
             }
         }
+    }
+    if (mode.apply || mode.prune) && role != Role::Operator {
+        return operator_only(&state, "reconcile with apply or prune");
     }
     let text = String::from_utf8_lossy(&body);
     let wanted =
@@ -336,7 +490,23 @@ async fn post_reconcile(state: Shared, RawQuery(query): RawQuery, body: Bytes) -
             Ok(w) => w,
             Err(e) => return error(&state, StatusCode::BAD_REQUEST, format!("{e:#}")),
         };
+    if let Err(e) = reconcile::check_prune(&wanted, mode) {
+        return error(&state, StatusCode::CONFLICT, format!("{e:#}"));
+    }
     let report = commands::reconcile_network(&state.network, &wanted, mode).await;
     state.wake_outbox.notify_one();
+    // A prune held back by prune_max_share: 409, with what was found and done.
+    let held: Vec<String> = report
+        .integrations
+        .iter()
+        .filter_map(|i| i.prune_refused.clone().map(|r| format!("{}: {r}", i.id)))
+        .collect();
+    if !held.is_empty() {
+        return json(
+            &state,
+            StatusCode::CONFLICT,
+            &serde_json::json!({ "error": held.join("; "), "report": report }),
+        );
+    }
     json(&state, StatusCode::OK, &report)
 }

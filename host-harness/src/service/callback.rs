@@ -10,7 +10,7 @@
 //! A 2xx answer acknowledges; anything else (or no answer) is retried with backoff, the
 //! oldest change of each domain first, so a domain's changes arrive in order.
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result};
 use bytes::Bytes;
 use hmac::Mac;
 use http_body_util::{BodyExt, Full};
@@ -61,10 +61,23 @@ impl Callback {
     }
 
     /// Sends one change; `Ok` only for a 2xx answer.
-    pub async fn send(&self, delivery: i64, body: String) -> Result<u16> {
-        tokio::time::timeout(Duration::from_secs(30), self.send_inner(delivery, body))
-            .await
-            .map_err(|_| anyhow::anyhow!("no answer within 30 s"))?
+    pub async fn send(&self, delivery: i64, body: String) -> Result<u16, Failure> {
+        match tokio::time::timeout(Duration::from_secs(30), self.send_inner(delivery, body)).await {
+            Err(_) => Err(Failure {
+                message: "no answer within 30 s".into(),
+                unavailable: true,
+            }),
+            Ok(Ok(status)) if (200..300).contains(&status) => Ok(status),
+            Ok(Ok(status)) => Err(Failure {
+                message: format!("the callback answered HTTP {status}"),
+                // A 5xx (or 429) says the receiver is struggling: the breaker counts it.
+                unavailable: status >= 500 || status == 429,
+            }),
+            Ok(Err(e)) => Err(Failure {
+                message: format!("{e:#}"),
+                unavailable: true,
+            }),
+        }
     }
 
     async fn send_inner(&self, delivery: i64, body: String) -> Result<u16> {
@@ -112,11 +125,17 @@ impl Callback {
         } else {
             exchange(hyper_util::rt::TokioIo::new(tcp), request).await?
         };
-        if !(200..300).contains(&status) {
-            bail!("the callback answered HTTP {status}");
-        }
         Ok(status)
     }
+}
+
+/// Why a delivery did not go through.
+#[derive(Debug)]
+pub struct Failure {
+    pub message: String,
+    /// The receiver is down or overloaded (no connection, a timeout, a 5xx or 429), as
+    /// opposed to refusing this one change (another 4xx).
+    pub unavailable: bool,
 }
 
 async fn exchange<T>(io: T, request: http::Request<Full<Bytes>>) -> Result<u16>

@@ -26,6 +26,8 @@ pub struct Metrics {
     pub refused: AtomicU64,
     pub unauthorized: AtomicU64,
     pub attempts: AtomicU64,
+    /// 1 while the callback's circuit breaker is open.
+    pub breaker_open: AtomicU64,
     outcomes: Mutex<BTreeMap<&'static str, u64>>,
     panel: Mutex<BTreeMap<String, Histogram>>,
     checks: Mutex<BTreeMap<String, u64>>,
@@ -40,7 +42,7 @@ fn bump<K: Ord>(map: &Mutex<BTreeMap<K, u64>>, key: K) {
 }
 
 impl Metrics {
-    /// An attempt ended `done`, `failed` or `retried`.
+    /// An attempt ended `done`, `failed`, `retried` or `blocked`.
     pub fn outcome(&self, outcome: &'static str) {
         bump(&self.outcomes, outcome);
     }
@@ -63,23 +65,25 @@ impl Metrics {
         bump(&self.checks, stage.to_string());
     }
 
-    /// A callback was `delivered` or `failed`.
+    /// A callback was `delivered` or `failed`, or a change went `dead`.
     pub fn callback(&self, result: &'static str) {
         bump(&self.callbacks, result);
     }
 
-    /// The exposition; `events`: events by state, `outbox`: undelivered changes.
-    pub fn render(&self, events: &[(String, i64)], outbox: i64) -> String {
+    /// The exposition; `events`: events by state, `outbox`: undelivered changes, `dead`:
+    /// changes the callback never acknowledged.
+    pub fn render(&self, events: &[(String, i64)], outbox: i64, dead: i64) -> String {
         let mut out = String::new();
         let by_state: BTreeMap<&str, i64> = events.iter().map(|(s, n)| (s.as_str(), *n)).collect();
         out.push_str("# HELP domain_host_events Events in the store by state.\n# TYPE domain_host_events gauge\n");
-        for state in ["queued", "running", "done", "failed"] {
+        for state in ["queued", "running", "blocked", "done", "failed"] {
             let n = by_state.get(state).copied().unwrap_or(0);
             let _ = writeln!(out, "domain_host_events{{state=\"{state}\"}} {n}");
         }
         let depth = by_state.get("queued").copied().unwrap_or(0)
-            + by_state.get("running").copied().unwrap_or(0);
-        out.push_str("# HELP domain_host_queue_depth Events accepted and not finished (queued or running).\n# TYPE domain_host_queue_depth gauge\n");
+            + by_state.get("running").copied().unwrap_or(0)
+            + by_state.get("blocked").copied().unwrap_or(0);
+        out.push_str("# HELP domain_host_queue_depth Events accepted and not finished (queued, running or blocked).\n# TYPE domain_host_queue_depth gauge\n");
         let _ = writeln!(out, "domain_host_queue_depth {depth}");
         out.push_str("# HELP domain_host_events_accepted_total Events accepted (committed) since start.\n# TYPE domain_host_events_accepted_total counter\n");
         let _ = writeln!(
@@ -115,7 +119,7 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        for outcome in ["done", "failed", "retried"] {
+        for outcome in ["done", "failed", "retried", "blocked"] {
             let _ = writeln!(
                 out,
                 "domain_host_event_outcomes_total{{outcome=\"{outcome}\"}} {}",
@@ -157,7 +161,7 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone();
-        for result in ["delivered", "failed"] {
+        for result in ["delivered", "failed", "dead"] {
             let _ = writeln!(
                 out,
                 "domain_host_callbacks_total{{result=\"{result}\"}} {}",
@@ -166,6 +170,14 @@ impl Metrics {
         }
         out.push_str("# HELP domain_host_outbox_pending Stage changes not yet acknowledged by the callback.\n# TYPE domain_host_outbox_pending gauge\n");
         let _ = writeln!(out, "domain_host_outbox_pending {outbox}");
+        out.push_str("# HELP domain_host_outbox_dead Stage changes the callback never acknowledged within callback_max_attempts (dead letters).\n# TYPE domain_host_outbox_dead gauge\n");
+        let _ = writeln!(out, "domain_host_outbox_dead {dead}");
+        out.push_str("# HELP domain_host_callback_breaker_open 1 while deliveries are paused after failures in a row.\n# TYPE domain_host_callback_breaker_open gauge\n");
+        let _ = writeln!(
+            out,
+            "domain_host_callback_breaker_open {}",
+            self.breaker_open.load(Ordering::Relaxed)
+        );
         out
     }
 }
@@ -181,8 +193,18 @@ mod tests {
         m.panel_latency("runcloud", 0.003);
         m.panel_latency("runcloud", 0.2);
         m.check("checking-dns");
-        let text = m.render(&[("queued".into(), 2), ("running".into(), 1)], 4);
-        assert!(text.contains("domain_host_queue_depth 3"), "{text}");
+        let text = m.render(
+            &[
+                ("queued".into(), 2),
+                ("running".into(), 1),
+                ("blocked".into(), 1),
+            ],
+            4,
+            1,
+        );
+        assert!(text.contains("domain_host_queue_depth 4"), "{text}");
+        assert!(text.contains("domain_host_events{state=\"blocked\"} 1"));
+        assert!(text.contains("domain_host_outbox_dead 1"));
         assert!(
             text.contains("domain_host_events{state=\"done\"} 0"),
             "{text}"

@@ -8,14 +8,21 @@
 //!   order accepted, different domains at once (`workers`); a transient failure is queued
 //!   again with backoff, a process killed mid-event re-queues it on start;
 //! - the scheduler: the lifecycle's due checks ([`crate::lifecycle::Lifecycle::check_due`]);
-//! - [`callback`]: stage changes from the outbox to `callback_url`, signed, until acknowledged.
+//! - an event for a network where an enabled integration cannot load (not approved, a
+//!   missing constant, a component that does not load) is not tried: it waits `blocked`
+//!   with the reason and runs once the next start loads everything;
+//! - [`callback`] and [`deliver`]: stage changes from the outbox to `callback_url`, signed,
+//!   a few at a time behind a circuit breaker, until acknowledged or dead;
+//! - [`server`]: the listener, with a header-read timeout and a connection cap.
 //!
 //! One [`Network`] (components compiled and loaded once) serves every event.
 
 pub(crate) mod api;
 pub(crate) mod callback;
+mod deliver;
 pub(crate) mod metrics;
 pub(crate) mod queue;
+mod server;
 
 use crate::commands::{self, Options};
 use crate::config::{LoadedConfig, ServiceConfig, Synchronous};
@@ -38,6 +45,13 @@ pub struct State {
     pub service: ServiceConfig,
     pub secrets: Secrets,
     token_digest: [u8; 32],
+    /// The operator's token (reconcile apply/prune, retry, metrics), when configured.
+    operator_digest: Option<[u8; 32]>,
+    /// A scraper's token for `/metrics` only, when configured.
+    metrics_digest: Option<[u8; 32]>,
+    /// Why events cannot run now: the enabled integrations that did not load, with why.
+    /// `None` when every one loaded.
+    pub blocked: Option<String>,
     pub metrics: metrics::Metrics,
     pub callback: Option<callback::Callback>,
     /// A new event was accepted.
@@ -89,6 +103,13 @@ async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets)
         );
     };
     let token = service.token()?;
+    let operator = service.operator_token()?;
+    let metrics_token = service.metrics_token()?;
+    if operator.as_deref() == Some(token.as_str()) {
+        bail!(
+            "service: operator_token must differ from token (the event token WordPress holds may not reconcile with apply or prune)"
+        );
+    }
     let callback = match (&service.callback_url, service.callback_secret()?) {
         (Some(url), Some(key)) => Some(callback::Callback::new(url, key)?),
         _ => None,
@@ -123,6 +144,8 @@ async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets)
         store.synchronous_full()?;
     }
     let requeued = queue::requeue_running(&store, now_ms())?;
+    let blocked = blocked_reason(&network);
+    let unblocked = queue::unblock_or_update(&store, now_ms(), blocked.as_deref())?;
     let address = listen.unwrap_or(service.listen);
     let listener = tokio::net::TcpListener::bind(address)
         .await
@@ -132,6 +155,9 @@ async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets)
         network: Arc::new(network),
         store,
         token_digest: Sha256::digest(token.as_bytes()).into(),
+        operator_digest: operator.map(|t| Sha256::digest(t.as_bytes()).into()),
+        metrics_digest: metrics_token.map(|t| Sha256::digest(t.as_bytes()).into()),
+        blocked,
         service: service.clone(),
         secrets: secrets.clone(),
         metrics: Default::default(),
@@ -145,6 +171,15 @@ async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets)
         state.say(&format!(
             "{requeued} event(s) were running when the service stopped: queued again"
         ));
+    }
+    match &state.blocked {
+        Some(reason) => state.say(&format!(
+            "events are not applied: {reason}; they wait as blocked and run once every enabled integration loads (fix it, then restart)"
+        )),
+        None if unblocked > 0 => state.say(&format!(
+            "{unblocked} blocked event(s): every integration loads now, queued again"
+        )),
+        None => {}
     }
     // The line a supervisor (or a test) waits for; the address is the bound one.
     println!("listening on {bound}");
@@ -161,15 +196,15 @@ async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets)
     let (stop_tx, stop_rx) = watch::channel(false);
     let dispatcher = tokio::spawn(dispatch(state.clone(), stop_rx.clone()));
     let scheduler = tokio::spawn(schedule(state.clone(), stop_rx.clone()));
-    let deliverer = tokio::spawn(deliver(state.clone(), stop_rx.clone()));
-
-    let mut http_stop = stop_rx.clone();
-    let server = axum::serve(listener, api::router(state.clone()))
-        .with_graceful_shutdown(async move {
-            let _ = http_stop.wait_for(|s| *s).await;
-        })
-        .into_future();
-    let server = tokio::spawn(server);
+    let deliverer = tokio::spawn(deliver::deliver(state.clone(), stop_rx.clone()));
+    let pruner = tokio::spawn(prune(state.clone(), stop_rx.clone()));
+    let server = tokio::spawn(server::serve(
+        listener,
+        api::router(state.clone()),
+        service.header_timeout,
+        service.max_connections,
+        stop_rx.clone(),
+    ));
 
     let signal = shutdown_signal().await;
     state.say(&format!(
@@ -182,6 +217,7 @@ async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets)
     let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
     scheduler.abort();
     deliverer.abort();
+    pruner.abort();
     state.say("stopped");
     Ok(())
 }
@@ -282,9 +318,61 @@ fn summary(report: &EventReport) -> String {
     parts.join("; ")
 }
 
+/// Why events cannot run: each enabled integration that did not load, or lacks constants
+/// (redacted: a load error may quote configuration).
+fn blocked_reason(network: &Network) -> Option<String> {
+    let mut why: Vec<String> = network
+        .failed
+        .iter()
+        .map(|f| {
+            let message = f.error.as_ref().map(|e| e.message.as_str()).unwrap_or("");
+            format!("{} cannot load: {message}", f.id)
+        })
+        .collect();
+    why.extend(
+        network
+            .integrations
+            .iter()
+            .filter(|i| !i.missing.is_empty())
+            .map(|i| format!("{}: missing constants: {}", i.id, i.missing.join(", "))),
+    );
+    (!why.is_empty()).then(|| network.host.settings.secrets.redact(&why.join("; ")))
+}
+
+/// Deletes finished events older than `events_retention`, at start and every hour.
+async fn prune(state: Arc<State>, mut stop: watch::Receiver<bool>) {
+    loop {
+        let before = now_ms() - state.service.events_retention.as_millis() as i64;
+        let store = state.store.clone();
+        match tokio::task::spawn_blocking(move || queue::prune(&store, before)).await {
+            Ok(Ok(n)) if n > 0 => state.say(&format!(
+                "{n} finished event(s) older than {} deleted",
+                humantime::format_duration(state.service.events_retention)
+            )),
+            Ok(Err(e)) => state.say(&format!("pruning events: {e:#}")),
+            _ => {}
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
 /// One attempt at one event, through the CLI's dispatch path.
 async fn apply(state: Arc<State>, event: queue::Claimed) {
     let network = &state.network;
+    if let Some(reason) = &state.blocked {
+        state.metrics.outcome("blocked");
+        state.say(&format!(
+            "event {} {} {}: blocked ({reason})",
+            event.id, event.kind, event.domain
+        ));
+        if let Err(e) = queue::block(&state.store, event.id, reason) {
+            state.say(&format!("event {}: cannot save it: {e:#}", event.id));
+        }
+        return;
+    }
     let built = if event.kind == "remove-domain" {
         commands::remove_domain_event(&network.config, &event.domain, event.site, event.www_mapped)
     } else {
@@ -356,6 +444,7 @@ async fn apply(state: Arc<State>, event: queue::Claimed) {
                 "event {} {} {}: failed after {} attempt(s): {why}",
                 event.id, event.kind, event.domain, event.attempt
             ));
+            network.panel_failed(&operation, &report);
             queue::finish(&state.store, event.id, "failed", &text, Some(&why), now)
         }
     };
@@ -397,60 +486,5 @@ async fn schedule(state: Arc<State>, mut stop: watch::Receiver<bool>) {
         }
         let next = lifecycle.store.next_due().ok().flatten();
         nap(next, Duration::from_secs(60), &state.wake_checks, &mut stop).await;
-    }
-}
-
-/// Delivers the outbox to the callback, oldest change of each domain first.
-async fn deliver(state: Arc<State>, mut stop: watch::Receiver<bool>) {
-    let Some(callback) = &state.callback else {
-        return;
-    };
-    loop {
-        if *stop.borrow() {
-            return;
-        }
-        if !state.service.paused {
-            let due = queue::due_deliveries(&state.store, now_ms(), 32).unwrap_or_default();
-            let sends = due.into_iter().map(|d| async move {
-                let result = callback.send(d.id, callback::body(d.id, &d.body)).await;
-                (d, result)
-            });
-            for (d, result) in futures::future::join_all(sends).await {
-                let saved = match result {
-                    Ok(_) => {
-                        state.metrics.callback("delivered");
-                        queue::delivered(&state.store, d.id, now_ms())
-                    }
-                    Err(e) => {
-                        state.metrics.callback("failed");
-                        let wait = callback::backoff(d.attempts);
-                        let message = state.secrets.redact(&format!("{e:#}"));
-                        state.say(&format!(
-                            "stage change {} of {}: {message}; again in {} ms",
-                            d.id,
-                            d.domain,
-                            wait.as_millis()
-                        ));
-                        queue::delivery_failed(
-                            &state.store,
-                            d.id,
-                            now_ms() + wait.as_millis() as i64,
-                            &message,
-                        )
-                    }
-                };
-                if let Err(e) = saved {
-                    state.say(&format!("outbox: {e:#}"));
-                }
-            }
-        }
-        let (pending, next) = queue::outbox_pending(&state.store).unwrap_or((0, None));
-        let cap = if pending > 0 {
-            Duration::from_secs(1)
-        } else {
-            Duration::from_secs(30)
-        };
-        let next = next.map(|n| n.max(now_ms()));
-        nap(next, cap, &state.wake_outbox, &mut stop).await;
     }
 }

@@ -27,29 +27,45 @@ pub enum Accepted {
     Repeat(i64),
     /// The idempotency key was seen with a different event.
     Conflict(i64),
+    /// The key was seen with the same event, which `failed`: committed anew (`id`), the
+    /// key moved to it from the failed one (`failed`), so a repeat is never a false
+    /// success.
+    Again { id: i64, failed: i64 },
 }
 
-/// Commits an event (or finds the one its idempotency key names).
-pub fn accept(store: &Database, event: &NewEvent, now: i64) -> Result<Accepted> {
+/// Commits an event (or finds the one its idempotency key names). A key older than
+/// `key_ttl_ms` names nothing any more (a reused id after a restore is a new event).
+pub fn accept(store: &Database, event: &NewEvent, now: i64, key_ttl_ms: i64) -> Result<Accepted> {
     store.transaction(|tx| {
+        let mut failed = None;
         if let Some(key) = &event.idempotency_key {
-            let seen: Option<(i64, String, String, i64, bool)> = tx
+            let seen: Option<(i64, String, String, i64, bool, String, i64)> = tx
                 .query_row(
-                    "SELECT id, kind, domain, site, www_mapped FROM events WHERE idempotency_key = ?1",
+                    "SELECT id, kind, domain, site, www_mapped, state, accepted_ms FROM events WHERE idempotency_key = ?1",
                     [key],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
                 )
                 .optional()?;
-            if let Some((id, kind, domain, site, www_mapped)) = seen {
+            if let Some((id, kind, domain, site, www_mapped, state, accepted_ms)) = seen {
+                let expired = accepted_ms < now.saturating_sub(key_ttl_ms);
                 let same = kind == event.kind
                     && domain == event.domain
                     && site as u64 == event.site
                     && www_mapped == event.www_mapped;
-                return Ok(if same {
-                    Accepted::Repeat(id)
-                } else {
-                    Accepted::Conflict(id)
-                });
+                if !expired && !same {
+                    return Ok(Accepted::Conflict(id));
+                }
+                if !expired && state != "failed" {
+                    return Ok(Accepted::Repeat(id));
+                }
+                // Expired, or the same event that failed: the key moves to a new event.
+                tx.execute(
+                    "UPDATE events SET idempotency_key = NULL WHERE id = ?1",
+                    [id],
+                )?;
+                if !expired {
+                    failed = Some(id);
+                }
             }
         }
         tx.execute(
@@ -64,7 +80,73 @@ pub fn accept(store: &Database, event: &NewEvent, now: i64) -> Result<Accepted> 
                 event.www_mapped
             ],
         )?;
-        Ok(Accepted::New(tx.last_insert_rowid()))
+        let id = tx.last_insert_rowid();
+        Ok(match failed {
+            Some(failed) => Accepted::Again { id, failed },
+            None => Accepted::New(id),
+        })
+    })
+}
+
+/// An event that cannot run while an integration cannot load: `blocked` with the reason,
+/// the claim's attempt given back (it was not tried). It holds its domain's line.
+pub fn block(store: &Database, id: i64, reason: &str) -> Result<()> {
+    store.transaction(|tx| {
+        tx.execute(
+            "UPDATE events SET state = 'blocked', attempts = MAX(attempts - 1, 0), error = ?2 WHERE id = ?1",
+            params![id, reason],
+        )?;
+        Ok(())
+    })
+}
+
+/// Every enabled integration loads now: blocked events are queued again, ready now (in
+/// their order, each domain's line kept). Otherwise their reason is brought up to date.
+pub fn unblock_or_update(store: &Database, now: i64, reason: Option<&str>) -> Result<usize> {
+    store.transaction(|tx| {
+        Ok(match reason {
+            None => tx.execute(
+                "UPDATE events SET state = 'queued', next_attempt_ms = ?1, error = NULL WHERE state = 'blocked'",
+                [now],
+            )?,
+            Some(reason) => tx.execute(
+                "UPDATE events SET error = ?1 WHERE state = 'blocked'",
+                [reason],
+            )?,
+        })
+    })
+}
+
+/// `POST /v1/events/{id}/retry`: a `failed` event queued again, ready now, with a fresh
+/// count of attempts. Answers the state it was in (only `failed` is re-queued).
+pub fn retry(store: &Database, id: i64, now: i64) -> Result<Option<String>> {
+    store.transaction(|tx| {
+        let state: Option<String> = tx
+            .query_row("SELECT state FROM events WHERE id = ?1", [id], |r| r.get(0))
+            .optional()?;
+        if state.as_deref() == Some("failed") {
+            tx.execute(
+                "UPDATE events SET state = 'queued', attempts = 0, next_attempt_ms = ?2, finished_ms = NULL, error = NULL WHERE id = ?1",
+                params![id, now],
+            )?;
+        }
+        Ok(state)
+    })
+}
+
+/// Deletes events finished before `before` (their idempotency keys with them) and dead
+/// stage changes older than that; answers how many events.
+pub fn prune(store: &Database, before: i64) -> Result<usize> {
+    store.transaction(|tx| {
+        let n = tx.execute(
+            "DELETE FROM events WHERE finished_ms IS NOT NULL AND finished_ms < ?1 AND state IN ('done', 'failed')",
+            [before],
+        )?;
+        tx.execute(
+            "DELETE FROM outbox WHERE dead_ms IS NOT NULL AND dead_ms < ?1",
+            [before],
+        )?;
+        Ok(n)
     })
 }
 
@@ -103,7 +185,7 @@ pub fn claim(store: &Database, now: i64, limit: usize) -> Result<Vec<Claimed>> {
                 "SELECT e.id, e.kind, e.domain, e.site, e.attempts, e.www_mapped FROM events e
                  WHERE e.state = 'queued' AND e.next_attempt_ms <= ?1
                    AND e.id = (SELECT MIN(p.id) FROM events p
-                               WHERE p.domain = e.domain AND p.state IN ('queued', 'running'))
+                               WHERE p.domain = e.domain AND p.state IN ('queued', 'running', 'blocked'))
                  ORDER BY e.id LIMIT ?2",
             )?;
             stmt.query_map(params![now, limit as i64], |r| {
@@ -164,7 +246,7 @@ pub fn next_due(store: &Database) -> Result<Option<i64>> {
         Ok(c.query_row(
             "SELECT MIN(e.next_attempt_ms) FROM events e WHERE e.state = 'queued'
                AND e.id = (SELECT MIN(p.id) FROM events p
-                           WHERE p.domain = e.domain AND p.state IN ('queued', 'running'))",
+                           WHERE p.domain = e.domain AND p.state IN ('queued', 'running', 'blocked'))",
             [],
             |r| r.get(0),
         )?)
@@ -178,7 +260,8 @@ pub struct EventView {
     pub event: String,
     pub domain: String,
     pub site_id: u64,
-    /// `queued`, `running`, `done` or `failed`.
+    /// `queued`, `running`, `blocked` (an integration cannot load: `error` says why; it
+    /// runs once it loads), `done` or `failed`.
     pub state: String,
     pub attempts: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -249,15 +332,15 @@ pub struct Delivery {
     pub attempts: u32,
 }
 
-/// Stage changes due for delivery, each the oldest undelivered one of its domain (so a
-/// domain's changes arrive in order).
+/// Stage changes due for delivery, each the oldest undelivered (and not dead) one of its
+/// domain (so a domain's changes arrive in order; a dead one no longer holds them).
 pub fn due_deliveries(store: &Database, now: i64, limit: usize) -> Result<Vec<Delivery>> {
     store.with_connection(|c| {
         let mut stmt = c.prepare_cached(
             "SELECT o.id, o.domain, o.body, o.attempts FROM outbox o
-             WHERE o.delivered_ms IS NULL AND o.next_attempt_ms <= ?1
+             WHERE o.delivered_ms IS NULL AND o.dead_ms IS NULL AND o.next_attempt_ms <= ?1
                AND o.id = (SELECT MIN(p.id) FROM outbox p
-                           WHERE p.delivered_ms IS NULL AND p.domain = o.domain)
+                           WHERE p.delivered_ms IS NULL AND p.dead_ms IS NULL AND p.domain = o.domain)
              ORDER BY o.id LIMIT ?2",
         )?;
         let rows = stmt
@@ -289,28 +372,65 @@ pub fn delivered(store: &Database, id: i64, now: i64) -> Result<()> {
     })
 }
 
-pub fn delivery_failed(store: &Database, id: i64, at: i64, error: &str) -> Result<()> {
+/// A failed delivery: tried again at `at`, or dead once it has had `max_attempts`
+/// (answers whether it is dead now).
+pub fn delivery_failed(
+    store: &Database,
+    id: i64,
+    at: i64,
+    error: &str,
+    max_attempts: u32,
+    now: i64,
+) -> Result<bool> {
     store.transaction(|tx| {
         tx.execute(
-            "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3 WHERE id = ?1",
-            params![id, at, error],
+            "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3,
+             dead_ms = CASE WHEN attempts + 1 >= ?4 THEN ?5 ELSE NULL END WHERE id = ?1",
+            params![id, at, error, max_attempts, now],
         )?;
-        Ok(())
+        Ok(tx.query_row(
+            "SELECT dead_ms IS NOT NULL FROM outbox WHERE id = ?1",
+            [id],
+            |r| r.get(0),
+        )?)
     })
 }
 
-/// Undelivered stage changes, and when the next one first in its domain's line is due.
+/// Stage changes the callback never acknowledged within their attempts.
+pub fn outbox_dead(store: &Database) -> Result<i64> {
+    store.with_connection(|c| {
+        Ok(c.query_row(
+            "SELECT COUNT(*) FROM outbox WHERE dead_ms IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )?)
+    })
+}
+
+/// Blocked events and their reason (the newest one), for `status`.
+pub fn blocked(store: &Database) -> Result<(i64, Option<String>)> {
+    store.with_connection(|c| {
+        Ok(c.query_row(
+            "SELECT COUNT(*), (SELECT error FROM events WHERE state = 'blocked' ORDER BY id DESC LIMIT 1)
+             FROM events WHERE state = 'blocked'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?)
+    })
+}
+
+/// Undelivered (live) stage changes, and when the next one first in its domain's line is due.
 pub fn outbox_pending(store: &Database) -> Result<(i64, Option<i64>)> {
     store.with_connection(|c| {
         let count = c.query_row(
-            "SELECT COUNT(*) FROM outbox WHERE delivered_ms IS NULL",
+            "SELECT COUNT(*) FROM outbox WHERE delivered_ms IS NULL AND dead_ms IS NULL",
             [],
             |r| r.get(0),
         )?;
         let next = c.query_row(
-            "SELECT MIN(o.next_attempt_ms) FROM outbox o WHERE o.delivered_ms IS NULL
+            "SELECT MIN(o.next_attempt_ms) FROM outbox o WHERE o.delivered_ms IS NULL AND o.dead_ms IS NULL
                AND o.id = (SELECT MIN(p.id) FROM outbox p
-                           WHERE p.delivered_ms IS NULL AND p.domain = o.domain)",
+                           WHERE p.delivered_ms IS NULL AND p.dead_ms IS NULL AND p.domain = o.domain)",
             [],
             |r| r.get(0),
         )?;
@@ -332,6 +452,8 @@ mod tests {
         (dir, store)
     }
 
+    const TTL: i64 = 1_000_000;
+
     fn event(kind: &str, domain: &str, key: Option<&str>) -> NewEvent {
         NewEvent {
             kind: kind.into(),
@@ -347,12 +469,18 @@ mod tests {
         let (dir, store) = scratch();
         let mut remove = event("remove-domain", "a.com", Some("k1"));
         remove.www_mapped = true;
-        let Accepted::New(id) = accept(&store, &remove, 1).unwrap() else {
+        let Accepted::New(id) = accept(&store, &remove, 1, TTL).unwrap() else {
             panic!("not new")
         };
-        assert_eq!(accept(&store, &remove, 2).unwrap(), Accepted::Repeat(id));
+        assert_eq!(
+            accept(&store, &remove, 2, TTL).unwrap(),
+            Accepted::Repeat(id)
+        );
         remove.www_mapped = false;
-        assert_eq!(accept(&store, &remove, 3).unwrap(), Accepted::Conflict(id));
+        assert_eq!(
+            accept(&store, &remove, 3, TTL).unwrap(),
+            Accepted::Conflict(id)
+        );
         let claimed = claim(&store, 10, 10).unwrap();
         assert_eq!((claimed[0].id, claimed[0].www_mapped), (id, true));
         std::fs::remove_dir_all(dir).unwrap();
@@ -361,9 +489,9 @@ mod tests {
     #[test]
     fn one_domain_in_order_different_domains_at_once() {
         let (dir, store) = scratch();
-        let a1 = accept(&store, &event("add-domain", "a.com", None), 1).unwrap();
-        let a2 = accept(&store, &event("remove-domain", "a.com", None), 2).unwrap();
-        let b1 = accept(&store, &event("add-domain", "b.com", None), 3).unwrap();
+        let a1 = accept(&store, &event("add-domain", "a.com", None), 1, TTL).unwrap();
+        let a2 = accept(&store, &event("remove-domain", "a.com", None), 2, TTL).unwrap();
+        let b1 = accept(&store, &event("add-domain", "b.com", None), 3, TTL).unwrap();
         let ids: Vec<i64> = claim(&store, 10, 10)
             .unwrap()
             .iter()
@@ -383,11 +511,12 @@ mod tests {
     #[test]
     fn a_rescheduled_event_holds_its_domain_and_a_killed_one_is_requeued() {
         let (dir, store) = scratch();
-        let Accepted::New(a1) = accept(&store, &event("add-domain", "a.com", None), 1).unwrap()
+        let Accepted::New(a1) =
+            accept(&store, &event("add-domain", "a.com", None), 1, TTL).unwrap()
         else {
             panic!()
         };
-        accept(&store, &event("remove-domain", "a.com", None), 2).unwrap();
+        accept(&store, &event("remove-domain", "a.com", None), 2, TTL).unwrap();
         claim(&store, 5, 10).unwrap();
         reschedule(&store, a1, 100, "{}", "transient").unwrap();
         assert!(
@@ -405,17 +534,105 @@ mod tests {
     #[test]
     fn an_idempotency_key_names_one_event() {
         let (dir, store) = scratch();
-        let first = accept(&store, &event("add-domain", "a.com", Some("k1")), 1).unwrap();
+        let first = accept(&store, &event("add-domain", "a.com", Some("k1")), 1, TTL).unwrap();
         let Accepted::New(id) = first else { panic!() };
         assert_eq!(
-            accept(&store, &event("add-domain", "a.com", Some("k1")), 2).unwrap(),
+            accept(&store, &event("add-domain", "a.com", Some("k1")), 2, TTL).unwrap(),
             Accepted::Repeat(id)
         );
         assert_eq!(
-            accept(&store, &event("remove-domain", "a.com", Some("k1")), 3).unwrap(),
+            accept(&store, &event("remove-domain", "a.com", Some("k1")), 3, TTL).unwrap(),
             Accepted::Conflict(id)
         );
         assert_eq!(counts(&store).unwrap(), vec![("queued".to_string(), 1)]);
         std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_key_expires_and_a_repeat_of_a_failed_event_is_a_new_event() {
+        let (dir, store) = scratch();
+        let add = event("add-domain", "a.com", Some("k1"));
+        let Accepted::New(first) = accept(&store, &add, 1, TTL).unwrap() else {
+            panic!()
+        };
+        claim(&store, 2, 10).unwrap();
+        finish(&store, first, "failed", "{}", Some("bad key"), 3).unwrap();
+        let Accepted::Again { id, failed } = accept(&store, &add, 4, TTL).unwrap() else {
+            panic!("a failed event is not a success")
+        };
+        assert_eq!(failed, first);
+        assert_eq!(accept(&store, &add, 5, TTL).unwrap(), Accepted::Repeat(id));
+        // After the key's lifetime, the same key is a new event (a reused id).
+        let Accepted::New(later) = accept(&store, &add, 5 + TTL + 1, TTL).unwrap() else {
+            panic!("an expired key names nothing")
+        };
+        assert!(later > id);
+        // A different event under an expired key is not a conflict either.
+        let other = event("remove-domain", "a.com", Some("k1"));
+        assert!(matches!(
+            accept(&store, &other, 10 + 3 * TTL, TTL).unwrap(),
+            Accepted::New(_)
+        ));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn blocked_events_hold_their_line_and_a_failed_one_can_be_retried() {
+        let (dir, store) = scratch();
+        let Accepted::New(a1) =
+            accept(&store, &event("add-domain", "a.com", None), 1, TTL).unwrap()
+        else {
+            panic!()
+        };
+        accept(&store, &event("remove-domain", "a.com", None), 2, TTL).unwrap();
+        assert_eq!(claim(&store, 3, 10).unwrap()[0].attempt, 1);
+        block(&store, a1, "serverpilot cannot load").unwrap();
+        assert!(claim(&store, 4, 10).unwrap().is_empty(), "the remove waits");
+        assert_eq!(blocked(&store).unwrap().0, 1);
+        assert_eq!(unblock_or_update(&store, 5, None).unwrap(), 1);
+        let again = claim(&store, 5, 10).unwrap();
+        assert_eq!(
+            (again[0].id, again[0].attempt),
+            (a1, 1),
+            "not counted as tried"
+        );
+        finish(&store, a1, "failed", "{}", Some("x"), 6).unwrap();
+        assert_eq!(retry(&store, a1, 7).unwrap().as_deref(), Some("failed"));
+        assert_eq!(retry(&store, a1, 7).unwrap().as_deref(), Some("queued"));
+        assert_eq!(retry(&store, 999, 7).unwrap(), None);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_dead_delivery_no_longer_holds_its_domain_and_old_events_are_pruned() {
+        let (dir, store) = scratch();
+        store.keep_outbox(true);
+        store
+            .upsert("a.com", 3, "mapped", &["a.com".to_string()], 1)
+            .unwrap();
+        store.remove("a.com").unwrap();
+        let due = due_deliveries(&store, now_ms_for_test(), 10).unwrap();
+        assert_eq!(due.len(), 1, "the second waits for the first");
+        assert!(!delivery_failed(&store, due[0].id, 0, "500", 2, 1).unwrap());
+        assert!(delivery_failed(&store, due[0].id, 0, "500", 2, 1).unwrap());
+        assert_eq!(outbox_dead(&store).unwrap(), 1);
+        let next = due_deliveries(&store, now_ms_for_test(), 10).unwrap();
+        assert_eq!(next.len(), 1);
+        assert_ne!(next[0].id, due[0].id, "the later change goes on");
+        let Accepted::New(e) =
+            accept(&store, &event("add-domain", "b.com", Some("k")), 1, TTL).unwrap()
+        else {
+            panic!()
+        };
+        claim(&store, 2, 10).unwrap();
+        finish(&store, e, "done", "{}", None, 100).unwrap();
+        assert_eq!(prune(&store, 100).unwrap(), 0, "not older than the cut");
+        assert_eq!(prune(&store, 101).unwrap(), 1);
+        assert!(get(&store, e).unwrap().is_none());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    fn now_ms_for_test() -> i64 {
+        crate::lifecycle::database::now_ms() + 1000
     }
 }
