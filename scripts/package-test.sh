@@ -160,7 +160,7 @@ constants = { WU_SERVER_PILOT_CLIENT_ID = "cid_pkg", WU_SERVER_PILOT_APP_ID = "p
 env = ["WU_SERVER_PILOT_API_KEY"]
 routes = { "api.serverpilot.io" = "$url" }
 TOML
-sed -i 's/^DOMAIN_HOST_TOKEN=$/DOMAIN_HOST_TOKEN=pkg-test-token-0123456789/' "$root/etc/domain-host/domain-host.env"
+sed -i 's/^DOMAIN_HOST_TOKEN=$/DOMAIN_HOST_TOKEN=pkg-test-token-0123456789abcdef0123456789/' "$root/etc/domain-host/domain-host.env"
 echo 'WU_SERVER_PILOT_API_KEY=pkg-api-key' >>"$root/etc/domain-host/domain-host.env"
 in_root /usr/bin/domain-host --config /etc/domain-host/domain-host.toml approve
 [[ -f $root/etc/domain-host/domain-host.lock ]] || fail "approve wrote no lock file"
