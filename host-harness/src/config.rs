@@ -246,6 +246,11 @@ pub struct IntegrationConfig {
     pub ca_file: Option<PathBuf>,
     /// Overrides the provider's certificate attempts (the lifecycle's compatible mode).
     pub ssl_verification_attempts: Option<u32>,
+    /// Lets the component put secret placeholders in the query string (Closte's API takes
+    /// its key there). Off by default: header values and the body only, since servers
+    /// echo URLs in redirects and error pages and write them to their logs.
+    #[serde(default)]
+    pub secrets_in_query: bool,
 }
 
 /// The sandbox around every component call.

@@ -301,6 +301,7 @@ impl Host {
             max_request_bytes: limits.max_request_bytes,
             budget: RequestBudget::new(limits.max_requests_per_call, limits.max_requests_in_flight),
             placeholders: None,
+            placeholders_in_query: config.secrets_in_query,
             writes: Arc::default(),
             log: log.clone(),
         };
@@ -337,6 +338,7 @@ impl Host {
             max_request_bytes: 0,
             budget: RequestBudget::new(0, 0),
             placeholders: None,
+            placeholders_in_query: false,
             writes: Arc::default(),
             log: log.clone(),
         };

@@ -407,6 +407,16 @@ impl Routes {
                     "route for {host:?}: {target:?} must name one host"
                 )));
             }
+            // Requests to an HTTPS allowed host carry its credential and secrets: a plain
+            // HTTP hop would put them on the wire in clear. Only loopback (a test
+            // emulator, a local TLS-terminating proxy) may take them unencrypted.
+            if !to_https && !crate::sandbox::egress::is_loopback_host(&to_host) {
+                return Err(PolicyError(format!(
+                    "route for {host:?}: {target:?} is plain http:// to a host that is not \
+                     loopback; credentials would travel in clear. Use https:// (with ca_file \
+                     for a private CA)"
+                )));
+            }
             routes.push(Route {
                 host: host.to_ascii_lowercase(),
                 to_https,
@@ -648,6 +658,10 @@ mod tests {
             "127.0.0.1:18081",
             "http://127.0.0.1:18081/path",
             "gopher://x",
+            // Plain HTTP off this machine: credentials in clear.
+            "http://10.0.0.5:8080",
+            "http://panel.internal",
+            "http://[fd00::1]:80",
         ] {
             let target = target.to_string();
             assert!(Routes::parse([(&key, &target)]).is_err(), "{target}");
@@ -655,6 +669,14 @@ mod tests {
         let bad_key = "https://api.serverpilot.io".to_string();
         let target = "http://127.0.0.1:1".to_string();
         assert!(Routes::parse([(&bad_key, &target)]).is_err());
+        for fine in [
+            "http://localhost:8080",
+            "http://[::1]:9",
+            "https://10.0.0.5",
+        ] {
+            let target = fine.to_string();
+            assert!(Routes::parse([(&key, &target)]).is_ok(), "{fine}");
+        }
     }
 
     fn unset(_: &str) -> Option<String> {
