@@ -18,8 +18,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::Case;
 
-const TOKEN: &str = "svc-token-0123456789abcdef";
-const CALLBACK_SECRET: &str = "cb-hmac-key-fedcba9876543210";
+const TOKEN: &str = "svc-token-0123456789abcdef-0123456789abcdef";
+const CALLBACK_SECRET: &str = "cb-hmac-key-fedcba9876543210-fedcba9876543210";
 
 const SP_CLIENT: &str = "cid_svcClient";
 const SP_KEY: &str = "sp-secret-api-key-service";
@@ -158,6 +158,8 @@ static STARTS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(
 
 impl Service {
     fn start(case: &Case) -> Service {
+        // `serve` runs approved components only (security review F10).
+        case.approve(&[]);
         let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let log = case.dir.join(format!("service-{n}.log"));
         let mut command = support::host_command();

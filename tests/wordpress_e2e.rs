@@ -249,6 +249,8 @@ struct Service {
 
 impl Service {
     fn start(case: &Case, wp: &WordPress) -> Service {
+        // `serve` runs approved components only (security review F10).
+        case.approve(&[]);
         let listen = format!("127.0.0.1:{}", wp.service_port);
         let child = support::host_command()
             .arg("--config")

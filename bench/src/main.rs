@@ -820,7 +820,7 @@ async fn service(
     rows: &mut Vec<Row>,
 ) -> Result<()> {
     use std::io::BufRead;
-    const TOKEN: &str = "bench-service-token-0123456789";
+    const TOKEN: &str = "bench-service-token-0123456789-0123456789";
     let emu = Arc::new(Emulator::spawn(
         RunCloud::new(RC_TOKEN, "k", "s", 1, 2, "network.example"),
         0,
@@ -842,6 +842,13 @@ async fn service(
             emu.base_url()
         ),
     )?;
+    // `serve` runs approved components only.
+    let approved = std::process::Command::new(host_bin)
+        .arg("--config")
+        .arg(&config)
+        .args(["--log-level", "off", "approve"])
+        .output()?;
+    anyhow::ensure!(approved.status.success(), "domain-host approve failed");
     let mut child = std::process::Command::new(host_bin)
         .arg("--config")
         .arg(&config)

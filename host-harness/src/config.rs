@@ -146,9 +146,6 @@ impl ServiceConfig {
             (None, None) => bail!(
                 "service: a token is required: set token_env (the environment variable holding it) or token"
             ),
-            (Some(t), None) if t.trim().len() < 16 => {
-                bail!("service.token must be at least 16 characters")
-            }
             _ => {}
         }
         for (key, name) in [
@@ -163,6 +160,14 @@ impl ServiceConfig {
         }
         if self.callback_secret.is_some() && self.callback_secret_env.is_some() {
             bail!("service: set callback_secret or callback_secret_env, not both");
+        }
+        // Values written in the file are checked now; those in the environment when the
+        // service reads them at start.
+        if self.token.is_some() {
+            self.token()?;
+        }
+        if self.callback_secret.is_some() {
+            self.callback_secret()?;
         }
         if let Some(url) = &self.callback_url {
             let uri: http::Uri = url
@@ -208,15 +213,33 @@ impl ServiceConfig {
     }
 }
 
+/// Shortest service token or callback secret accepted: a captured callback must not let
+/// anyone brute-force the key offline, nor a guess the token.
+pub const MIN_SECRET_CHARS: usize = 32;
+
+/// A service secret, trimmed (an env file's trailing space or newline would otherwise make
+/// the token never match), and refused when shorter than [`MIN_SECRET_CHARS`]. The error
+/// names where the value came from and its length, never the value.
 fn secret_value(key: &str, value: &Option<String>, env: &Option<String>) -> Result<String> {
-    match (value, env) {
-        (Some(v), _) => Ok(v.clone()),
+    let (value, from) = match (value, env) {
+        (Some(v), _) => (v.trim().to_string(), format!("service.{key}")),
         (None, Some(name)) => match std::env::var(name) {
-            Ok(v) if !v.trim().is_empty() => Ok(v),
+            Ok(v) if !v.trim().is_empty() => (
+                v.trim().to_string(),
+                format!("service.{key}_env: the environment variable {name}"),
+            ),
             _ => bail!("service.{key}_env: the environment variable {name} is not set"),
         },
         (None, None) => bail!("service: {key} is not set"),
+    };
+    let chars = value.chars().count();
+    if chars < MIN_SECRET_CHARS {
+        bail!(
+            "{from} holds {chars} characters; it must be at least {MIN_SECRET_CHARS} random \
+             characters (for example `openssl rand -hex 32`)"
+        );
     }
+    Ok(value)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -714,13 +737,22 @@ mod tests {
             error("[service]\ntoken_env = \"TOKEN\"\ncallback_url = \"https://x.example/cb\"\n");
         assert!(e.contains("callback_secret"), "{e}");
         let e = error(
-            "[service]\ntoken_env = \"TOKEN\"\ncallback_url = \"ftp://x\"\ncallback_secret = \"k\"\n",
+            "[service]\ntoken_env = \"TOKEN\"\ncallback_url = \"ftp://x\"\ncallback_secret_env = \"K\"\n",
         );
         assert!(e.contains("callback_url"), "{e}");
         let e = error("[service]\ntoken_env = \"TOKEN\"\nlisten_on = \"x\"\n");
         assert!(e.contains("listen_on"), "{e}");
         let e = error("[service]\ntoken = \"short-s3cret\"\n");
-        assert!(e.contains("16") && !e.contains("short-s3cret"), "{e}");
+        assert!(e.contains("32") && !e.contains("short-s3cret"), "{e}");
+        // Whitespace does not count: 31 characters and spaces are too short.
+        let e = error(&format!(
+            "[service]\ntoken_env = \"T\"\ncallback_secret = \"  {}  \"\n",
+            "c".repeat(31)
+        ));
+        assert!(
+            e.contains("service.callback_secret holds 31 characters") && !e.contains("ccc"),
+            "{e}"
+        );
         let c = parse(
             "[service]\ntoken_env = \"DH_TOKEN\"\ncallback_url = \"http://127.0.0.1:1/cb\"\ncallback_secret_env = \"DH_CB\"\nretry_interval = \"200ms\"\n",
         )
@@ -729,6 +761,29 @@ mod tests {
         assert_eq!(s.listen, "127.0.0.1:8787".parse().unwrap());
         assert_eq!(s.retry_interval, std::time::Duration::from_millis(200));
         assert_eq!(s.workers, 16);
+    }
+
+    #[test]
+    fn service_secrets_from_the_environment_are_trimmed_and_long_enough() {
+        let c = parse(
+            "[service]\ntoken_env = \"DH_F12_TOKEN\"\ncallback_url = \"https://x.example/cb\"\n\
+             callback_secret_env = \"DH_F12_CB\"\n",
+        )
+        .unwrap();
+        let s = c.config.service.unwrap();
+        let long = "t".repeat(40);
+        // SAFETY: these variables are this test's own; nothing else reads them.
+        unsafe {
+            std::env::set_var("DH_F12_TOKEN", format!("{long} \n"));
+            std::env::set_var("DH_F12_CB", "x");
+        }
+        assert_eq!(s.token().unwrap(), long, "trimmed");
+        let e = format!("{:#}", s.callback_secret().unwrap_err());
+        assert!(
+            e.contains("environment variable DH_F12_CB holds 1 characters")
+                && e.contains("at least 32"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -204,20 +204,27 @@ impl Host {
         let log = IntegrationLog::new(id, self.settings.secrets.clone(), self.settings.log.clone());
         let pin = Pin::new(&metadata, &loaded.digest, &loaded.contract);
         let approval = self.settings.approvals.check(id, pin, mode)?;
+        let enforcing = matches!(mode, approvals::Mode::Enforce | approvals::Mode::Require);
         match &approval {
-            Verdict::Refused(wanted) if mode == approvals::Mode::Enforce => anyhow::bail!(
+            Verdict::Refused(wanted) if enforcing => anyhow::bail!(
                 "{id}: the component {} asks for more than was approved in {}:\n  {}\n\
                  Review it, then run `domain-host approve {id}`",
                 component_path.display(),
                 self.settings.approvals.path().display(),
                 wanted.join("\n  ")
             ),
-            Verdict::Pinned(changes) if mode == approvals::Mode::Enforce => log.host(
+            Verdict::Unpinned if mode == approvals::Mode::Require => anyhow::bail!(
+                "{id}: the component {} has not been approved yet (no pin in {}); review \
+                 what it asks for with `domain-host list`, then run `domain-host approve {id}`",
+                component_path.display(),
+                self.settings.approvals.path().display()
+            ),
+            Verdict::Pinned(changes) if enforcing => log.host(
                 Level::Warn,
                 &format!(
-                    "approved and pinned in {}: {}",
+                    "approved and pinned in {}:\n  {}",
                     self.settings.approvals.path().display(),
-                    changes.join("; ")
+                    changes.join("\n  ")
                 ),
             ),
             _ => {}
