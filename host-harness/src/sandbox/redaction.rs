@@ -3,9 +3,11 @@
 //! the secrets of every integration, in case a panel echoes a credential back.
 //!
 //! Each secret is searched in every form the host can recognise ([`forms`]): as is,
-//! percent-encoded (upper and lower hex, `+` for spaces), JSON-escaped (also with `\/`, as
-//! PHP writes it), HTML-escaped, hex (upper and lower) and base64 (standard and URL-safe,
-//! at each of the three alignments, so a secret inside a longer encoded text is found too).
+//! JSON-escaped once or twice (a JSON body echoed inside a JSON answer; also with `\/`, as
+//! PHP writes it), and each of those percent-encoded (upper and lower hex, `+` for spaces,
+//! `~` escaped or not), HTML-escaped, hex (upper and lower) and base64 (standard and
+//! URL-safe, at each of the three alignments, so a secret inside a longer encoded text is
+//! found too).
 //! One Aho-Corasick automaton holds every form of every secret; it is rebuilt only when the
 //! set changes. A session token has a [`SecretSlot`]: refreshing it replaces the old one
 //! (kept one refresh longer, for answers to requests that carried it), so the set stays the
@@ -247,24 +249,53 @@ impl StreamRedactor {
     }
 }
 
-/// The forms of `value` a panel (or a proxy) may echo it in.
+/// The forms of `value` a panel (or a proxy) may echo it in: the value, JSON-escaped,
+/// and JSON-escaped twice (a request body echoed inside a JSON answer), each with and
+/// without PHP's `\/`; and each of those as is, HTML-escaped, percent-encoded (upper and
+/// lower hex, `+` for spaces, with or without the unreserved `-._~` escaped too), hex and
+/// base64.
 pub fn forms(value: &str) -> Vec<Vec<u8>> {
     if value.len() < MIN_LEN {
         return vec![];
     }
-    let raw = value.as_bytes();
-    let mut out: Vec<Vec<u8>> = vec![raw.to_vec()];
+    let once = json_inner(value);
+    let php_once = once.replace('/', "\\/");
+    let twice = json_inner(&once);
+    let bases = [
+        value.to_string(),
+        twice.replace('/', "\\/"),
+        json_inner(&php_once),
+        php_once,
+        once,
+        twice,
+    ];
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for base in &bases {
+        out.extend(encodings(base));
+    }
+    out.retain(|f| f.len() >= MIN_LEN);
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The inside of a JSON string holding `value`.
+fn json_inner(value: &str) -> String {
     let json = serde_json::to_string(value).unwrap_or_default();
-    let json = json[1..json.len().saturating_sub(1).max(1)].to_string();
-    out.push(json.replace('/', "\\/").into_bytes());
-    out.push(json.into_bytes());
-    out.push(html_escape(value).into_bytes());
-    let upper = percent_encode(value);
-    out.push(upper.replace("%20", "+").into_bytes());
-    let lower = lower_escapes(&upper);
-    out.push(lower.replace("%20", "+").into_bytes());
-    out.push(upper.into_bytes());
-    out.push(lower.into_bytes());
+    json[1..json.len().saturating_sub(1).max(1)].to_string()
+}
+
+/// `text` as is and in every outer encoding the host recognises.
+fn encodings(text: &str) -> Vec<Vec<u8>> {
+    let raw = text.as_bytes();
+    let mut out: Vec<Vec<u8>> = vec![raw.to_vec(), html_escape(text).into_bytes()];
+    for upper in [percent_encode(text), percent_encode_all(text)] {
+        out.push(upper.replace("%20", "+").into_bytes());
+        let lower = lower_escapes(&upper);
+        out.push(lower.replace("%20", "+").into_bytes());
+        out.push(upper.into_bytes());
+        out.push(lower.into_bytes());
+    }
     let hex = crate::sandbox::files::hex(raw);
     out.push(hex.to_ascii_uppercase().into_bytes());
     out.push(hex.into_bytes());
@@ -276,9 +307,6 @@ pub fn forms(value: &str) -> Vec<Vec<u8>> {
             out.push(base64_core(engine, raw, offset));
         }
     }
-    out.retain(|f| f.len() >= MIN_LEN);
-    out.sort();
-    out.dedup();
     out
 }
 
@@ -331,6 +359,19 @@ pub fn percent_encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for b in value.bytes() {
         if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// Every byte but ASCII letters and digits escaped (`~` as `%7E` too), as some encoders do.
+fn percent_encode_all(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
@@ -419,22 +460,34 @@ mod tests {
 
     /// Every encoding the host promises to recognise.
     fn promised(secret: &str, before: &str, after: &str) -> Vec<String> {
-        let whole = format!("{before}{secret}{after}");
-        let json = serde_json::to_string(secret).unwrap();
-        let pct = percent_encode(secret);
-        vec![
+        let json = |s: &str| {
+            let j = serde_json::to_string(s).unwrap();
+            j[1..j.len() - 1].to_string()
+        };
+        let mut out = vec![];
+        for inner in [
             secret.to_string(),
-            json[1..json.len() - 1].to_string(),
-            json[1..json.len() - 1].replace('/', "\\/"),
-            pct.clone(),
-            lower_escapes(&pct),
-            pct.replace("%20", "+"),
-            html_escape(secret),
-            crate::sandbox::files::hex(secret.as_bytes()),
-            crate::sandbox::files::hex(secret.as_bytes()).to_ascii_uppercase(),
-            base64::engine::general_purpose::STANDARD.encode(&whole),
-            base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&whole),
-        ]
+            json(secret),
+            json(secret).replace('/', "\\/"),
+            json(&json(secret)),
+            json(&json(secret)).replace('/', "\\/"),
+        ] {
+            let whole = format!("{before}{inner}{after}");
+            let pct = percent_encode(&inner);
+            out.extend([
+                pct.clone(),
+                lower_escapes(&pct),
+                pct.replace("%20", "+"),
+                lower_escapes(&percent_encode_all(&inner)),
+                html_escape(&inner),
+                crate::sandbox::files::hex(inner.as_bytes()),
+                crate::sandbox::files::hex(inner.as_bytes()).to_ascii_uppercase(),
+                base64::engine::general_purpose::STANDARD.encode(&whole),
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&whole),
+                inner,
+            ]);
+        }
+        out
     }
 
     /// What may be left of an encoded secret after redaction: at most the partial base64
@@ -463,6 +516,7 @@ mod tests {
             for encoded in promised(&secret, &before, &after) {
                 let out = secrets.redact(&format!("{text}{encoded}{text}"));
                 prop_assert!(!survives(&secret, &out), "{encoded:?} -> {out:?}");
+                prop_assert!(!out.contains(&encoded), "{encoded:?} -> {out:?}");
                 prop_assert!(!out.contains(&secret));
             }
         }
