@@ -38,7 +38,8 @@ fn placeholders_are_replaced_in_header_query_and_body() {
         "placeholders",
         "https://allowed.test/api",
         &rec.base_url(),
-        "",
+        // The query only where the operator allows it (see trust_e2e for the refusal).
+        "secrets_in_query = true",
     );
     let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
     assert_eq!(run.status, 0, "{}", run.all_output());

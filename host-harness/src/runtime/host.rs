@@ -221,10 +221,11 @@ impl Host {
             ),
             Verdict::Pinned(changes) if enforcing => log.host(
                 Level::Warn,
+                // One line: the integration's log file keeps one entry per line.
                 &format!(
-                    "approved and pinned in {}:\n  {}",
+                    "approved and pinned in {}: {}",
                     self.settings.approvals.path().display(),
-                    changes.join("\n  ")
+                    changes.join("; ")
                 ),
             ),
             _ => {}
