@@ -176,6 +176,19 @@ impl ServiceConfig {
             if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
                 bail!("service.callback_url: {url:?} must be an http:// or https:// URL");
             }
+            // A stage callback names the domain and what the checks found, signed with a
+            // key a captured one would let anyone brute-force: plain HTTP stays on this
+            // machine (security review F15).
+            if uri.scheme_str() == Some("http")
+                && !uri
+                    .host()
+                    .is_some_and(crate::sandbox::egress::is_loopback_host)
+            {
+                bail!(
+                    "service.callback_url: {url:?} is plain http:// to a host that is not \
+                     loopback; use https://"
+                );
+            }
             if self.callback_secret.is_none() && self.callback_secret_env.is_none() {
                 bail!(
                     "service: callback_url needs callback_secret or callback_secret_env (the HMAC key the receiver verifies)"
@@ -356,6 +369,16 @@ impl LoadedConfig {
             service
                 .check()
                 .with_context(|| format!("config file {}", path.display()))?;
+            // The callbacks carry the lifecycle's stage changes: without one, nothing
+            // would ever be sent, and nobody would know.
+            if service.callback_url.is_some() && config.lifecycle.is_none() {
+                bail!(
+                    "config file {}: service.callback_url is set but there is no [lifecycle] \
+                     table, so no stage change would ever be sent; add [lifecycle] (targets \
+                     or cname_target) or remove callback_url",
+                    path.display()
+                );
+            }
         }
         let base = path
             .parent()
@@ -754,7 +777,7 @@ mod tests {
             "{e}"
         );
         let c = parse(
-            "[service]\ntoken_env = \"DH_TOKEN\"\ncallback_url = \"http://127.0.0.1:1/cb\"\ncallback_secret_env = \"DH_CB\"\nretry_interval = \"200ms\"\n",
+            "[service]\ntoken_env = \"DH_TOKEN\"\ncallback_url = \"http://127.0.0.1:1/cb\"\ncallback_secret_env = \"DH_CB\"\nretry_interval = \"200ms\"\n[lifecycle]\ntargets = [\"192.0.2.1\"]\n",
         )
         .unwrap();
         let s = c.config.service.unwrap();
@@ -764,10 +787,36 @@ mod tests {
     }
 
     #[test]
+    fn callbacks_go_over_https_or_stay_on_this_machine_and_need_a_lifecycle() {
+        let table = |url: &str| {
+            format!(
+                "[service]\ntoken_env = \"T\"\ncallback_url = \"{url}\"\ncallback_secret_env = \"K\"\n\
+                 [lifecycle]\ntargets = [\"192.0.2.1\"]\n"
+            )
+        };
+        for url in ["http://network.example/cb", "http://10.0.0.5:8080/cb"] {
+            let e = error(&table(url));
+            assert!(e.contains("plain http://") && e.contains("https://"), "{e}");
+        }
+        for url in [
+            "https://network.example/cb",
+            "http://127.0.0.1:8080/cb",
+            "http://localhost/cb",
+            "http://[::1]:1/cb",
+        ] {
+            assert!(parse(&table(url)).is_ok(), "{url}");
+        }
+        let e = error(
+            "[service]\ntoken_env = \"T\"\ncallback_url = \"https://n.example/cb\"\ncallback_secret_env = \"K\"\n",
+        );
+        assert!(e.contains("no [lifecycle]"), "{e}");
+    }
+
+    #[test]
     fn service_secrets_from_the_environment_are_trimmed_and_long_enough() {
         let c = parse(
             "[service]\ntoken_env = \"DH_F12_TOKEN\"\ncallback_url = \"https://x.example/cb\"\n\
-             callback_secret_env = \"DH_F12_CB\"\n",
+             callback_secret_env = \"DH_F12_CB\"\n[lifecycle]\ntargets = [\"192.0.2.1\"]\n",
         )
         .unwrap();
         let s = c.config.service.unwrap();
