@@ -204,3 +204,31 @@ fn a_short_service_token_is_refused_and_a_padded_one_is_trimmed() {
     assert_eq!(trimmed, "200");
     assert_eq!(wrong, "401");
 }
+
+#[test]
+fn a_plain_http_callback_off_this_machine_or_without_a_lifecycle_is_refused() {
+    let secret = "cb-secret-0123456789abcdef-0123456789";
+    for (extra, why) in [
+        (
+            "callback_url = \"http://192.0.2.10/wp-json/domain-host/v1/stage\"\n\
+             [lifecycle]\ntargets = [\"192.0.2.1\"]\n",
+            "is plain http:// to a host that is not loopback",
+        ),
+        (
+            "callback_url = \"https://network.example/wp-json/domain-host/v1/stage\"\n",
+            "there is no [lifecycle] table",
+        ),
+    ] {
+        let (case, emu) = setup(
+            "callback",
+            &format!(
+                "[service]\ntoken_env = \"DH_F15_TOKEN\"\ncallback_secret = \"{secret}\"\n{extra}"
+            ),
+        );
+        let run = case.run(&["add-domain", "example.com", "--site", "1"]);
+        assert_eq!(run.status, 2, "{}", run.all_output());
+        assert!(run.stderr.contains(why), "{}", run.stderr);
+        assert!(!run.all_output().contains(secret));
+        assert!(emu.requests().is_empty(), "nothing sent");
+    }
+}
