@@ -597,7 +597,7 @@ impl Host {
         // What the component answered goes on to the lifecycle's records, the callback's
         // outbox and WordPress: a secret it got hold of (or a panel echoed) goes no
         // further than here.
-        let answer = answer.map(|a| a.redacted(&secrets));
+        let answer = answer.map(|a| a.redacted(secrets));
         // A report says what the event did: an earlier attempt's write that reached the
         // panel changed it, even when the last attempt found nothing left to do.
         let changed_earlier = landed_earlier > 0;
