@@ -61,13 +61,25 @@ if [ ! -f "$DIR/secrets" ]; then
   umask 077
   {
     echo "DB_PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
-    echo "DOMAIN_HOST_TOKEN=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
-    echo "DOMAIN_HOST_CALLBACK_SECRET=$(head -c 24 /dev/urandom | base64 | tr -dc 'A-Za-z0-9')"
+    echo "DOMAIN_HOST_TOKEN=$(head -c 48 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9')"
+    echo "DOMAIN_HOST_CALLBACK_SECRET=$(head -c 48 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9')"
   } > "$DIR/secrets"
   umask 022
 fi
 # shellcheck disable=SC1091
 . "$DIR/secrets"
+# The service wants 32 characters or more for both (an older run made shorter ones).
+if [ "${#DOMAIN_HOST_TOKEN}" -lt 32 ] || [ "${#DOMAIN_HOST_CALLBACK_SECRET}" -lt 32 ]; then
+  umask 077
+  {
+    echo "DB_PASSWORD=$DB_PASSWORD"
+    echo "DOMAIN_HOST_TOKEN=$(head -c 48 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9')"
+    echo "DOMAIN_HOST_CALLBACK_SECRET=$(head -c 48 /dev/urandom | base64 -w0 | tr -dc 'A-Za-z0-9')"
+  } > "$DIR/secrets"
+  umask 022
+  # shellcheck disable=SC1091
+  . "$DIR/secrets"
+fi
 
 # 2. MariaDB: private data dir and socket, no networking.
 SOCK="$DIR/mysqld.sock"

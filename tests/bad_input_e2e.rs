@@ -142,3 +142,94 @@ fn a_config_error_never_echoes_a_secret() {
         }
     }
 }
+
+/// Starts `serve` with `token` in `DH_F12_TOKEN`; returns its first stdout line (or what it
+/// said on stderr when it stopped) and the child, if it runs.
+fn serve_with_token(case: &Case, token: &str) -> (String, String, Option<std::process::Child>) {
+    use std::io::BufRead;
+    let stderr = case.dir.join("serve.log");
+    let mut child = support::host_command()
+        .arg("--config")
+        .arg(case.config_path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DH_F12_TOKEN", token)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    if line.is_empty() {
+        child.wait().unwrap();
+        return (line, std::fs::read_to_string(&stderr).unwrap(), None);
+    }
+    (line, String::new(), Some(child))
+}
+
+#[test]
+fn a_short_service_token_is_refused_and_a_padded_one_is_trimmed() {
+    let (case, _emu) = setup("svc-token", "[service]\ntoken_env = \"DH_F12_TOKEN\"\n");
+    // Too short: the service does not start, and says why without the value.
+    let (line, said, child) = serve_with_token(&case, "x-short-token");
+    assert!(child.is_none() && line.is_empty(), "{line}");
+    assert!(
+        said.contains("environment variable DH_F12_TOKEN holds 13 characters")
+            && said.contains("at least 32")
+            && !said.contains("x-short-token"),
+        "{said}"
+    );
+    // Whitespace from an env file: the token still matches what the bridge presents.
+    let token = "f12-token-0123456789abcdef-0123456789";
+    let (line, said, child) = serve_with_token(&case, &format!("  {token} \n"));
+    let mut child = child.unwrap_or_else(|| panic!("{said}"));
+    let addr = line.trim().trim_start_matches("listening on ").to_string();
+    let status = |presented: &str| {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+        write!(
+            stream,
+            "GET /v1/events/999 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {presented}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
+        let mut answer = String::new();
+        stream.read_to_string(&mut answer).unwrap();
+        answer.split(' ').nth(1).unwrap_or_default().to_string()
+    };
+    let trimmed = status(token);
+    let wrong = status("f12-token-0123456789abcdef-01234567XX");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Past the token check (no such event) for the trimmed token; refused otherwise.
+    assert_eq!(trimmed, "404");
+    assert_eq!(wrong, "401");
+}
+
+#[test]
+fn a_plain_http_callback_off_this_machine_or_without_a_lifecycle_is_refused() {
+    let secret = "cb-secret-0123456789abcdef-0123456789";
+    for (extra, why) in [
+        (
+            "callback_url = \"http://192.0.2.10/wp-json/domain-host/v1/stage\"\n\
+             [lifecycle]\ntargets = [\"192.0.2.1\"]\n",
+            "is plain http:// to a host that is not loopback",
+        ),
+        (
+            "callback_url = \"https://network.example/wp-json/domain-host/v1/stage\"\n",
+            "there is no [lifecycle] table",
+        ),
+    ] {
+        let (case, emu) = setup(
+            "callback",
+            &format!(
+                "[service]\ntoken_env = \"DH_F15_TOKEN\"\ncallback_secret = \"{secret}\"\n{extra}"
+            ),
+        );
+        let run = case.run(&["add-domain", "example.com", "--site", "1"]);
+        assert_eq!(run.status, 2, "{}", run.all_output());
+        assert!(run.stderr.contains(why), "{}", run.stderr);
+        assert!(!run.all_output().contains(secret));
+        assert!(emu.requests().is_empty(), "nothing sent");
+    }
+}

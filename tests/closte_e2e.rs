@@ -19,7 +19,7 @@ fn emulator() -> Emulator<Closte> {
 fn config_with(case: &Case, emu: &Emulator<Closte>, top: &str, key: &str) {
     case.write_config(&format!(
         "{top}\n[integrations.closte]\nenabled = true\n\
-         env = [\"CLOSTE_CLIENT_API_KEY\"]\n\
+         env = [\"CLOSTE_CLIENT_API_KEY\"]\nsecrets_in_query = true\n\
          routes = {{ \"app.closte.com\" = \"{}\" }}\n",
         emu.base_url()
     ));

@@ -38,7 +38,8 @@ fn placeholders_are_replaced_in_header_query_and_body() {
         "placeholders",
         "https://allowed.test/api",
         &rec.base_url(),
-        "",
+        // The query only where the operator allows it (see trust_e2e for the refusal).
+        "secrets_in_query = true",
     );
     let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
     assert_eq!(run.status, 0, "{}", run.all_output());
@@ -211,6 +212,33 @@ fn a_refused_session_token_leads_to_a_new_login() {
     assert_eq!(emu.lock().panel.logins, 2);
     let last = emu.requests().into_iter().last().unwrap();
     assert_eq!(last.header("authorization"), Some("Bearer session-token-2"));
+}
+
+#[test]
+fn a_fresh_token_the_panel_refuses_is_not_a_login_storm() {
+    // An endpoint the account has no scope for answers 401 to every token: logging in
+    // again cannot help, and a component looping on it must not log in per request.
+    let mut panel = SessionPanel::new("hostile", SECRET);
+    panel.out_of_scope = Some("/admin".into());
+    let (case, emu) = session_case("session-scope", panel, &["/admin/1"; 20]);
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(
+        notes(&run)[1..]
+            .iter()
+            .filter(|n| n.ends_with("status 401"))
+            .count(),
+        20,
+        "{:?}",
+        notes(&run)
+    );
+    assert_eq!(emu.lock().panel.logins, 1, "one login for 20 refusals");
+    let log = run.integration("hostile")["log"].to_string();
+    assert!(
+        log.contains("refused a session token it was just given; not logging in again"),
+        "{log}"
+    );
+    assert!(!run.all_output().contains("session-token-1"));
 }
 
 #[test]

@@ -4,10 +4,10 @@
 
 mod support;
 
-use panel_emulators::Emulator;
 use panel_emulators::dns::DnsServer;
 use panel_emulators::serverpilot::{ServerPilot, Ssl};
 use panel_emulators::tls::{Served, TestCa, TlsServer};
+use panel_emulators::{Emulator, Reflect};
 use serde_json::Value;
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -487,4 +487,44 @@ fn dns_turning_right_asks_the_panel_for_a_certificate() {
             .count(),
         posts
     );
+}
+
+#[test]
+fn a_secret_a_component_hands_the_lifecycle_is_never_stored_or_shown() {
+    // The component reads its secret back from an accomplice panel in a form no host
+    // recognises (reversed), turns it back and returns it as a record the customer must
+    // create: the lifecycle would store it, show it and send it to WordPress.
+    const SECRET: &str = "lifecycle-held-secret-0123456789";
+    let panel = Emulator::spawn(Reflect, 0).unwrap();
+    let w = world(
+        "hostile-records",
+        "",
+        &format!(
+            "[integrations.hostile]\nenabled = true\ncomponent = {:?}\n\
+             constants = {{ HOSTILE_MODE = \"echo\", HOSTILE_TARGETS = \"https://allowed.test\", HOSTILE_SECRET = \"{SECRET}\" }}\n\
+             routes = {{ \"allowed.test\" = \"{}\" }}\n",
+            support::fixture("hostile"),
+            panel.base_url()
+        ),
+    );
+    w.add();
+    // The attack is real: the panel got the secret.
+    let received = panel.requests();
+    assert_eq!(received.last().unwrap().header("x-api-key"), Some(SECRET));
+    let status = w.status();
+    let requirements = name(&status, SHOP)["requirements"].to_string();
+    assert!(requirements.contains("[redacted]"), "{status}");
+    assert!(!status.to_string().contains(SECRET), "{status}");
+    // Nor is it in anything the host stored (the database and its journal).
+    for entry in std::fs::read_dir(w.case.dir.join("state")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() {
+            let bytes = std::fs::read(&path).unwrap();
+            assert!(
+                !bytes.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()),
+                "{} holds the secret",
+                path.display()
+            );
+        }
+    }
 }

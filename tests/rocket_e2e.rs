@@ -278,17 +278,23 @@ fn a_refused_login_is_reported_and_nothing_else_is_sent() {
 }
 
 #[test]
-fn an_expired_token_leads_to_a_new_login() {
+fn a_token_refused_before_it_was_ever_accepted_is_not_renewed_in_a_loop() {
     let (case, emu) = setup("expired", "www = \"never\"");
     emu.lock().panel.token_ttl = std::time::Duration::from_millis(0);
-    // Every token is already expired when used: the host logs in again once, then the
-    // second refusal is final.
+    // Every token is already expired when used: a token refused before the panel ever
+    // accepted it is not a stale one, so the host does not log in again (security review
+    // F8: no login storm), and the refusal is final.
     let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "4"]);
     assert_eq!(run.status, 1, "{}", run.all_output());
     let rk = run.integration("rocket");
     assert_eq!(rk["error"]["kind"], "bad_credentials", "{rk}");
-    assert!(rk["log"].to_string().contains("logging in again"), "{rk}");
-    assert_eq!(emu.lock().panel.logins, 2);
+    assert!(
+        rk["log"]
+            .to_string()
+            .contains("refused a session token it was just given; not logging in again"),
+        "{rk}"
+    );
+    assert_eq!(emu.lock().panel.logins, 1);
 
     // A token that expires between two runs is replaced the same way, and the event goes on.
     emu.lock().panel.token_ttl = std::time::Duration::from_secs(3600);

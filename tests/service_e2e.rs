@@ -18,10 +18,10 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 use support::Case;
 
-const TOKEN: &str = "svc-token-0123456789abcdef";
+const TOKEN: &str = "svc-token-0123456789abcdef-0123456789abcdef";
 /// The operator's token (reconcile apply/prune, retry, metrics).
-const OPERATOR: &str = "svc-operator-fedcba9876543210";
-const CALLBACK_SECRET: &str = "cb-hmac-key-fedcba9876543210";
+const OPERATOR: &str = "svc-operator-fedcba9876543210-fedcba9876543210";
+const CALLBACK_SECRET: &str = "cb-hmac-key-fedcba9876543210-fedcba9876543210";
 
 const SP_CLIENT: &str = "cid_svcClient";
 const SP_KEY: &str = "sp-secret-api-key-service";
@@ -167,6 +167,8 @@ impl Service {
 
     /// [`Service::start`] with more environment variables.
     fn start_with(case: &Case, env: &[(&str, &str)]) -> Service {
+        // `serve` runs approved components only (security review F10).
+        case.approve(&[]);
         let n = STARTS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let log = case.dir.join(format!("service-{n}.log"));
         let mut command = support::host_command();

@@ -9,7 +9,7 @@ mod support;
 
 use panel_emulators::runcloud::RunCloud;
 use panel_emulators::serverpilot::ServerPilot;
-use panel_emulators::{EchoAuth, EchoMode, Emulator, Fault, FaultKind, Recorder};
+use panel_emulators::{EchoAuth, EchoMode, Emulator, Fault, FaultKind, Recorder, Reflect};
 use std::time::Duration;
 use support::{Canary, Case, fixture, strings};
 
@@ -293,14 +293,19 @@ fn an_update_that_widens_the_component_is_refused_until_approved() {
         rec.base_url()
     );
     case.write_config(&config);
-    // First use pins what the component asks for, and says so.
+    // First use pins what the component asks for, and shows all of it.
     let run = case.run(&["add-domain", "example.com", "--site", "1"]);
     assert_eq!(run.status, 0, "{}", run.all_output());
-    assert!(
-        run.stderr.contains("approved and pinned in"),
-        "{}",
-        run.stderr
-    );
+    for line in [
+        "approved and pinned in",
+        "first approval of",
+        "contract 0.2.0",
+        "host allowed.test",
+        "secret constant HOSTILE_SECRET",
+        "auth authorization: Bearer HOSTILE_SECRET",
+    ] {
+        assert!(run.stderr.contains(line), "{line}: {}", run.stderr);
+    }
     let lock = case.dir.join("domain-host.lock");
     let pinned = std::fs::read_to_string(&lock).unwrap();
     assert!(
@@ -796,5 +801,226 @@ fn without_home_or_xdg_nothing_falls_back_to_a_shared_temporary_directory() {
         std::fs::read_dir(&tmp).unwrap().count(),
         0,
         "nothing written to TMPDIR"
+    );
+}
+
+/// A secret with characters every encoding changes, so each form differs from the others.
+const WEIRD: &str = "hs/\"Q&+ 0123456789abcdef~x";
+
+/// The hostile component with [`WEIRD`] as its secret, its requests routed to `to`.
+fn weird_table(mode: &str, target: &str, to: &str, extra: &str) -> String {
+    format!(
+        "[retry]\nattempts = 1\n[integrations.hostile]\nenabled = true\ncomponent = {:?}\n\
+         constants = {{ HOSTILE_MODE = \"{mode}\", HOSTILE_TARGETS = \"{target}\", HOSTILE_SECRET = {WEIRD:?} }}\n\
+         routes = {{ \"allowed.test\" = \"{to}\" }}\n{extra}\n",
+        fixture("hostile")
+    )
+}
+
+/// `secret` in the forms a component could carry it out in, after reading it raw or in a
+/// panel's encoding: none may appear anywhere the host writes.
+fn leaked_forms(secret: &str) -> Vec<String> {
+    let json = serde_json::to_string(secret).unwrap();
+    let json = json[1..json.len() - 1].to_string();
+    let hex = |s: &str| s.bytes().map(|b| format!("{b:02x}")).collect::<String>();
+    let mut out = vec![];
+    for form in [secret.to_string(), json] {
+        out.push(hex(&form));
+        out.push(form.chars().rev().collect());
+        out.push(form.chars().map(|c| format!("{c} ")).collect());
+        out.push(form);
+    }
+    out.push(
+        secret
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02x}")
+                }
+            })
+            .collect(),
+    );
+    out
+}
+
+fn assert_no_leak(run: &support::Run, what: &str) {
+    let all = run.all_output();
+    for form in leaked_forms(WEIRD) {
+        assert!(!all.contains(&form), "{what}: {form:?} leaked: {all}");
+    }
+}
+
+#[test]
+fn a_component_never_reads_its_secret_back_from_a_reflecting_panel() {
+    let case = Case::new("reflect");
+    let panel = Emulator::spawn(Reflect, 0).unwrap();
+    case.write_config(&weird_table(
+        "reflect",
+        "https://allowed.test/echo",
+        &panel.base_url(),
+        "",
+    ));
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    // The attack is real: the panel got the secret (placeholder and credential) and sent
+    // it back raw, JSON-, HTML-, percent-, hex- and base64-encoded.
+    let received = panel.requests();
+    assert_eq!(received[0].header("x-api-key"), Some(WEIRD));
+    assert_eq!(
+        received[0].header("authorization"),
+        Some(format!("Bearer {WEIRD}").as_str())
+    );
+    let notes = notes(&run);
+    let raw = notes.iter().find(|n| n.starts_with("raw=")).unwrap();
+    for line in [
+        "x-echo-api-key: [redacted]",
+        // The credential header's whole value is a secret of its own.
+        "raw [redacted]|[redacted]|{\"password\":\"[redacted]\"}",
+        "php \"[redacted]|[redacted]|{\\\"password\\\":\\\"[redacted]\\\"}\"",
+        "percent [redacted]%7c[redacted]%7c",
+        "hex [redacted]7C[redacted]7C",
+    ] {
+        assert!(raw.contains(line), "{line}: {raw}");
+    }
+    assert_no_leak(&run, "reflected");
+}
+
+#[test]
+fn placeholders_stay_out_of_the_url_unless_the_operator_allows_the_query() {
+    let panel = Emulator::spawn(Reflect, 0).unwrap();
+    let target = "https://allowed.test";
+    // In the path: refused whatever the operator says; in the query: refused by default.
+    for (mode, extra, why) in [
+        (
+            "reflect-path",
+            "secrets_in_query = true",
+            "placeholder in the URL path is not allowed",
+        ),
+        ("reflect-query", "", "secrets_in_query = true"),
+    ] {
+        let case = Case::new(mode);
+        case.write_config(&weird_table(mode, target, &panel.base_url(), extra));
+        let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+        assert_eq!(run.status, 0, "{}", run.all_output());
+        assert!(notes(&run)[0].contains("Denied("), "{:?}", notes(&run));
+        assert!(log_text(&run).contains(why), "{mode}: {}", log_text(&run));
+        assert!(panel.requests().is_empty(), "{mode}: nothing sent");
+        assert_no_leak(&run, mode);
+    }
+    // Allowed in the query (Closte's API wants it there): the redirect that repeats the
+    // URL reaches the component redacted.
+    let case = Case::new("reflect-query-allowed");
+    case.write_config(&weird_table(
+        "reflect-query",
+        target,
+        &panel.base_url(),
+        "secrets_in_query = true",
+    ));
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert_eq!(panel.requests().len(), 1);
+    assert!(
+        panel.requests()[0]
+            .query
+            .starts_with("k=hs%2F%22Q%26%2B%200123"),
+        "{}",
+        panel.requests()[0].query
+    );
+    let raw = notes(&run)[0].clone();
+    assert!(
+        raw.contains("status 301")
+            && raw.contains("location: https://elsewhere.example/redirect?k=[redacted]"),
+        "{raw}"
+    );
+    assert_no_leak(&run, "query");
+}
+
+#[test]
+fn plain_http_routes_off_this_machine_are_refused_at_load() {
+    let case = Case::new("http-route");
+    case.write_config(&format!(
+        "[integrations.hostile]\nenabled = true\ncomponent = {:?}\n\
+         routes = {{ \"allowed.test\" = \"http://192.0.2.10:8080\" }}\n",
+        fixture("hostile")
+    ));
+    let run = case.run(&["add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 2, "{}", run.all_output());
+    assert!(
+        run.stderr.contains("integrations.hostile.routes")
+            && run.stderr.contains("credentials would travel in clear"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn a_contract_upgrade_needs_approval() {
+    let case = Case::new("contract-upgrade");
+    let rec = recorder();
+    let component = case.dir.join("hostile.wasm");
+    // The 0.1.0 build of the hostile component, as an operator approved it.
+    let legacy = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tests/fixtures/v0.1.0/hostile.wasm");
+    std::fs::copy(&legacy, &component).unwrap();
+    case.write_config(&format!(
+        "[retry]\nattempts = 1\n[integrations.hostile]\nenabled = true\ncomponent = {component:?}\n\
+         constants = {{ HOSTILE_MODE = \"echo\" }}\nroutes = {{ \"allowed.test\" = \"{}\" }}\n",
+        rec.base_url()
+    ));
+    let approve = case.run(&["approve", "hostile"]);
+    assert_eq!(approve.status, 0, "{}", approve.all_output());
+    // The same component rebuilt for 0.2.0 (which can place its secrets in requests).
+    std::fs::copy(fixture("hostile"), &component).unwrap();
+    let run = case.run(&["--json", "add-domain", "example.com", "--site", "1"]);
+    assert_eq!(run.status, 1, "{}", run.all_output());
+    let h = run.integration("hostile");
+    assert_eq!(h["error"]["kind"], "not_approved", "{h}");
+    assert!(
+        h["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("+ contract 0.1.0 -> 0.2.0"),
+        "{h}"
+    );
+}
+
+#[test]
+fn serve_runs_no_integration_nobody_approved() {
+    use std::io::BufRead;
+    let case = Case::new("serve-unpinned");
+    case.write_config(&format!(
+        "[service]\ntoken_env = \"DH_F10_TOKEN\"\n\
+         [integrations.hostile]\nenabled = true\ncomponent = {:?}\n",
+        fixture("hostile")
+    ));
+    let stderr = case.dir.join("serve.log");
+    let mut child = support::host_command()
+        .arg("--config")
+        .arg(case.config_path())
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("DH_F10_TOKEN", "f10-token-0123456789abcdef-0123456789")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&stderr).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = std::fs::read_to_string(&stderr).unwrap();
+    assert!(line.starts_with("listening on"), "{line}{log}");
+    assert!(
+        log.contains("integration hostile is not loaded")
+            && log.contains("has not been approved yet")
+            && log.contains("domain-host approve hostile"),
+        "{log}"
+    );
+    assert!(
+        !case.dir.join("domain-host.lock").exists(),
+        "serve pinned nothing"
     );
 }

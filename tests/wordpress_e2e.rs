@@ -249,6 +249,8 @@ struct Service {
 
 impl Service {
     fn start(case: &Case, wp: &WordPress) -> Service {
+        // `serve` runs approved components only (security review F10).
+        case.approve(&[]);
         let listen = format!("127.0.0.1:{}", wp.service_port);
         let child = support::host_command()
             .arg("--config")
@@ -337,7 +339,7 @@ fn additions(emu: &Emulator<ServerPilot>, domain: &str) -> usize {
 
 /// The test's scraper token for `/metrics` (`[service] metrics_token`): the event token
 /// WordPress holds may not read it.
-const METRICS_TOKEN: &str = "wp-e2e-metrics-0123456789";
+const METRICS_TOKEN: &str = "wp-e2e-metrics-0123456789abcdef0123";
 
 /// The service's `/metrics` line `name{label} value`, as a number (0 when absent).
 fn metric(wp: &WordPress, line: &str) -> u64 {

@@ -765,7 +765,7 @@ async fn post_all(
 }
 
 /// The scraper's token for `/metrics` (`[service] metrics_token`; the event token may not).
-const METRICS_TOKEN: &str = "bench-metrics-token-0123456789";
+const METRICS_TOKEN: &str = "bench-metrics-token-0123456789abcdef";
 
 /// Waits until the service counts `count` events done (scraping `/metrics` every 10 ms).
 async fn wait_done(addr: &str, count: usize) -> Result<()> {
@@ -825,7 +825,7 @@ async fn service(
     rows: &mut Vec<Row>,
 ) -> Result<()> {
     use std::io::BufRead;
-    const TOKEN: &str = "bench-service-token-0123456789";
+    const TOKEN: &str = "bench-service-token-0123456789-0123456789";
     let emu = Arc::new(Emulator::spawn(
         RunCloud::new(RC_TOKEN, "k", "s", 1, 2, "network.example"),
         0,
@@ -847,6 +847,13 @@ async fn service(
             emu.base_url()
         ),
     )?;
+    // `serve` runs approved components only.
+    let approved = std::process::Command::new(host_bin)
+        .arg("--config")
+        .arg(&config)
+        .args(["--log-level", "off", "approve"])
+        .output()?;
+    anyhow::ensure!(approved.status.success(), "domain-host approve failed");
     let mut child = std::process::Command::new(host_bin)
         .arg("--config")
         .arg(&config)

@@ -29,4 +29,6 @@ pub mod tls;
 pub mod wpengine;
 pub mod wpmudev;
 
-pub use server::{EchoAuth, EchoMode, Emulator, Fault, FaultKind, Recorder, Request, Response};
+pub use server::{
+    EchoAuth, EchoMode, Emulator, Fault, FaultKind, Recorder, Reflect, Request, Response,
+};

@@ -611,6 +611,79 @@ impl Panel for EchoAuth {
     }
 }
 
+/// A careless panel that reflects the request back in every form a real one might: the
+/// `Authorization` and `X-Api-Key` headers and the body as they came, JSON-escaped (`\/`
+/// too, as PHP writes it), HTML-escaped, percent-encoded, hex and base64; the path and
+/// query in a `Location` header (a redirect under `/redirect`) and in a 404 page (under
+/// `/missing`). Under `/reversed` the whole answer comes back reversed, a form no host
+/// recognises. The attacker's accomplice in the redaction tests.
+#[derive(Debug, Clone, Default)]
+pub struct Reflect;
+
+impl Panel for Reflect {
+    fn handle(&mut self, request: &Request) -> Response {
+        use base64::Engine as _;
+        let auth = request.header("authorization").unwrap_or("").to_string();
+        let key = request.header("x-api-key").unwrap_or("").to_string();
+        let body = String::from_utf8_lossy(&request.body).into_owned();
+        let url = if request.query.is_empty() {
+            request.path.clone()
+        } else {
+            format!("{}?{}", request.path, request.query)
+        };
+        let all = format!("{auth}|{key}|{body}");
+        let json = serde_json::to_string(&all).unwrap_or_default();
+        let html = all
+            .replace('&', "&amp;")
+            .replace('"', "&quot;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        let percent: String = all
+            .bytes()
+            .map(|b| {
+                if b.is_ascii_alphanumeric() {
+                    (b as char).to_string()
+                } else {
+                    format!("%{b:02x}")
+                }
+            })
+            .collect();
+        let hex: String = all.bytes().map(|b| format!("{b:02X}")).collect();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(format!("x{all}"));
+        let text = format!(
+            "raw {all}\njson {json}\nphp {}\nhtml {html}\npercent {percent}\nhex {hex}\nbase64 {b64}\nurl {url}\n",
+            json.replace('/', "\\/")
+        );
+        let mut headers = vec![
+            ("content-type".to_string(), "text/plain".to_string()),
+            ("x-echo-authorization".to_string(), auth),
+            ("x-echo-api-key".to_string(), key),
+        ];
+        let status = if request.path.starts_with("/redirect") {
+            headers.push(("location".into(), format!("https://elsewhere.example{url}")));
+            301
+        } else if request.path.starts_with("/missing") {
+            404
+        } else {
+            200
+        };
+        let text = if request.path.starts_with("/reversed") {
+            text.chars().rev().collect()
+        } else {
+            text
+        };
+        Response {
+            status,
+            headers,
+            body: text.into_bytes(),
+        }
+    }
+
+    fn snapshot(&self) -> serde_json::Value {
+        serde_json::json!({ "panel": "reflect" })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,8 @@ pub struct SessionPanel {
     /// Revokes every token once, after this many authenticated answers (a token that
     /// expired early).
     pub revoke_after: Option<u32>,
+    /// Paths under this prefix answer 401 to every token (a scope the account lacks).
+    pub out_of_scope: Option<String>,
     served: u32,
 }
 
@@ -30,6 +32,7 @@ impl SessionPanel {
             logins: 0,
             expires_in: 3600,
             revoke_after: None,
+            out_of_scope: None,
             served: 0,
         }
     }
@@ -59,7 +62,11 @@ impl Panel for SessionPanel {
             .header("authorization")
             .and_then(|h| h.strip_prefix("Bearer "))
             .unwrap_or("");
-        if !self.valid.iter().any(|t| t == token) {
+        let scoped = self
+            .out_of_scope
+            .as_deref()
+            .is_some_and(|p| request.path.starts_with(p));
+        if scoped || !self.valid.iter().any(|t| t == token) {
             return Response::json(
                 401,
                 &json!({"success": false, "errors": [{"message": "Unauthenticated."}]}),

@@ -203,9 +203,6 @@ impl ServiceConfig {
             (None, None) => bail!(
                 "service: a token is required: set token_env (the environment variable holding it) or token"
             ),
-            (Some(t), None) if t.trim().len() < 16 => {
-                bail!("service.token must be at least 16 characters")
-            }
             _ => {}
         }
         for (key, value, env) in [
@@ -222,8 +219,8 @@ impl ServiceConfig {
         ] {
             match (value, env) {
                 (Some(_), Some(_)) => bail!("service: set {key} or {key}_env, not both"),
-                (Some(t), None) if t.trim().len() < 16 => {
-                    bail!("service.{key} must be at least 16 characters")
+                (Some(t), None) if t.trim().chars().count() < MIN_SECRET_CHARS => {
+                    bail!("service.{key} must be at least {MIN_SECRET_CHARS} characters")
                 }
                 _ => {}
             }
@@ -243,12 +240,33 @@ impl ServiceConfig {
         if self.callback_secret.is_some() && self.callback_secret_env.is_some() {
             bail!("service: set callback_secret or callback_secret_env, not both");
         }
+        // Values written in the file are checked now; those in the environment when the
+        // service reads them at start.
+        if self.token.is_some() {
+            self.token()?;
+        }
+        if self.callback_secret.is_some() {
+            self.callback_secret()?;
+        }
         if let Some(url) = &self.callback_url {
             let uri: http::Uri = url
                 .parse()
                 .map_err(|_| anyhow::anyhow!("service.callback_url: {url:?} is not a URL"))?;
             if !matches!(uri.scheme_str(), Some("http" | "https")) || uri.host().is_none() {
                 bail!("service.callback_url: {url:?} must be an http:// or https:// URL");
+            }
+            // A stage callback names the domain and what the checks found, signed with a
+            // key a captured one would let anyone brute-force: plain HTTP stays on this
+            // machine (security review F15).
+            if uri.scheme_str() == Some("http")
+                && !uri
+                    .host()
+                    .is_some_and(crate::sandbox::egress::is_loopback_host)
+            {
+                bail!(
+                    "service.callback_url: {url:?} is plain http:// to a host that is not \
+                     loopback; use https://"
+                );
             }
             if self.callback_secret.is_none() && self.callback_secret_env.is_none() {
                 bail!(
@@ -338,15 +356,33 @@ fn optional_secret(
     secret_value(key, value, env).map(Some)
 }
 
+/// Shortest service token or callback secret accepted: a captured callback must not let
+/// anyone brute-force the key offline, nor a guess the token.
+pub const MIN_SECRET_CHARS: usize = 32;
+
+/// A service secret, trimmed (an env file's trailing space or newline would otherwise make
+/// the token never match), and refused when shorter than [`MIN_SECRET_CHARS`]. The error
+/// names where the value came from and its length, never the value.
 fn secret_value(key: &str, value: &Option<String>, env: &Option<String>) -> Result<String> {
-    match (value, env) {
-        (Some(v), _) => Ok(v.clone()),
+    let (value, from) = match (value, env) {
+        (Some(v), _) => (v.trim().to_string(), format!("service.{key}")),
         (None, Some(name)) => match std::env::var(name) {
-            Ok(v) if !v.trim().is_empty() => Ok(v),
+            Ok(v) if !v.trim().is_empty() => (
+                v.trim().to_string(),
+                format!("service.{key}_env: the environment variable {name}"),
+            ),
             _ => bail!("service.{key}_env: the environment variable {name} is not set"),
         },
         (None, None) => bail!("service: {key} is not set"),
+    };
+    let chars = value.chars().count();
+    if chars < MIN_SECRET_CHARS {
+        bail!(
+            "{from} holds {chars} characters; it must be at least {MIN_SECRET_CHARS} random \
+             characters (for example `openssl rand -hex 32`)"
+        );
     }
+    Ok(value)
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -376,6 +412,11 @@ pub struct IntegrationConfig {
     pub ca_file: Option<PathBuf>,
     /// Overrides the provider's certificate attempts (the lifecycle's compatible mode).
     pub ssl_verification_attempts: Option<u32>,
+    /// Lets the component put secret placeholders in the query string (Closte's API takes
+    /// its key there). Off by default: header values and the body only, since servers
+    /// echo URLs in redirects and error pages and write them to their logs.
+    #[serde(default)]
+    pub secrets_in_query: bool,
 }
 
 /// The sandbox around every component call.
@@ -858,13 +899,22 @@ mod tests {
             error("[service]\ntoken_env = \"TOKEN\"\ncallback_url = \"https://x.example/cb\"\n");
         assert!(e.contains("callback_secret"), "{e}");
         let e = error(
-            "[service]\ntoken_env = \"TOKEN\"\ncallback_url = \"ftp://x\"\ncallback_secret = \"k\"\n",
+            "[service]\ntoken_env = \"TOKEN\"\ncallback_url = \"ftp://x\"\ncallback_secret_env = \"K\"\n",
         );
         assert!(e.contains("callback_url"), "{e}");
         let e = error("[service]\ntoken_env = \"TOKEN\"\nlisten_on = \"x\"\n");
         assert!(e.contains("listen_on"), "{e}");
         let e = error("[service]\ntoken = \"short-s3cret\"\n");
-        assert!(e.contains("16") && !e.contains("short-s3cret"), "{e}");
+        assert!(e.contains("32") && !e.contains("short-s3cret"), "{e}");
+        // Whitespace does not count: 31 characters and spaces are too short.
+        let e = error(&format!(
+            "[service]\ntoken_env = \"T\"\ncallback_secret = \"  {}  \"\n",
+            "c".repeat(31)
+        ));
+        assert!(
+            e.contains("service.callback_secret holds 31 characters") && !e.contains("ccc"),
+            "{e}"
+        );
         let e = error(
             "[service]\ntoken_env = \"DH_TOKEN\"\ncallback_url = \"http://127.0.0.1:1/cb\"\ncallback_secret_env = \"DH_CB\"\n",
         );
@@ -887,6 +937,55 @@ mod tests {
         assert_eq!(s.listen, "127.0.0.1:8787".parse().unwrap());
         assert_eq!(s.retry_interval, std::time::Duration::from_millis(200));
         assert_eq!(s.workers, 16);
+    }
+
+    #[test]
+    fn callbacks_go_over_https_or_stay_on_this_machine_and_need_a_lifecycle() {
+        let table = |url: &str| {
+            format!(
+                "[service]\ntoken_env = \"T\"\ncallback_url = \"{url}\"\ncallback_secret_env = \"K\"\n\
+                 [lifecycle]\ntargets = [\"192.0.2.1\"]\n"
+            )
+        };
+        for url in ["http://network.example/cb", "http://10.0.0.5:8080/cb"] {
+            let e = error(&table(url));
+            assert!(e.contains("plain http://") && e.contains("https://"), "{e}");
+        }
+        for url in [
+            "https://network.example/cb",
+            "http://127.0.0.1:8080/cb",
+            "http://localhost/cb",
+            "http://[::1]:1/cb",
+        ] {
+            assert!(parse(&table(url)).is_ok(), "{url}");
+        }
+        let e = error(
+            "[service]\ntoken_env = \"T\"\ncallback_url = \"https://n.example/cb\"\ncallback_secret_env = \"K\"\n",
+        );
+        assert!(e.contains("no [lifecycle]"), "{e}");
+    }
+
+    #[test]
+    fn service_secrets_from_the_environment_are_trimmed_and_long_enough() {
+        let c = parse(
+            "[service]\ntoken_env = \"DH_F12_TOKEN\"\ncallback_url = \"https://x.example/cb\"\n\
+             callback_secret_env = \"DH_F12_CB\"\n[lifecycle]\ntargets = [\"192.0.2.1\"]\n",
+        )
+        .unwrap();
+        let s = c.config.service.unwrap();
+        let long = "t".repeat(40);
+        // SAFETY: these variables are this test's own; nothing else reads them.
+        unsafe {
+            std::env::set_var("DH_F12_TOKEN", format!("{long} \n"));
+            std::env::set_var("DH_F12_CB", "x");
+        }
+        assert_eq!(s.token().unwrap(), long, "trimmed");
+        let e = format!("{:#}", s.callback_secret().unwrap_err());
+        assert!(
+            e.contains("environment variable DH_F12_CB holds 1 characters")
+                && e.contains("at least 32"),
+            "{e}"
+        );
     }
 
     #[test]

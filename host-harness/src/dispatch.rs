@@ -70,7 +70,10 @@ impl Network {
             {
                 Ok(integration) => integrations.push(Arc::new(integration)),
                 Err(e) => {
-                    let kind = if e.to_string().contains("asks for more than was approved") {
+                    let text = e.to_string();
+                    let kind = if text.contains("asks for more than was approved")
+                        || text.contains("has not been approved yet")
+                    {
                         "not_approved"
                     } else {
                         "component"

@@ -285,4 +285,70 @@ mod tests {
         ));
         assert!(!www_on_remove(WwwPolicy::Always, "www.example.com", false));
     }
+
+    mod properties {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        /// A name made of plausible labels, in any case, maybe with a trailing dot.
+        fn name() -> impl Strategy<Value = String> {
+            (
+                prop::collection::vec("[a-zA-Z0-9]([a-zA-Z0-9-]{0,20}[a-zA-Z0-9])?", 1..5),
+                any::<bool>(),
+            )
+                .prop_map(|(labels, dot)| {
+                    let mut n = labels.join(".");
+                    if dot {
+                        n.push('.');
+                    }
+                    n
+                })
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            /// A normalised name is its own normal form, lower-case ASCII, within the DNS
+            /// limits, with two labels or more, and never an address.
+            #[test]
+            fn a_normal_form_is_stable_and_well_formed(
+                input in prop_oneof![name(), "\\PC{0,40}", "[0-9.:\\[\\]a-f]{1,20}"],
+                wildcard in any::<bool>(),
+            ) {
+                if let Ok(n) = normalize(&input, wildcard) {
+                    let again = normalize(&n, wildcard).ok();
+                    prop_assert_eq!(again.as_deref(), Some(n.as_str()));
+                    prop_assert!(n.is_ascii() && n == n.to_ascii_lowercase(), "{}", n);
+                    prop_assert!(n.len() <= MAX_NAME_OCTETS, "{}", n);
+                    let bare = n.strip_prefix("*.").unwrap_or(&n);
+                    prop_assert!(!bare.contains('*'), "{}", n);
+                    let labels: Vec<&str> = bare.split('.').collect();
+                    prop_assert!(labels.len() >= 2, "{}", n);
+                    prop_assert!(labels.iter().all(|l| !l.is_empty() && l.len() <= 63), "{}", n);
+                    prop_assert!(bare.parse::<IpAddr>().is_err(), "{}", n);
+                    prop_assert!(!input.chars().any(char::is_whitespace));
+                }
+            }
+
+            /// Case and a trailing dot never change the answer.
+            #[test]
+            fn case_and_the_root_dot_do_not_matter(input in name()) {
+                let bare = input.trim_end_matches('.');
+                let a = normalize(bare, false).ok();
+                prop_assert_eq!(normalize(&bare.to_ascii_uppercase(), false).ok(), a.clone());
+                prop_assert_eq!(normalize(&format!("{bare}."), false).ok(), a);
+            }
+
+            /// A URL, a path, user info or a space is refused whatever surrounds it.
+            #[test]
+            fn urls_and_paths_are_refused(
+                input in name(),
+                junk in prop_oneof![Just("https://"), Just("/"), Just("?"), Just("#"), Just("@"), Just(" ")],
+                at_start in any::<bool>(),
+            ) {
+                let bad = if at_start { format!("{junk}{input}") } else { format!("{input}{junk}x") };
+                prop_assert!(normalize(&bad, true).is_err(), "{}", bad);
+            }
+        }
+    }
 }

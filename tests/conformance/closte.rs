@@ -32,7 +32,7 @@ impl Panel for Closte {
             Creds::WrongId => return None,
         };
         let mut table = Table::new(format!(
-            "env = [\"CLOSTE_CLIENT_API_KEY\"]\nroutes = {{ \"app.closte.com\" = \"{}\" }}",
+            "env = [\"CLOSTE_CLIENT_API_KEY\"]\nsecrets_in_query = true\nroutes = {{ \"app.closte.com\" = \"{}\" }}",
             self.0.base_url()
         ));
         table.env.push(("CLOSTE_CLIENT_API_KEY".into(), key.into()));

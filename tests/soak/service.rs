@@ -92,12 +92,34 @@ impl Service {
         }
     }
 
+    /// `domain-host approve`, as an operator does once: `serve` runs approved components
+    /// only (security review F10).
+    fn approve(&self) -> Result<(), String> {
+        let run = crate::support::host_command()
+            .arg("--config")
+            .arg(&self.config)
+            .arg("approve")
+            .output()
+            .map_err(|e| format!("cannot run approve: {e}"))?;
+        if run.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "approve failed: {}",
+                String::from_utf8_lossy(&run.stderr)
+            ))
+        }
+    }
+
     fn log_path(&self, n: u32) -> PathBuf {
         self.dir.join(format!("service-{n}.log"))
     }
 
     /// Starts the service and waits (at most 120 s) for its `listening on` line.
     pub fn start(&mut self) -> Result<(), String> {
+        if self.starts == 0 {
+            self.approve()?;
+        }
         let n = self.starts;
         self.starts += 1;
         let log = self.log_path(n);

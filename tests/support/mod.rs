@@ -77,6 +77,13 @@ impl Case {
         self.run_with_env(args, &[])
     }
 
+    /// `domain-host approve`: pins every enabled integration, as an operator does before
+    /// `serve` (which runs approved components only).
+    pub fn approve(&self, env: &[(&str, &str)]) {
+        let run = self.run_with_env(&["approve"], env);
+        assert_eq!(run.status, 0, "approve: {}", run.all_output());
+    }
+
     /// `domain-host --json request-certificate NAME --site SITE`.
     pub fn request_certificate(&self, name: &str, site: u64) -> Run {
         self.run(&[

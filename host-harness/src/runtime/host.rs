@@ -204,16 +204,24 @@ impl Host {
         let log = IntegrationLog::new(id, self.settings.secrets.clone(), self.settings.log.clone());
         let pin = Pin::new(&metadata, &loaded.digest, &loaded.contract);
         let approval = self.settings.approvals.check(id, pin, mode)?;
+        let enforcing = matches!(mode, approvals::Mode::Enforce | approvals::Mode::Require);
         match &approval {
-            Verdict::Refused(wanted) if mode == approvals::Mode::Enforce => anyhow::bail!(
+            Verdict::Refused(wanted) if enforcing => anyhow::bail!(
                 "{id}: the component {} asks for more than was approved in {}:\n  {}\n\
                  Review it, then run `domain-host approve {id}`",
                 component_path.display(),
                 self.settings.approvals.path().display(),
                 wanted.join("\n  ")
             ),
-            Verdict::Pinned(changes) if mode == approvals::Mode::Enforce => log.host(
+            Verdict::Unpinned if mode == approvals::Mode::Require => anyhow::bail!(
+                "{id}: the component {} has not been approved yet (no pin in {}); review \
+                 what it asks for with `domain-host list`, then run `domain-host approve {id}`",
+                component_path.display(),
+                self.settings.approvals.path().display()
+            ),
+            Verdict::Pinned(changes) if enforcing => log.host(
                 Level::Warn,
+                // One line: the integration's log file keeps one entry per line.
                 &format!(
                     "approved and pinned in {}: {}",
                     self.settings.approvals.path().display(),
@@ -301,6 +309,7 @@ impl Host {
             max_request_bytes: limits.max_request_bytes,
             budget: RequestBudget::new(limits.max_requests_per_call, limits.max_requests_in_flight),
             placeholders: None,
+            placeholders_in_query: config.secrets_in_query,
             writes: Arc::default(),
             log: log.clone(),
         };
@@ -337,6 +346,7 @@ impl Host {
             max_request_bytes: 0,
             budget: RequestBudget::new(0, 0),
             placeholders: None,
+            placeholders_in_query: false,
             writes: Arc::default(),
             log: log.clone(),
         };
@@ -584,6 +594,10 @@ impl Host {
             }
             Attempt::Host(error) => (None, None, Some(error)),
         };
+        // What the component answered goes on to the lifecycle's records, the callback's
+        // outbox and WordPress: a secret it got hold of (or a panel echoed) goes no
+        // further than here.
+        let answer = answer.map(|a| a.redacted(secrets));
         // A report says what the event did: an earlier attempt's write that reached the
         // panel changed it, even when the last attempt found nothing left to do.
         let changed_earlier = landed_earlier > 0;

@@ -116,6 +116,37 @@ pub enum Answer {
     Records(Vec<RecordView>),
 }
 
+impl Answer {
+    /// Every text of the answer with the host's secrets redacted (every encoding).
+    pub fn redacted(self, secrets: &crate::sandbox::redaction::Secrets) -> Answer {
+        let r = |text: String| secrets.redact(&text);
+        match self {
+            Answer::Domains(list) => Answer::Domains(
+                list.into_iter()
+                    .map(|d| PanelName {
+                        name: r(d.name),
+                        ..d
+                    })
+                    .collect(),
+            ),
+            Answer::Certificate(c) => Answer::Certificate(CertificateView {
+                message: r(c.message),
+                ..c
+            }),
+            Answer::Records(list) => Answer::Records(
+                list.into_iter()
+                    .map(|rec| RecordView {
+                        kind: r(rec.kind),
+                        name: r(rec.name),
+                        value: r(rec.value),
+                        purpose: r(rec.purpose),
+                    })
+                    .collect(),
+            ),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PanelName {
     pub name: String,

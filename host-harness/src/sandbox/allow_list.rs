@@ -407,6 +407,16 @@ impl Routes {
                     "route for {host:?}: {target:?} must name one host"
                 )));
             }
+            // Requests to an HTTPS allowed host carry its credential and secrets: a plain
+            // HTTP hop would put them on the wire in clear. Only loopback (a test
+            // emulator, a local TLS-terminating proxy) may take them unencrypted.
+            if !to_https && !crate::sandbox::egress::is_loopback_host(&to_host) {
+                return Err(PolicyError(format!(
+                    "route for {host:?}: {target:?} is plain http:// to a host that is not \
+                     loopback; credentials would travel in clear. Use https:// (with ca_file \
+                     for a private CA)"
+                )));
+            }
             routes.push(Route {
                 host: host.to_ascii_lowercase(),
                 to_https,
@@ -648,6 +658,10 @@ mod tests {
             "127.0.0.1:18081",
             "http://127.0.0.1:18081/path",
             "gopher://x",
+            // Plain HTTP off this machine: credentials in clear.
+            "http://10.0.0.5:8080",
+            "http://panel.internal",
+            "http://[fd00::1]:80",
         ] {
             let target = target.to_string();
             assert!(Routes::parse([(&key, &target)]).is_err(), "{target}");
@@ -655,6 +669,14 @@ mod tests {
         let bad_key = "https://api.serverpilot.io".to_string();
         let target = "http://127.0.0.1:1".to_string();
         assert!(Routes::parse([(&bad_key, &target)]).is_err());
+        for fine in [
+            "http://localhost:8080",
+            "http://[::1]:9",
+            "https://10.0.0.5",
+        ] {
+            let target = fine.to_string();
+            assert!(Routes::parse([(&key, &target)]).is_ok(), "{fine}");
+        }
     }
 
     fn unset(_: &str) -> Option<String> {
@@ -730,6 +752,69 @@ mod tests {
                     .iter()
                     .all(AllowedHost::skips_address_vetting)
             );
+        }
+    }
+
+    mod matching {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn label() -> impl Strategy<Value = String> {
+            "[a-z0-9]([a-z0-9-]{0,10}[a-z0-9])?"
+        }
+
+        fn domain() -> impl Strategy<Value = String> {
+            prop::collection::vec(label(), 2..4).prop_map(|l| l.join("."))
+        }
+
+        fn uri(text: &str) -> Option<http::Uri> {
+            text.parse().ok()
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(1000))]
+
+            /// An exact entry allows its host on its scheme and port only, in any case;
+            /// never a longer name that merely starts or ends like it.
+            #[test]
+            fn an_exact_entry_allows_its_host_and_nothing_like_it(
+                host in domain(), other in label(), port in 1u16..65535, path in "(/[a-z0-9]{0,8}){0,3}",
+            ) {
+                let list = AllowList::parse(&[format!("{host}:{port}")]).unwrap();
+                let allowed = |u: &str| uri(u).is_some_and(|u| list.allows(&u));
+                { let u = format!("https://{host}:{port}{path}"); prop_assert!(allowed(&u), "{}", u); }
+                { let u = format!("https://{}:{port}{path}", host.to_ascii_uppercase()); prop_assert!(allowed(&u), "{}", u); }
+                if port == 443 {
+                    { let u = format!("https://{host}{path}"); prop_assert!(allowed(&u), "{}", u); }
+                }
+                for near in [
+                    format!("https://{other}.{host}:{port}{path}"),
+                    format!("https://{other}{host}:{port}{path}"),
+                    format!("https://{host}.{other}:{port}{path}"),
+                    format!("https://{host}{other}:{port}{path}"),
+                    format!("http://{host}:{port}{path}"),
+                    format!("https://{host}:{}{path}", if port == 1 { 2 } else { port - 1 }),
+                    format!("ftp://{host}:{port}{path}"),
+                ] {
+                    prop_assert!(!allowed(&near), "{}", near);
+                }
+            }
+
+            /// `*.suffix` allows names below the suffix only: not the suffix itself, not a
+            /// name that ends with its text without the dot.
+            #[test]
+            fn a_wildcard_allows_subdomains_only(
+                suffix in domain(), sub in prop::collection::vec(label(), 1..3), other in label(),
+            ) {
+                let list = AllowList::parse(&[format!("*.{suffix}")]).unwrap();
+                let allowed = |u: &str| uri(u).is_some_and(|u| list.allows(&u));
+                let sub = sub.join(".");
+                { let u = format!("https://{sub}.{suffix}/x"); prop_assert!(allowed(&u), "{}", u); }
+                { let u = format!("https://{suffix}/x"); prop_assert!(!allowed(&u), "{}", u); }
+                { let u = format!("https://{other}{suffix}/x"); prop_assert!(!allowed(&u), "{}", u); }
+                { let u = format!("https://{sub}.{suffix}.{other}/x"); prop_assert!(!allowed(&u), "{}", u); }
+                { let u = format!("http://{sub}.{suffix}/x"); prop_assert!(!allowed(&u), "{}", u); }
+            }
         }
     }
 

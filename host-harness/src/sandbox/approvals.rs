@@ -6,7 +6,11 @@
 //! integration into `<config>.lock` (`domain-host.toml` → `domain-host.lock`), a small
 //! TOML file meant to be reviewed and kept under version control like `Cargo.lock`.
 //! Later loads compare: asking for nothing new is fine (a rebuilt component updates its
-//! digest), asking for more is refused with the difference until approved.
+//! digest), asking for more is refused with the difference until approved. A new contract
+//! version is asking for more: 0.2.0 gains secret placeholders and session logins, so a
+//! rebuild from 0.1.0 to 0.2.0 needs `approve` like a new host does. A first pin is
+//! printed whole, and `serve` pins nothing: it refuses an integration that has no pin yet
+//! ([`Mode::Require`]), so what a service runs is always what an operator approved.
 //!
 //! [`Pin`] and [`Pin::widening`] are pure and unit-tested.
 
@@ -74,6 +78,31 @@ impl Pin {
         for auth in self.auth.difference(&approved.auth) {
             out.push(format!("+ auth {auth}"));
         }
+        if self.contract != approved.contract {
+            // What a component may do depends on its contract (0.2.0: placeholders that
+            // place its secrets in requests, session logins): a change is reviewed.
+            out.push(format!(
+                "+ contract {} -> {} (what the component may ask of the host)",
+                approved.contract, self.contract
+            ));
+        }
+        out
+    }
+
+    /// The whole pin, one line each, for a first approval.
+    pub fn describe(&self) -> Vec<String> {
+        let mut out = vec![
+            format!("component {}", self.component),
+            format!("contract {}", self.contract),
+        ];
+        out.extend(self.hosts.iter().map(|h| format!("host {h}")));
+        out.extend(
+            self.readable
+                .iter()
+                .map(|n| format!("readable constant {n}")),
+        );
+        out.extend(self.secrets.iter().map(|n| format!("secret constant {n}")));
+        out.extend(self.auth.iter().map(|a| format!("auth {a}")));
         out
     }
 
@@ -104,12 +133,6 @@ impl Pin {
             out.push(format!(
                 "~ component {} -> {}",
                 approved.component, self.component
-            ));
-        }
-        if approved.contract != self.contract {
-            out.push(format!(
-                "~ contract {} -> {}",
-                approved.contract, self.contract
             ));
         }
         out
@@ -174,6 +197,9 @@ pub enum Mode {
     Inspect,
     /// Pin whatever the component asks for now (`approve`).
     Approve,
+    /// As `Enforce`, but never a first pin: an integration without one is refused
+    /// (`serve`, where nobody reads a warning before the component runs).
+    Require,
 }
 
 /// The outcome of checking one integration against the lock file.
@@ -186,7 +212,7 @@ pub enum Verdict {
     Pinned(Vec<String>),
     /// Asks for more than its pin.
     Refused(Vec<String>),
-    /// Not pinned yet (when inspecting; other modes pin it).
+    /// Not pinned yet (when inspecting or requiring; other modes pin it).
     Unpinned,
 }
 
@@ -265,12 +291,17 @@ impl Approvals {
             Some(approved) if *approved == pin => return Ok(Verdict::Approved),
             Some(approved) => {
                 let wider = pin.widening(approved);
-                if !wider.is_empty() && mode == Mode::Enforce {
+                if !wider.is_empty() && mode != Mode::Approve {
                     return Ok(Verdict::Refused(wider));
                 }
                 Verdict::Pinned(pin.changes(approved))
             }
-            None => Verdict::Pinned(vec!["first approval".into()]),
+            None if mode == Mode::Require => return Ok(Verdict::Unpinned),
+            None => {
+                let mut first = vec!["first approval of".to_string()];
+                first.extend(pin.describe());
+                Verdict::Pinned(first)
+            }
         };
         lock.integrations.insert(id.to_string(), pin);
         let text = format!(
@@ -399,6 +430,17 @@ mod tests {
     }
 
     #[test]
+    fn a_contract_upgrade_widens() {
+        let approved = serverpilot_like(&["a.example"], vec![]);
+        let mut update = approved.clone();
+        update.contract = "0.2.0".into();
+        assert_eq!(
+            update.widening(&approved),
+            vec!["+ contract 0.1.0 -> 0.2.0 (what the component may ask of the host)"]
+        );
+    }
+
+    #[test]
     fn a_new_auth_target_widens() {
         let approved = serverpilot_like(&["a.example"], vec![]);
         let mut update = approved.clone();
@@ -414,10 +456,29 @@ mod tests {
         let approvals = Approvals::for_config(&dir.join("domain-host.toml"));
         assert_eq!(approvals.path(), dir.join("domain-host.lock"));
         let v1 = serverpilot_like(&["api.serverpilot.io"], vec![]);
-        assert!(matches!(
-            approvals.check("sp", v1.clone(), Mode::Enforce).unwrap(),
-            Verdict::Pinned(_)
-        ));
+        // `serve` pins nothing.
+        assert_eq!(
+            approvals.check("sp", v1.clone(), Mode::Require).unwrap(),
+            Verdict::Unpinned
+        );
+        assert!(!approvals.path().exists());
+        let Verdict::Pinned(first) = approvals.check("sp", v1.clone(), Mode::Enforce).unwrap()
+        else {
+            panic!("not pinned");
+        };
+        // The whole pin is shown.
+        assert!(
+            first.contains(&"host api.serverpilot.io".to_string()),
+            "{first:?}"
+        );
+        assert!(
+            first.contains(&"secret constant KEY".to_string()),
+            "{first:?}"
+        );
+        assert_eq!(
+            approvals.check("sp", v1.clone(), Mode::Require).unwrap(),
+            Verdict::Approved
+        );
         assert_eq!(
             approvals.check("sp", v1.clone(), Mode::Enforce).unwrap(),
             Verdict::Approved

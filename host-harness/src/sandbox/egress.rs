@@ -137,6 +137,24 @@ pub struct Target {
     pub tls_name: Option<rustls_pki_types::ServerName<'static>>,
 }
 
+impl Target {
+    /// Whether the hop stays on this machine (an address in 127.0.0.0/8 or `::1`, or
+    /// `localhost`): the only place a plain-HTTP hop may carry a secret (tests, a local
+    /// TLS-terminating proxy).
+    pub fn is_loopback(&self) -> bool {
+        is_loopback_host(&self.host)
+    }
+}
+
+/// `localhost`, or a loopback address literal (brackets allowed).
+pub fn is_loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
 /// A refused destination, with the address and why, for the integration's log.
 #[derive(Debug)]
 pub struct Refused {

@@ -5,12 +5,18 @@
 //!    no user info in the authority);
 //! 2. the call's request budget (in flight and in total);
 //! 3. the allow-list, checked on the URL the component asked for;
-//! 4. secrets: placeholders replaced (headers, path and query, body) and the credential
+//! 4. secrets: placeholders replaced (header values and the body; the query only where
+//!    the operator allowed it with `secrets_in_query`, the path never) and the credential
 //!    attached (a header, or a session token the host logs in for), for HTTPS requests to
-//!    allowed hosts only; any other request carrying a placeholder is refused;
+//!    allowed hosts whose real hop is TLS (or a loopback route, for tests) only; any other
+//!    request carrying a placeholder is refused;
 //! 5. where the request really goes: a route, or the host's own DNS lookup whose
 //!    addresses must pass the address policy (see [`crate::sandbox::egress`]);
-//! 6. clamped timeouts and a cap on the response body.
+//! 6. clamped timeouts and a cap on the response body;
+//! 7. the answer redacted before the component reads it: every form of every secret the
+//!    host holds (see [`crate::sandbox::redaction`]) is replaced in the header values and,
+//!    as it streams, in the body, so a panel that echoes a request cannot hand a component
+//!    its own credential.
 //!
 //! A refused request's body is dropped unread: nothing a component streams to a denied
 //! host is buffered. A body is held only to substitute placeholders when it declared its
@@ -21,6 +27,7 @@ use crate::sandbox::credentials::Credential;
 use crate::sandbox::egress::{self, AddressPolicy, Target};
 use crate::sandbox::logs::{IntegrationLog, Level};
 use crate::sandbox::placeholders::{Placeholders, Streamer};
+use crate::sandbox::redaction::StreamRedactor;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use std::pin::Pin;
@@ -132,6 +139,9 @@ pub struct OutboundPolicy {
     pub budget: Arc<RequestBudget>,
     /// This store's placeholders (0.2.0 components).
     pub placeholders: Option<Arc<Placeholders>>,
+    /// The operator allowed placeholders in the query string (`secrets_in_query`: a panel
+    /// such as Closte whose API takes its key there). Never in the path.
+    pub placeholders_in_query: bool,
     /// Requests that may have changed the panel (a write with a 2xx answer, or whose answer
     /// was lost), for the report of a retried event.
     pub writes: Arc<WriteLog>,
@@ -310,7 +320,6 @@ impl WasiHttpHooks for OutboundPolicy {
             );
             return refused(HttpError::HttpRequestDenied);
         };
-        let https = entry.is_https();
         let target = match self.target(&asked, entry.skips_address_vetting()) {
             Ok(target) => target,
             Err(error) => {
@@ -319,10 +328,14 @@ impl WasiHttpHooks for OutboundPolicy {
                 return refused(error);
             }
         };
-        // Placeholders in the URL and headers: substituted for HTTPS, refused otherwise.
+        // Secrets go to HTTPS allowed hosts, and only over a hop that is TLS too (a route
+        // to plain `http://` is refused at load unless it is loopback, for tests).
+        let https = entry.is_https() && (target.tls_name.is_some() || target.is_loopback());
+        // Placeholders in header values (and the query where allowed): substituted for
+        // HTTPS, refused otherwise.
         let placeholders = self.placeholders.clone().filter(|p| p.active());
         if let Some(p) = &placeholders
-            && let Err(why) = substitute_head(p, &mut request, https)
+            && let Err(why) = substitute_head(p, &mut request, https, self.placeholders_in_query)
         {
             self.log
                 .host(Level::Warn, &format!("denied {shown}: {why}"));
@@ -346,6 +359,7 @@ impl WasiHttpHooks for OutboundPolicy {
         let log = self.log.clone();
         let writes = self.writes.clone();
         let write = is_write(&method) && !declared_read;
+        let redaction = self.log.secrets().matcher();
         Box::new(async move {
             if let Some(p) = placeholders {
                 request = substitute_body(request, p, https, max_request)
@@ -355,6 +369,7 @@ impl WasiHttpHooks for OutboundPolicy {
                         HttpError::HttpRequestDenied
                     })?;
             }
+            let mut token = None;
             if let Some(session) = &session {
                 let value = session
                     .header_value(|login| policy.deliver_plain(login, options))
@@ -363,7 +378,10 @@ impl WasiHttpHooks for OutboundPolicy {
                         log.host(Level::Warn, &format!("{shown}: {why}"));
                         HttpError::HttpRequestDenied
                     })?;
-                request.headers_mut().insert(session.header.clone(), value);
+                request
+                    .headers_mut()
+                    .insert(session.header.clone(), value.clone());
+                token = Some(value);
             }
             let sent = policy.deliver(request, &target, &shown, options).await;
             drop(slot);
@@ -390,12 +408,22 @@ impl WasiHttpHooks for OutboundPolicy {
             if write && ((200..300).contains(&status) || status >= 500) {
                 writes.record(format!("{shown} -> {status}"));
             }
-            if status == 401
-                && let Some(session) = &session
-            {
-                session.invalidate();
+            if let (Some(session), Some(token)) = (&session, &token) {
+                if status == 401 {
+                    if !session.invalidate(token).await {
+                        log.host(
+                            Level::Warn,
+                            &format!(
+                                "{shown}: the panel refused a session token it was just given; \
+                                 not logging in again (a missing permission?)"
+                            ),
+                        );
+                    }
+                } else {
+                    session.accepted(token).await;
+                }
             }
-            let response = response.map(|body| {
+            let mut response = response.map(|body| {
                 CappedBody {
                     inner: body,
                     left: limit,
@@ -403,6 +431,7 @@ impl WasiHttpHooks for OutboundPolicy {
                 }
                 .boxed_unsync()
             });
+            redact_response(&mut response, &redaction);
             Ok((response, io))
         })
     }
@@ -485,12 +514,38 @@ impl OutboundPolicy {
 
 type IoFuture = Box<dyn Future<Output = Result<(), HttpError>> + Send>;
 
-/// Substitutes placeholders in the path, query and header values; without HTTPS, any
-/// placeholder refuses the request.
+/// Every form of every secret replaced in the answer's header values and body, so the
+/// component never reads one (a panel echoing a request, a redirect repeating the query).
+/// The body's length may change, so its declared length goes.
+fn redact_response(
+    response: &mut http::Response<WasiBody>,
+    redaction: &Arc<crate::sandbox::redaction::Matcher>,
+) {
+    if !redaction.has_patterns() {
+        return;
+    }
+    for value in response.headers_mut().values_mut() {
+        if redaction.finds(value.as_bytes()) {
+            let redacted = redaction.redact_bytes(value.as_bytes());
+            *value = http::HeaderValue::from_bytes(&redacted)
+                .unwrap_or_else(|_| http::HeaderValue::from_static("[redacted]"));
+        }
+    }
+    response.headers_mut().remove(http::header::CONTENT_LENGTH);
+    let body = std::mem::replace(response.body_mut(), full(Bytes::new()));
+    *response.body_mut() = RedactedBody::new(body, redaction.stream()).boxed_unsync();
+}
+
+/// Substitutes placeholders in the header values (and the query, when `in_query`); without
+/// HTTPS, any placeholder refuses the request, and one in the path (or a query where it is
+/// not allowed) always does: the contract has no way to declare where a secret goes, so
+/// the host keeps it out of the URL, which servers echo in redirects and error pages and
+/// write to their logs.
 fn substitute_head(
     p: &Placeholders,
     request: &mut http::Request<WasiBody>,
     https: bool,
+    in_query: bool,
 ) -> Result<(), String> {
     let uri = request.uri().clone();
     let path = uri.path_and_query().map(|pq| pq.as_str()).unwrap_or("/");
@@ -503,6 +558,19 @@ fn substitute_head(
         return Err("secrets travel over HTTPS only".into());
     }
     if in_path {
+        if p.contains(uri.path().as_bytes()) {
+            return Err(
+                "a placeholder in the URL path is not allowed (header values and the body only)"
+                    .into(),
+            );
+        }
+        if !in_query {
+            return Err(
+                "a placeholder in the query is not allowed unless the operator sets \
+                 secrets_in_query = true for this integration (header values and the body only)"
+                    .into(),
+            );
+        }
         let substituted = p.substitute_str(path).map_err(|r| r.0)?;
         let mut parts = uri.into_parts();
         parts.path_and_query = Some(
@@ -633,6 +701,81 @@ fn refused_body() -> HttpError {
     HttpError::InternalError(Some(
         "the request body carries a refused placeholder".into(),
     ))
+}
+
+/// A response body with every form of every secret replaced as it streams.
+struct RedactedBody {
+    inner: WasiBody,
+    stream: Option<StreamRedactor>,
+    /// Trailers that arrived while bytes were held back: sent after them.
+    trailers: Option<http::HeaderMap>,
+}
+
+impl RedactedBody {
+    fn new(inner: WasiBody, stream: StreamRedactor) -> Self {
+        RedactedBody {
+            inner,
+            stream: Some(stream),
+            trailers: None,
+        }
+    }
+}
+
+impl http_body::Body for RedactedBody {
+    type Data = Bytes;
+    type Error = HttpError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, HttpError>>> {
+        let this = &mut *self;
+        loop {
+            let Some(stream) = this.stream.as_mut() else {
+                return Poll::Ready(
+                    this.trailers
+                        .take()
+                        .map(|t| Ok(http_body::Frame::trailers(t))),
+                );
+            };
+            let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Some(Err(e))) => return Poll::Ready(Some(Err(e))),
+                Poll::Ready(Some(Ok(frame))) => frame,
+                Poll::Ready(None) => {
+                    let rest = this.stream.take().expect("checked above").finish();
+                    if rest.is_empty() {
+                        continue;
+                    }
+                    return Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(rest)))));
+                }
+            };
+            match frame.into_data() {
+                Ok(data) => {
+                    let out = stream.push(&data);
+                    if !out.is_empty() {
+                        return Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(out)))));
+                    }
+                }
+                Err(frame) => {
+                    // Trailers end the body: what was held back goes first.
+                    let matcher = stream.matcher();
+                    this.trailers = frame.into_trailers().ok().map(|mut trailers| {
+                        for value in trailers.values_mut() {
+                            let redacted = matcher.redact_bytes(value.as_bytes());
+                            *value = http::HeaderValue::from_bytes(&redacted)
+                                .unwrap_or_else(|_| http::HeaderValue::from_static("[redacted]"));
+                        }
+                        trailers
+                    });
+                    let rest = this.stream.take().expect("checked above").finish();
+                    if !rest.is_empty() {
+                        return Poll::Ready(Some(Ok(http_body::Frame::data(Bytes::from(rest)))));
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// A response body that fails once it passes the host's size limit, so a hostile or

@@ -407,4 +407,98 @@ mod tests {
         );
         assert!(streamer.finish(&p).is_err());
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// A store whose secret `HASH` holds `secret`.
+        fn holding(secret: &str) -> Placeholders {
+            let specs = vec![ConstantSpec {
+                name: "HASH".into(),
+                label: String::new(),
+                description: String::new(),
+                secret: true,
+                required: false,
+            }];
+            let table: BTreeMap<String, String> = [("HASH".to_string(), secret.to_string())].into();
+            let (constants, _) = Constants::resolve(
+                &specs,
+                &[] as &[AuthScheme],
+                OperatorInput {
+                    configured: &table,
+                    env: &[],
+                    secrets: &[],
+                },
+                |_| None,
+            )
+            .unwrap();
+            Placeholders::new(Arc::new(constants))
+        }
+
+        fn encoding() -> impl Strategy<Value = Encoding> {
+            prop_oneof![
+                Just(Encoding::Raw),
+                Just(Encoding::Url),
+                Just(Encoding::Json)
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(500))]
+
+            /// Text around placeholders comes out unchanged, each placeholder becomes the
+            /// secret in its encoding, and a stream cut anywhere gives the same bytes
+            /// while holding back less than one placeholder.
+            #[test]
+            fn substitution_replaces_exactly_the_placeholders(
+                secret in "[ -~]{1,40}",
+                parts in prop::collection::vec(("[ -~]{0,30}", encoding()), 0..4),
+                tail in "[ -~]{0,30}",
+                cuts in prop::collection::vec(1usize..50, 1..10),
+            ) {
+                let p = holding(&secret);
+                let mut text = String::new();
+                let mut want = String::new();
+                for (before, enc) in &parts {
+                    text.push_str(before);
+                    want.push_str(before);
+                    text.push_str(&p.placeholder("HASH", *enc).unwrap());
+                    want.push_str(&enc.encode(&secret));
+                }
+                text.push_str(&tail);
+                want.push_str(&tail);
+                let out = p.substitute(text.as_bytes()).unwrap();
+                prop_assert_eq!(String::from_utf8_lossy(&out), want.as_str());
+                let mut streamer = Streamer::default();
+                let mut streamed = Vec::new();
+                let mut rest = text.as_bytes();
+                for cut in cuts.iter().cycle() {
+                    if rest.is_empty() {
+                        break;
+                    }
+                    let (chunk, after) = rest.split_at((*cut).min(rest.len()));
+                    streamed.extend(streamer.push(&p, chunk).unwrap());
+                    prop_assert!(streamer.held() < MAX_LEN);
+                    rest = after;
+                }
+                streamed.extend(streamer.finish(&p).unwrap());
+                prop_assert_eq!(streamed, out);
+            }
+
+            /// Another store's placeholder (another nonce) is not substituted: it is just
+            /// text here, so the secret it names never comes out.
+            #[test]
+            fn another_stores_placeholder_is_not_substituted(
+                secret in "[a-zA-Z0-9]{8,40}", enc in encoding(),
+            ) {
+                let ours = holding(&secret);
+                let theirs = holding(&secret);
+                ours.placeholder("HASH", enc).unwrap();
+                let foreign = theirs.placeholder("HASH", enc).unwrap();
+                let out = ours.substitute(foreign.as_bytes()).unwrap();
+                prop_assert_eq!(out, foreign.as_bytes().to_vec());
+            }
+        }
+    }
 }

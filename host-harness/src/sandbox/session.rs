@@ -3,11 +3,18 @@
 //! like a bearer credential, and logs in again after a 401. Neither the credentials nor
 //! the token ever enter the component.
 //!
+//! One token per session: a refresh replaces the token in the redaction set (the one
+//! before stays until the next refresh, for answers still on their way), so a service that
+//! runs for months redacts as many values as on its first day. A 401 on a token younger
+//! than [`MIN_RELOGIN_INTERVAL`] that the panel never accepted does not log in again (a
+//! fresh token that is refused is a missing scope, not a stale token, and a component
+//! looping on such an endpoint must not turn into a login storm against the panel).
+//!
 //! [`Session::login_request`] and [`parse_token`] are pure and unit-tested.
 
 use crate::contract::{BodyFormat, LoginValue, SessionLogin};
 use crate::sandbox::constants::Constants;
-use crate::sandbox::redaction::{Secrets, percent_encode};
+use crate::sandbox::redaction::{SecretSlot, Secrets, percent_encode};
 use bytes::Bytes;
 use std::time::{Duration, Instant};
 
@@ -17,10 +24,16 @@ const MAX_LOGIN_ANSWER: usize = 64 * 1024;
 /// A token is refreshed this long before the panel says it expires.
 const REFRESH_MARGIN: Duration = Duration::from_secs(60);
 
+/// A token refused (401) within this time of its login is kept: no new login for it.
+pub const MIN_RELOGIN_INTERVAL: Duration = Duration::from_secs(30);
+
 #[derive(Debug, Clone)]
 struct Token {
     value: http::HeaderValue,
     expires: Instant,
+    issued: Instant,
+    /// The panel accepted it at least once: a 401 now means it went stale.
+    proven: bool,
 }
 
 /// One integration's session: how to log in, and the current token.
@@ -46,6 +59,8 @@ pub struct Session {
     /// with " + "), named too: the refused value may be meant for one of them.
     alternatives: Vec<String>,
     secrets: Secrets,
+    /// The current token (and the one before) in the redaction set.
+    slot: SecretSlot,
 }
 
 /// Why a login did not give a token.
@@ -117,6 +132,7 @@ impl Session {
             last_failure: Default::default(),
             credential_names,
             alternatives: Vec::new(),
+            slot: secrets.slot(),
             secrets,
         }))
     }
@@ -197,7 +213,7 @@ impl Session {
             self.default_lifetime,
         )
         .map_err(|e| fail(LoginFailure::Unusable(e)))?;
-        self.secrets.add(&token);
+        self.slot.replace(&token);
         let shown = if self.bearer {
             format!("Bearer {token}")
         } else {
@@ -210,17 +226,37 @@ impl Session {
         *current = Some(Token {
             value: value.clone(),
             expires,
+            issued: Instant::now(),
+            proven: false,
         });
         Ok(value)
     }
 
-    /// Forgets the token (the panel answered 401): the next request logs in again.
-    pub fn invalidate(&self) {
-        self.invalidations
-            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        if let Ok(mut current) = self.current.try_lock() {
-            *current = None;
+    /// The panel answered a request that carried `sent` with something else than 401.
+    pub async fn accepted(&self, sent: &http::HeaderValue) {
+        let mut current = self.current.lock().await;
+        if let Some(token) = current.as_mut()
+            && token.value == *sent
+        {
+            token.proven = true;
         }
+    }
+
+    /// The panel answered 401 to a request that carried `sent`: forgets that token so the
+    /// next request logs in again, unless it is fresh and never accepted (logging in again
+    /// would only get another token the panel refuses the same way) or already replaced.
+    /// Returns whether the token was forgotten.
+    pub async fn invalidate(&self, sent: &http::HeaderValue) -> bool {
+        let mut current = self.current.lock().await;
+        let forget = current.as_ref().is_some_and(|t| {
+            t.value == *sent && (t.proven || t.issued.elapsed() >= MIN_RELOGIN_INTERVAL)
+        });
+        if forget {
+            *current = None;
+            self.invalidations
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        }
+        forget
     }
 
     /// Takes how the last login failed, if it did since the last call.

@@ -121,11 +121,24 @@ async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets)
         options.log_level,
         Selection {
             ids,
-            mode: crate::sandbox::approvals::Mode::Enforce,
+            // The service never pins: an integration nobody approved does not run
+            // (security review F10).
+            mode: crate::sandbox::approvals::Mode::Require,
             strict: true,
         },
     )
     .await?;
+    // Say at start which integrations do not run (not approved yet, a broken component),
+    // not only in the reports of the events they miss.
+    for failed in &network.failed {
+        if let Some(error) = &failed.error {
+            eprintln!(
+                "integration {} is not loaded: {}",
+                failed.id,
+                secrets.redact(&error.message)
+            );
+        }
+    }
     let store = network
         .store
         .clone()
