@@ -1398,7 +1398,7 @@ fn the_event_token_cannot_prune_and_a_large_prune_needs_force() {
 /// wait instead of using up the service's file descriptors.
 #[test]
 fn metrics_need_a_token_slow_headers_are_cut_off_and_connections_are_capped() {
-    const SCRAPER: &str = "svc-metrics-0123456789abcd";
+    const SCRAPER: &str = "svc-metrics-0123456789abcdef-0123456789";
     let case = Case::new("svc-listener");
     let sp = serverpilot();
     case.write_config(&format!(
