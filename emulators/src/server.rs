@@ -246,6 +246,7 @@ pub struct Shared<P> {
 pub struct Emulator<P: Panel> {
     pub addr: SocketAddr,
     shared: Arc<Mutex<Shared<P>>>,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -263,6 +264,8 @@ impl<P: Panel> Emulator<P> {
         }));
         let (tx, rx) = tokio::sync::oneshot::channel();
         let state = shared.clone();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = connections.clone();
         std::thread::Builder::new()
             .name(format!("emulator-{port}"))
             .spawn(move || {
@@ -271,13 +274,19 @@ impl<P: Panel> Emulator<P> {
                     .enable_all()
                     .build()
                     .expect("emulator runtime");
-                runtime.block_on(serve(listener, state, rx));
+                runtime.block_on(serve(listener, state, counter, rx));
             })?;
         Ok(Emulator {
             addr,
             shared,
+            connections,
             _shutdown: tx,
         })
+    }
+
+    /// TCP connections accepted so far (each may carry many requests: keep-alive).
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn base_url(&self) -> String {
@@ -308,6 +317,7 @@ impl<P: Panel> Emulator<P> {
 async fn serve<P: Panel>(
     listener: std::net::TcpListener,
     shared: Arc<Mutex<Shared<P>>>,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
     mut shutdown: tokio::sync::oneshot::Receiver<()>,
 ) {
     let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
@@ -319,6 +329,7 @@ async fn serve<P: Panel>(
             },
             _ = &mut shutdown => return,
         };
+        connections.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // Every write leaves at once (no Nagle wait for the head's acknowledgement), so the
         // head, the body's first chunk and its rest reach the client as separate segments.
         let _ = stream.set_nodelay(true);
