@@ -71,9 +71,11 @@ impl Front {
     }
 
     /// Forwards to `upstream`, holding every chunk `each_way` in each direction: a network
-    /// round trip of twice that, without limiting the bandwidth.
+    /// round trip of twice that, without limiting the bandwidth. A new connection first
+    /// waits one round trip, as TCP's handshake does, before anything it sends moves on.
     pub fn delay(upstream: SocketAddr, each_way: Duration) -> std::io::Result<Front> {
         Front::spawn("delay-front", move |client, _counts| async move {
+            tokio::time::sleep(each_way * 2).await;
             let Ok(server) = TcpStream::connect(upstream).await else {
                 return;
             };
