@@ -27,6 +27,7 @@ struct Panel {
 impl Panel {
     fn start(dir: &Path) -> Result<Panel> {
         let emu = Emulator::spawn(ServerPilot::new(SP_CLIENT, SP_KEY, SP_APP), 0)?;
+        emu.set_paced(false);
         let ca = TestCa::new();
         let tls = Front::tls(emu.addr, &ca, &["api.serverpilot.io"])?;
         let delay = Front::delay(tls.addr, EACH_WAY)?;

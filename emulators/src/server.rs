@@ -240,6 +240,9 @@ pub struct Shared<P> {
     pub panel: P,
     pub requests: Vec<Request>,
     pub faults: Vec<Fault>,
+    /// Whether bodies wait [`BODY_PAUSE`] after the head (see [`Paced`]); on by default,
+    /// off in benchmarks, which measure the client, not the emulator's pacing.
+    pub paced: bool,
 }
 
 /// A running emulator. Dropping it stops the server.
@@ -259,6 +262,7 @@ impl<P: Panel> Emulator<P> {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Mutex::new(Shared {
             panel,
+            paced: true,
             requests: Vec::new(),
             faults: Vec::new(),
         }));
@@ -282,6 +286,12 @@ impl<P: Panel> Emulator<P> {
             connections,
             _shutdown: tx,
         })
+    }
+
+    /// Sends bodies at once after the head (`false`) or paced as real servers do (the
+    /// default; see [`Paced`]).
+    pub fn set_paced(&self, paced: bool) {
+        self.lock().paced = paced;
     }
 
     /// TCP connections accepted so far (each may carry many requests: keep-alive).
@@ -335,7 +345,17 @@ async fn serve<P: Panel>(
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(req, shared.clone()));
+            let service = service_fn(move |req| {
+                let shared = shared.clone();
+                async move {
+                    let paced = shared.lock().unwrap_or_else(|e| e.into_inner()).paced;
+                    let mut response = handle(req, shared).await?;
+                    if !paced {
+                        response.body_mut().pause = None;
+                    }
+                    Ok::<_, std::io::Error>(response)
+                }
+            });
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;
