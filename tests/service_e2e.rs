@@ -1754,4 +1754,63 @@ fn a_callback_without_a_lifecycle_is_refused() {
         "{}",
         run.stderr
     );
+
+/// Connection reuse in the service: a burst of events to one panel travels on one
+/// connection (one worker: the events run one after another), and a burst spread over
+/// four workers on at most four.
+#[test]
+fn a_burst_of_events_to_one_panel_shares_its_connections() {
+    for (workers, most) in [(1, 1), (4, 4)] {
+        let case = Case::new("svc-pool");
+        let sp = serverpilot();
+        case.write_config(&format!(
+            "www = \"never\"\n{}{}",
+            service_table(&format!("workers = {workers}")),
+            sp_table(&sp)
+        ));
+        let service = Service::start(&case);
+        let ids: Vec<i64> = (0..12)
+            .map(|n| service.accept("add-domain", &format!("shop{n}.example.com"), 3))
+            .collect();
+        for id in ids {
+            assert_eq!(service.finished(id)["state"], "done");
+        }
+        let requests = sp.requests().len();
+        assert!(requests >= 24, "{requests}");
+        let connections = sp.connections();
+        assert!(
+            (1..=most).contains(&connections),
+            "{workers} worker(s): {requests} requests on {connections} connections"
+        );
+    }
+}
+
+/// Two integrations whose panels share one address (a front that sends each connection to
+/// the panel its first request names) keep a connection each across a burst of events:
+/// with one pool between them, a request of one would ride the other's idle connection
+/// to the wrong panel and fail there.
+#[test]
+fn two_integrations_at_one_address_never_share_a_connection() {
+    let case = Case::new("svc-pool-two");
+    let (sp, rc) = (serverpilot(), runcloud());
+    let front = panel_emulators::front::Front::split(vec![("/v1/", sp.addr), ("/api/", rc.addr)])
+        .expect("front");
+    let url = format!("http://{}", front.addr);
+    case.write_config(&format!(
+        "www = \"never\"\n{}{}{}",
+        service_table("workers = 1"),
+        sp_table(&sp).replace(&sp.base_url(), &url),
+        rc_table(&rc).replace(&rc.base_url(), &url)
+    ));
+    let service = Service::start(&case);
+    let ids: Vec<i64> = (0..6)
+        .map(|n| service.accept("add-domain", &format!("both{n}.example.com"), 3))
+        .collect();
+    for id in ids {
+        let event = service.finished(id);
+        assert_eq!(event["state"], "done", "{event}\n{}", service.log());
+    }
+    assert_eq!(sp.connections(), 1, "{}", service.log());
+    assert_eq!(rc.connections(), 1, "{}", service.log());
+    assert_eq!(front.connections(), 2);
 }

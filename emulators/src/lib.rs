@@ -15,6 +15,7 @@ pub mod cyberpanel;
 pub mod directadmin;
 pub mod dns;
 pub mod enhance;
+pub mod front;
 pub mod gridpane;
 pub mod hestia;
 pub mod hostinger;

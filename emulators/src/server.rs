@@ -240,12 +240,16 @@ pub struct Shared<P> {
     pub panel: P,
     pub requests: Vec<Request>,
     pub faults: Vec<Fault>,
+    /// Whether bodies wait [`BODY_PAUSE`] after the head (see [`Paced`]); on by default,
+    /// off in benchmarks, which measure the client, not the emulator's pacing.
+    pub paced: bool,
 }
 
 /// A running emulator. Dropping it stops the server.
 pub struct Emulator<P: Panel> {
     pub addr: SocketAddr,
     shared: Arc<Mutex<Shared<P>>>,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
     _shutdown: tokio::sync::oneshot::Sender<()>,
 }
 
@@ -258,11 +262,14 @@ impl<P: Panel> Emulator<P> {
         let addr = listener.local_addr()?;
         let shared = Arc::new(Mutex::new(Shared {
             panel,
+            paced: true,
             requests: Vec::new(),
             faults: Vec::new(),
         }));
         let (tx, rx) = tokio::sync::oneshot::channel();
         let state = shared.clone();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = connections.clone();
         std::thread::Builder::new()
             .name(format!("emulator-{port}"))
             .spawn(move || {
@@ -271,13 +278,25 @@ impl<P: Panel> Emulator<P> {
                     .enable_all()
                     .build()
                     .expect("emulator runtime");
-                runtime.block_on(serve(listener, state, rx));
+                runtime.block_on(serve(listener, state, counter, rx));
             })?;
         Ok(Emulator {
             addr,
             shared,
+            connections,
             _shutdown: tx,
         })
+    }
+
+    /// Sends bodies at once after the head (`false`) or paced as real servers do (the
+    /// default; see [`Paced`]).
+    pub fn set_paced(&self, paced: bool) {
+        self.lock().paced = paced;
+    }
+
+    /// TCP connections accepted so far (each may carry many requests: keep-alive).
+    pub fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn base_url(&self) -> String {
@@ -308,6 +327,7 @@ impl<P: Panel> Emulator<P> {
 async fn serve<P: Panel>(
     listener: std::net::TcpListener,
     shared: Arc<Mutex<Shared<P>>>,
+    connections: Arc<std::sync::atomic::AtomicUsize>,
     mut shutdown: tokio::sync::oneshot::Receiver<()>,
 ) {
     let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
@@ -319,12 +339,23 @@ async fn serve<P: Panel>(
             },
             _ = &mut shutdown => return,
         };
+        connections.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         // Every write leaves at once (no Nagle wait for the head's acknowledgement), so the
         // head, the body's first chunk and its rest reach the client as separate segments.
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
         tokio::spawn(async move {
-            let service = service_fn(move |req| handle(req, shared.clone()));
+            let service = service_fn(move |req| {
+                let shared = shared.clone();
+                async move {
+                    let paced = shared.lock().unwrap_or_else(|e| e.into_inner()).paced;
+                    let mut response = handle(req, shared).await?;
+                    if !paced {
+                        response.body_mut().pause = None;
+                    }
+                    Ok::<_, std::io::Error>(response)
+                }
+            });
             let _ = http1::Builder::new()
                 .serve_connection(TokioIo::new(stream), service)
                 .await;

@@ -52,7 +52,7 @@ impl TestCa {
         }
     }
 
-    fn certified(&self, served: &Served) -> Arc<CertifiedKey> {
+    pub(crate) fn certified(&self, served: &Served) -> Arc<CertifiedKey> {
         let key = KeyPair::generate().expect("key");
         let (names, from, until, self_signed) = match served {
             Served::Signed { names, from, until } => (names.clone(), *from, *until, false),

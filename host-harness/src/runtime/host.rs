@@ -16,6 +16,7 @@ use crate::runtime::report::{ComponentReport, ErrorReport, IntegrationReport};
 use crate::runtime::retry::{self, RetryPolicy};
 use crate::sandbox::allow_list::{AllowList, Routes};
 use crate::sandbox::approvals::{self, Approvals, Pin, Verdict};
+use crate::sandbox::connection_pool::ConnectionPool;
 use crate::sandbox::constants::{Constants, OperatorInput, Source};
 use crate::sandbox::credentials::{credential_for, register_secrets};
 use crate::sandbox::egress::{self, AddressPolicy};
@@ -308,6 +309,7 @@ impl Host {
             max_response_bytes: limits.max_response_bytes,
             max_request_bytes: limits.max_request_bytes,
             budget: RequestBudget::new(limits.max_requests_per_call, limits.max_requests_in_flight),
+            pool: ConnectionPool::new(),
             placeholders: None,
             placeholders_in_query: config.secrets_in_query,
             writes: Arc::default(),
@@ -345,6 +347,7 @@ impl Host {
             max_response_bytes: 0,
             max_request_bytes: 0,
             budget: RequestBudget::new(0, 0),
+            pool: ConnectionPool::new(),
             placeholders: None,
             placeholders_in_query: false,
             writes: Arc::default(),

@@ -6,21 +6,15 @@
 //! that network (`allow_private`) or routed the host explicitly, and connects to the
 //! address it vetted (no second lookup a DNS answer could change in between). TLS
 //! verifies the certificate against the public roots plus the integration's `ca_file`.
+//! The connection itself is made (or reused) by [`crate::sandbox::connection_pool`].
 //!
 //! [`classify`] and [`AddressPolicy`] are pure policy, unit-tested without a network.
 
-use bytes::Bytes;
-use core::future::poll_fn;
-use core::pin::{Pin, pin};
-use core::task::{Poll, ready};
-use http_body::Body;
 use ipnet::IpNet;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
-use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
+use wasmtime_wasi_http::Error;
 
 /// Why an address is internal (not on the public internet), or `None` when it is public.
 pub fn classify(ip: IpAddr) -> Option<&'static str> {
@@ -231,160 +225,6 @@ pub fn tls_config(extra_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>,
         .with_root_certificates(roots)
         .with_no_client_auth();
     Ok(Arc::new(config))
-}
-
-trait Stream: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static {}
-impl<T> Stream for T where T: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static {}
-
-type IoFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
-
-/// Sends `request` to one of `addresses` (tried in order within the connect timeout), over
-/// TLS when `target.tls_name` is set. Modelled on wasmtime-wasi-http's
-/// `default_send_request`, which resolves names itself and so cannot vet addresses.
-pub async fn send(
-    mut request: http::Request<WasiBody>,
-    target: &Target,
-    addresses: Vec<SocketAddr>,
-    tls: Arc<rustls::ClientConfig>,
-    options: RequestOptions,
-) -> Result<(http::Response<WasiBody>, IoFuture), Error> {
-    let connect_timeout = options.connect_timeout.unwrap_or(Duration::from_secs(30));
-    let first_byte_timeout = options
-        .first_byte_timeout
-        .unwrap_or(Duration::from_secs(30));
-    let between_bytes = options
-        .between_bytes_timeout
-        .unwrap_or(Duration::from_secs(30))
-        .max(Duration::from_nanos(1));
-
-    let connect = async {
-        let mut last = None;
-        for address in &addresses {
-            match TcpStream::connect(address).await {
-                Ok(stream) => return Ok(stream),
-                Err(e) => last = Some(e),
-            }
-        }
-        Err(last.unwrap_or_else(|| std::io::Error::other("no address to connect to")))
-    };
-    let tcp = match tokio::time::timeout(connect_timeout, connect).await {
-        Ok(stream) => stream.map_err(Error::Connect)?,
-        Err(_) => return Err(Error::ConnectionTimeout),
-    };
-    let stream: Box<dyn Stream> = match &target.tls_name {
-        Some(name) => {
-            let connector = tokio_rustls::TlsConnector::from(tls);
-            let handshake = connector.connect(name.clone(), tcp);
-            match tokio::time::timeout(connect_timeout, handshake).await {
-                Ok(stream) => Box::new(stream.map_err(Error::Tls)?),
-                Err(_) => return Err(Error::ConnectionTimeout),
-            }
-        }
-        None => Box::new(tcp),
-    };
-    let (mut sender, conn) = tokio::time::timeout(
-        connect_timeout,
-        hyper::client::conn::http1::Builder::new()
-            .handshake(wasmtime_wasi_http::io::TokioIo::new(stream)),
-    )
-    .await
-    .map_err(|_| Error::ConnectionTimeout)??;
-
-    // On the wire, the request line carries only the path and query.
-    *request.uri_mut() = http::Uri::builder()
-        .path_and_query(
-            request
-                .uri()
-                .path_and_query()
-                .map(|p| p.as_str())
-                .unwrap_or("/"),
-        )
-        .build()
-        .map_err(|_| Error::HttpRequestUriInvalid)?;
-
-    let send =
-        async move {
-            let response = tokio::time::timeout(first_byte_timeout, sender.send_request(request))
-                .await
-                .map_err(|_| Error::ConnectionReadTimeout)??;
-            let mut timer = tokio::time::interval(between_bytes);
-            timer.reset();
-            Ok::<_, Error>(response.map(|incoming| {
-                http_body_util::BodyExt::boxed_unsync(TimedBody { incoming, timer })
-            }))
-        };
-    let mut send = pin!(send);
-    let mut conn = Some(conn);
-    // Drive the connection while waiting for the response head.
-    let response = poll_fn(|cx| match send.as_mut().poll(cx) {
-        Poll::Ready(result) => Poll::Ready(result),
-        Poll::Pending => {
-            let Some(fut) = conn.as_mut() else {
-                return Poll::Pending;
-            };
-            let done = ready!(Pin::new(fut).poll(cx));
-            conn = None;
-            match done {
-                Ok(()) => send.as_mut().poll(cx),
-                Err(e) => Poll::Ready(Err(Error::from(e))),
-            }
-        }
-    })
-    .await?;
-    let io: IoFuture = Box::new(async move {
-        match conn {
-            Some(conn) => conn.await.map_err(|e| {
-                if e.is_timeout() {
-                    Error::HttpResponseTimeout
-                } else {
-                    Error::from(e)
-                }
-            }),
-            None => Ok(()),
-        }
-    });
-    Ok((response, io))
-}
-
-/// A response body that fails when the panel pauses longer than the between-bytes timeout.
-struct TimedBody {
-    incoming: hyper::body::Incoming,
-    timer: tokio::time::Interval,
-}
-
-impl Body for TimedBody {
-    type Data = Bytes;
-    type Error = Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Error>>> {
-        match Pin::new(&mut self.incoming).poll_frame(cx) {
-            Poll::Ready(None) => Poll::Ready(None),
-            Poll::Ready(Some(Err(e))) => Poll::Ready(Some(Err(if e.is_timeout() {
-                Error::HttpResponseTimeout
-            } else {
-                Error::from(e)
-            }))),
-            Poll::Ready(Some(Ok(frame))) => {
-                self.timer.reset();
-                Poll::Ready(Some(Ok(frame)))
-            }
-            Poll::Pending => {
-                ready!(self.timer.poll_tick(cx));
-                Poll::Ready(Some(Err(Error::ConnectionReadTimeout)))
-            }
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.incoming.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.incoming.size_hint()
-    }
 }
 
 /// The TLS name for a host: a DNS name, or an IP literal.

@@ -6,6 +6,7 @@
 pub(crate) mod allow_list;
 pub mod approvals;
 pub(crate) mod auth_header;
+pub(crate) mod connection_pool;
 pub mod constants;
 pub(crate) mod credentials;
 pub(crate) mod egress;

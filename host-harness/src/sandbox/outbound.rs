@@ -23,6 +23,7 @@
 //! length (the length changes), and never beyond `max_request_bytes`.
 
 use crate::sandbox::allow_list::{AllowList, Routes};
+use crate::sandbox::connection_pool::ConnectionPool;
 use crate::sandbox::credentials::Credential;
 use crate::sandbox::egress::{self, AddressPolicy, Target};
 use crate::sandbox::logs::{IntegrationLog, Level};
@@ -137,6 +138,8 @@ pub struct OutboundPolicy {
     /// Largest request body held to substitute placeholders.
     pub max_request_bytes: u64,
     pub budget: Arc<RequestBudget>,
+    /// This integration's open connections (never shared with another integration).
+    pub pool: Arc<ConnectionPool>,
     /// This store's placeholders (0.2.0 components).
     pub placeholders: Option<Arc<Placeholders>>,
     /// The operator allowed placeholders in the query string (`secrets_in_query`: a panel
@@ -460,7 +463,9 @@ impl OutboundPolicy {
                 return Err(HttpError::DestinationIpProhibited);
             }
         };
-        egress::send(request, target, addresses, self.tls.clone(), options).await
+        self.pool
+            .send(request, target, addresses, self.tls.clone(), options)
+            .await
     }
 
     /// Sends a request the host makes itself (a session login) the same way, and reads

@@ -1,0 +1,489 @@
+//! One integration's open connections to its panel, reused across its requests.
+//!
+//! Every request is still allowed, resolved and vetted on its own (see
+//! [`crate::sandbox::outbound`]); only then does it look here for an idle connection, and
+//! it takes one only when that connection went to one of the addresses this request's
+//! own lookup just permitted, under the same TLS name (or both plain HTTP). So a DNS
+//! answer that changes, a route or a policy that changes, never sends a request down an
+//! older connection to an address it would not reach now.
+//!
+//! Each integration has its own pool (a field of its `OutboundPolicy`), so two
+//! integrations never share a connection, even to the same panel. Connections are
+//! HTTP/1.1 with keep-alive; a connection goes back to the pool only once its response
+//! was read to the end, and is closed after [`IDLE_TIMEOUT`] unused. New TLS connections
+//! resume the integration's earlier TLS sessions (rustls keeps them in the integration's
+//! `ClientConfig`).
+
+use bytes::Bytes;
+use core::pin::Pin;
+use core::task::{Context, Poll, ready};
+use http_body::Body;
+use hyper::client::conn::http1::SendRequest;
+use rustls_pki_types::ServerName;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, Weak};
+use std::time::Duration;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
+
+/// How long an unused connection stays open. Below the common server keep-alive timeouts
+/// (Apache's 5 s, nginx's 75 s), so the panel rarely closes one just as it is reused; a
+/// request that a closed connection never sent is sent on a new one.
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(4);
+/// Idle connections kept per integration; more are closed once their answer is read.
+pub const MAX_IDLE: usize = 8;
+
+/// Which connections a request may reuse: the vetted address and the TLS name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Key {
+    address: SocketAddr,
+    tls_name: Option<ServerName<'static>>,
+}
+
+impl Key {
+    /// Whether a request whose lookup permitted `addresses`, under `tls_name`, may use a
+    /// connection opened with this key.
+    fn fits(&self, addresses: &[SocketAddr], tls_name: &Option<ServerName<'static>>) -> bool {
+        &self.tls_name == tls_name && addresses.contains(&self.address)
+    }
+}
+
+struct Idle {
+    id: u64,
+    key: Key,
+    sender: SendRequest<WasiBody>,
+}
+
+/// The pool of one integration.
+#[derive(Default)]
+pub struct ConnectionPool {
+    idle: Mutex<Vec<Idle>>,
+    next_id: AtomicU64,
+    opened: AtomicU64,
+}
+
+impl std::fmt::Debug for ConnectionPool {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionPool")
+            .field("opened", &self.opened.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+type IoFuture = Box<dyn Future<Output = Result<(), Error>> + Send>;
+
+trait Stream: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static {}
+impl<T> Stream for T where T: AsyncRead + AsyncWrite + Send + Sync + Unpin + 'static {}
+
+impl ConnectionPool {
+    pub fn new() -> Arc<Self> {
+        Arc::default()
+    }
+
+    /// Connections this pool opened so far.
+    pub fn opened(&self) -> u64 {
+        self.opened.load(Ordering::Relaxed)
+    }
+
+    /// An idle connection to one of `addresses` under `tls_name`, newest first.
+    fn checkout(
+        &self,
+        addresses: &[SocketAddr],
+        tls_name: &Option<ServerName<'static>>,
+    ) -> Option<(Key, SendRequest<WasiBody>)> {
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        idle.retain(|c| !c.sender.is_closed());
+        let at = idle.iter().rposition(|c| c.key.fits(addresses, tls_name))?;
+        let c = idle.remove(at);
+        Some((c.key, c.sender))
+    }
+
+    /// Puts a connection whose answer was read back, and closes it after the idle timeout.
+    fn checkin(self: &Arc<Self>, key: Key, sender: SendRequest<WasiBody>) {
+        if sender.is_closed() {
+            return;
+        }
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+            idle.push(Idle { id, key, sender });
+            if idle.len() > MAX_IDLE {
+                idle.remove(0);
+            }
+        }
+        let pool = Arc::downgrade(self);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                tokio::time::sleep(IDLE_TIMEOUT).await;
+                if let Some(pool) = pool.upgrade() {
+                    pool.idle
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .retain(|c| c.id != id);
+                }
+            });
+        }
+    }
+
+    /// Sends `request` (already allowed and vetted) on an idle connection to one of
+    /// `addresses`, or on a new one to the first of them that answers (within the
+    /// connect timeout), over TLS when `target.tls_name` is set.
+    pub async fn send(
+        self: &Arc<Self>,
+        mut request: http::Request<WasiBody>,
+        target: &crate::sandbox::egress::Target,
+        addresses: Vec<SocketAddr>,
+        tls: Arc<rustls::ClientConfig>,
+        options: RequestOptions,
+    ) -> Result<(http::Response<WasiBody>, IoFuture), Error> {
+        let connect_timeout = options.connect_timeout.unwrap_or(Duration::from_secs(30));
+        let first_byte_timeout = options
+            .first_byte_timeout
+            .unwrap_or(Duration::from_secs(30));
+        let between_bytes = options
+            .between_bytes_timeout
+            .unwrap_or(Duration::from_secs(30))
+            .max(Duration::from_nanos(1));
+
+        // On the wire, the request line carries only the path and query.
+        *request.uri_mut() = http::Uri::builder()
+            .path_and_query(
+                request
+                    .uri()
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/"),
+            )
+            .build()
+            .map_err(|_| Error::HttpRequestUriInvalid)?;
+
+        while let Some((key, mut sender)) = self.checkout(&addresses, &target.tls_name) {
+            // A connection the panel closed meanwhile fails here, or hands the request back
+            // unsent below; either way the next one (or a new one) is tried.
+            match tokio::time::timeout(connect_timeout, sender.ready()).await {
+                Ok(Ok(())) => {}
+                _ => continue,
+            }
+            let sent = tokio::time::timeout(first_byte_timeout, sender.try_send_request(request))
+                .await
+                .map_err(|_| Error::ConnectionReadTimeout)?;
+            match sent {
+                Ok(response) => return Ok(self.answer(response, key, sender, between_bytes)),
+                Err(mut e) => match e.take_message() {
+                    Some(unsent) => request = unsent,
+                    None => return Err(Error::from(e.into_error())),
+                },
+            }
+        }
+
+        let (stream, address) = connect(target, &addresses, tls, connect_timeout).await?;
+        let (mut sender, conn) = tokio::time::timeout(
+            connect_timeout,
+            hyper::client::conn::http1::Builder::new()
+                .handshake(wasmtime_wasi_http::io::TokioIo::new(stream)),
+        )
+        .await
+        .map_err(|_| Error::ConnectionTimeout)??;
+        self.opened.fetch_add(1, Ordering::Relaxed);
+        // The connection outlives this request, so it is driven by a task of its own; its
+        // failures reach the request as errors of the answer or of its body.
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+        let response = tokio::time::timeout(first_byte_timeout, sender.send_request(request))
+            .await
+            .map_err(|_| Error::ConnectionReadTimeout)??;
+        let key = Key {
+            address,
+            tls_name: target.tls_name.clone(),
+        };
+        Ok(self.answer(response, key, sender, between_bytes))
+    }
+
+    fn answer(
+        self: &Arc<Self>,
+        response: http::Response<hyper::body::Incoming>,
+        key: Key,
+        sender: SendRequest<WasiBody>,
+        between_bytes: Duration,
+    ) -> (http::Response<WasiBody>, IoFuture) {
+        let pool = Arc::downgrade(self);
+        let response = response.map(|incoming| {
+            let mut timer = tokio::time::interval(between_bytes);
+            timer.reset();
+            http_body_util::BodyExt::boxed_unsync(PooledBody {
+                incoming,
+                timer,
+                back: Some((pool, key, sender)),
+            })
+        });
+        let io: IoFuture = Box::new(async { Ok(()) });
+        (response, io)
+    }
+}
+
+/// Connects to the first of `addresses` that answers, then TLS when the target has a name.
+async fn connect(
+    target: &crate::sandbox::egress::Target,
+    addresses: &[SocketAddr],
+    tls: Arc<rustls::ClientConfig>,
+    connect_timeout: Duration,
+) -> Result<(Box<dyn Stream>, SocketAddr), Error> {
+    let tcp = async {
+        let mut last = None;
+        for address in addresses {
+            match TcpStream::connect(address).await {
+                Ok(stream) => return Ok((stream, *address)),
+                Err(e) => last = Some(e),
+            }
+        }
+        Err(last.unwrap_or_else(|| std::io::Error::other("no address to connect to")))
+    };
+    let (tcp, address) = match tokio::time::timeout(connect_timeout, tcp).await {
+        Ok(connected) => connected.map_err(Error::Connect)?,
+        Err(_) => return Err(Error::ConnectionTimeout),
+    };
+    let _ = tcp.set_nodelay(true);
+    let stream: Box<dyn Stream> = match &target.tls_name {
+        Some(name) => {
+            let connector = tokio_rustls::TlsConnector::from(tls);
+            let handshake = connector.connect(name.clone(), tcp);
+            match tokio::time::timeout(connect_timeout, handshake).await {
+                Ok(stream) => Box::new(stream.map_err(Error::Tls)?),
+                Err(_) => return Err(Error::ConnectionTimeout),
+            }
+        }
+        None => Box::new(tcp),
+    };
+    Ok((stream, address))
+}
+
+/// A response body that fails when the panel pauses longer than the between-bytes timeout,
+/// and hands its connection back to the pool once it was read to the end (a body dropped
+/// half-read takes its connection with it).
+struct PooledBody {
+    incoming: hyper::body::Incoming,
+    timer: tokio::time::Interval,
+    back: Option<(Weak<ConnectionPool>, Key, SendRequest<WasiBody>)>,
+}
+
+impl PooledBody {
+    fn give_back(&mut self) {
+        if let Some((pool, key, sender)) = self.back.take()
+            && let Some(pool) = pool.upgrade()
+        {
+            pool.checkin(key, sender);
+        }
+    }
+}
+
+impl Drop for PooledBody {
+    fn drop(&mut self) {
+        if self.incoming.is_end_stream() {
+            self.give_back();
+        }
+    }
+}
+
+impl Body for PooledBody {
+    type Data = Bytes;
+    type Error = Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, Error>>> {
+        match Pin::new(&mut self.incoming).poll_frame(cx) {
+            Poll::Ready(None) => {
+                self.give_back();
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(Err(e))) => {
+                self.back = None;
+                Poll::Ready(Some(Err(if e.is_timeout() {
+                    Error::HttpResponseTimeout
+                } else {
+                    Error::from(e)
+                })))
+            }
+            Poll::Ready(Some(Ok(frame))) => {
+                self.timer.reset();
+                Poll::Ready(Some(Ok(frame)))
+            }
+            Poll::Pending => {
+                ready!(self.timer.poll_tick(cx));
+                self.back = None;
+                Poll::Ready(Some(Err(Error::ConnectionReadTimeout)))
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.incoming.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.incoming.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sandbox::egress::Target;
+    use http_body_util::BodyExt;
+    use std::sync::atomic::AtomicUsize;
+
+    /// A keep-alive HTTP/1.1 server on every loopback address; counts its connections.
+    async fn server() -> (u16, Arc<AtomicUsize>) {
+        let listener = tokio::net::TcpListener::bind("0.0.0.0:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let count = Arc::new(AtomicUsize::new(0));
+        let seen = count.clone();
+        tokio::spawn(async move {
+            loop {
+                let (stream, _) = listener.accept().await.unwrap();
+                seen.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let service = hyper::service::service_fn(|_req| async {
+                        Ok::<_, std::convert::Infallible>(http::Response::new(
+                            http_body_util::Full::new(Bytes::from_static(b"ok")),
+                        ))
+                    });
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        });
+        (port, count)
+    }
+
+    /// One GET to `ip:port`, its answer read to the end.
+    async fn get(pool: &Arc<ConnectionPool>, ip: &str, port: u16) {
+        let tls = crate::sandbox::egress::tls_config(None).unwrap();
+        let response = send(pool, ip, port, None, tls).await;
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        assert_eq!(&body[..], b"ok");
+    }
+
+    /// One GET to `ip:port` (over TLS to `tls_name` when given); the answer unread.
+    async fn send(
+        pool: &Arc<ConnectionPool>,
+        ip: &str,
+        port: u16,
+        tls_name: Option<&str>,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> http::Response<WasiBody> {
+        let address: SocketAddr = format!("{ip}:{port}").parse().unwrap();
+        let target = Target {
+            host: ip.into(),
+            port,
+            vet: false,
+            tls_name: tls_name.map(|n| ServerName::try_from(n.to_string()).unwrap()),
+        };
+        let scheme = if tls_name.is_some() { "https" } else { "http" };
+        let request = http::Request::get(format!("{scheme}://{ip}:{port}/"))
+            .body(
+                http_body_util::Empty::new()
+                    .map_err(|never| match never {})
+                    .boxed_unsync(),
+            )
+            .unwrap();
+        let (response, _io) = pool
+            .send(
+                request,
+                &target,
+                vec![address],
+                tls,
+                RequestOptions::default(),
+            )
+            .await
+            .unwrap();
+        response
+    }
+
+    /// A second connection (the first is busy: its answer not yet read) resumes the
+    /// first one's TLS session instead of a full handshake.
+    #[tokio::test]
+    async fn a_new_tls_connection_resumes_the_integrations_session() {
+        let (port, connections) = server().await;
+        let ca = panel_emulators::tls::TestCa::new();
+        let upstream: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let front = panel_emulators::front::Front::tls(upstream, &ca, &["panel.test"]).unwrap();
+        let tls = crate::sandbox::egress::tls_config(Some(ca.pem.as_bytes())).unwrap();
+        let pool = ConnectionPool::new();
+        let port = front.addr.port();
+        let first = send(&pool, "127.0.0.1", port, Some("panel.test"), tls.clone()).await;
+        let second = send(&pool, "127.0.0.1", port, Some("panel.test"), tls.clone()).await;
+        for response in [first, second] {
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(&body[..], b"ok");
+        }
+        assert_eq!(pool.opened(), 2);
+        assert_eq!(front.connections(), 2);
+        assert_eq!(connections.load(Ordering::SeqCst), 2);
+        assert_eq!(front.resumed(), 1, "the second handshake resumed the first");
+        // Both connections are idle now; the next requests take them, no third handshake.
+        let third = send(&pool, "127.0.0.1", port, Some("panel.test"), tls).await;
+        third.into_body().collect().await.unwrap();
+        assert_eq!(front.connections(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_connection_is_reused_only_for_the_address_it_was_opened_to() {
+        let (port, connections) = server().await;
+        let pool = ConnectionPool::new();
+        get(&pool, "127.0.0.1", port).await;
+        get(&pool, "127.0.0.1", port).await;
+        get(&pool, "127.0.0.1", port).await;
+        assert_eq!(
+            connections.load(Ordering::SeqCst),
+            1,
+            "one connection, reused"
+        );
+        // Another vetted address (the same server) never gets the pooled connection.
+        get(&pool, "127.0.0.2", port).await;
+        assert_eq!(connections.load(Ordering::SeqCst), 2);
+        get(&pool, "127.0.0.1", port).await;
+        get(&pool, "127.0.0.2", port).await;
+        assert_eq!(connections.load(Ordering::SeqCst), 2);
+        assert_eq!(pool.opened(), 2);
+    }
+
+    #[tokio::test]
+    async fn pools_do_not_share_connections() {
+        let (port, connections) = server().await;
+        let (a, b) = (ConnectionPool::new(), ConnectionPool::new());
+        get(&a, "127.0.0.1", port).await;
+        get(&b, "127.0.0.1", port).await;
+        get(&a, "127.0.0.1", port).await;
+        get(&b, "127.0.0.1", port).await;
+        assert_eq!(connections.load(Ordering::SeqCst), 2);
+    }
+
+    #[test]
+    fn a_connection_fits_only_its_vetted_address_and_tls_name() {
+        let name = |n: &str| Some(ServerName::try_from(n.to_string()).unwrap());
+        let a: SocketAddr = "203.0.113.7:443".parse().unwrap();
+        let b: SocketAddr = "203.0.113.8:443".parse().unwrap();
+        let key = Key {
+            address: a,
+            tls_name: name("panel.example"),
+        };
+        assert!(key.fits(&[b, a], &name("panel.example")));
+        assert!(!key.fits(&[b], &name("panel.example")), "another address");
+        assert!(!key.fits(&[a], &name("other.example")), "another TLS name");
+        assert!(
+            !key.fits(&[a], &None),
+            "plain HTTP never takes a TLS connection"
+        );
+        let plain = Key {
+            address: a,
+            tls_name: None,
+        };
+        assert!(!plain.fits(&[a], &name("panel.example")));
+    }
+}
