@@ -1754,6 +1754,7 @@ fn a_callback_without_a_lifecycle_is_refused() {
         "{}",
         run.stderr
     );
+}
 
 /// Connection reuse in the service: a burst of events to one panel travels on one
 /// connection (one worker: the events run one after another), and a burst spread over
