@@ -25,8 +25,9 @@ pub struct Network {
     pub failed: Vec<IntegrationReport>,
     /// Present when the config has a `[lifecycle]` table.
     pub lifecycle: Option<Lifecycle>,
-    /// The database (`domain-host.db` in the state directory), when the config has a
-    /// `[lifecycle]` or `[service]` table: the lifecycle's records, the service's queue.
+    /// The database (`domain-host.db` in the state directory, or the shared one of
+    /// `[store]`), when the config has a `[lifecycle]`, `[service]` or `[store]` table: the
+    /// lifecycle's records, the service's queue.
     pub store: Option<Arc<Database>>,
 }
 
@@ -79,8 +80,14 @@ impl Network {
                 }
             }
         }
-        let store = if config.config.lifecycle.is_some() || config.config.service.is_some() {
-            let store = Database::open(&host.settings.state_dir.join("domain-host.db"))?;
+        let store = if config.config.lifecycle.is_some()
+            || config.config.service.is_some()
+            || config.config.store.is_some()
+        {
+            let store = match &config.config.store {
+                Some(shared) => Database::open_mysql(shared, &config.config.instance())?,
+                None => Database::open(&host.settings.state_dir.join("domain-host.db"))?,
+            };
             // Stage changes go to the outbox whenever a callback is configured, whoever
             // changes them (the service, or `verify` from cron): the service delivers them.
             store.keep_outbox(

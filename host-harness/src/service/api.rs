@@ -174,19 +174,27 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| anyhow::anyhow!("the database call stopped: {e}"))?
 }
 
+/// `{"ok", "instance", "store"}`: 200 when the database answers, else 503 with why (a
+/// load balancer then sends WordPress to another instance).
 async fn healthz(state: Shared) -> Response {
-    let ping = blocking(&state, |s| {
-        s.with_connection(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
-    })
-    .await;
-    match ping {
-        Ok(_) => json(&state, StatusCode::OK, &serde_json::json!({ "ok": true })),
-        Err(e) => error(
-            &state,
+    let ping = blocking(&state, |s| s.ping()).await;
+    let (status, ok, error) = match ping {
+        Ok(()) => (StatusCode::OK, true, None),
+        Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("the database does not answer: {e:#}"),
+            false,
+            Some(format!("the database does not answer: {e:#}")),
         ),
+    };
+    let mut body = serde_json::json!({
+        "ok": ok,
+        "instance": state.instance,
+        "store": state.store.kind(),
+    });
+    if let Some(error) = error {
+        body["error"] = error.into();
     }
+    json(&state, status, &body)
 }
 
 async fn metrics(state: Shared) -> Response {
@@ -203,7 +211,10 @@ async fn metrics(state: Shared) -> Response {
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "text/plain; version=0.0.4")
-        .body(Body::from(state.metrics.render(&events, outbox, dead)))
+        .body(Body::from(super::metrics::label_instance(
+            &state.metrics.render(&events, outbox, dead),
+            &state.instance,
+        )))
         .unwrap_or_default()
 }
 
