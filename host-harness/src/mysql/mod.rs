@@ -84,28 +84,38 @@ impl Mysql {
         Ok(store)
     }
 
-    /// Runs one database call to completion, within the timeout.
-    fn block_on<T>(&self, call: impl Future<Output = Result<T>>) -> Result<T> {
+    /// Runs one database call to completion, within the timeout, on a thread of its own
+    /// that belongs to no runtime. The callers are synchronous but often run on a worker of
+    /// the service's runtime: driving the call there would let tokio park its wake-ups
+    /// (cooperative budget, deferred wakers) on that worker, which is blocked here, and the
+    /// call would never end, not even by its timeout.
+    fn block_on<T: Send>(&self, call: impl Future<Output = Result<T>> + Send) -> Result<T> {
         let runtime = self
             .runtime
             .as_ref()
             .expect("the store's runtime lives as long as it");
-        let _inside = runtime.enter();
         let timeout = self.timeout;
-        futures::executor::block_on(async move {
-            match tokio::time::timeout(timeout, call).await {
-                Ok(result) => result,
-                Err(_) => Err(anyhow!(
-                    "the database did not answer within {} ms",
-                    timeout.as_millis()
-                )),
-            }
+        std::thread::scope(|scope| {
+            scope
+                .spawn(move || {
+                    runtime.block_on(async move {
+                        match tokio::time::timeout(timeout, call).await {
+                            Ok(result) => result,
+                            Err(_) => Err(anyhow!(
+                                "the database did not answer within {} ms",
+                                timeout.as_millis()
+                            )),
+                        }
+                    })
+                })
+                .join()
+                .unwrap_or_else(|_| Err(anyhow!("the database call panicked")))
         })
     }
 
     /// [`Mysql::block_on`], again when InnoDB chose this transaction as a deadlock's victim
     /// (two instances claiming at once) or a lock wait timed out: it was rolled back whole.
-    pub(crate) fn run<T, F: Future<Output = Result<T>>>(
+    pub(crate) fn run<T: Send, F: Future<Output = Result<T>> + Send>(
         &self,
         mut call: impl FnMut() -> F,
     ) -> Result<T> {
