@@ -203,12 +203,13 @@ impl Network {
             report.site = Some(e.site_id);
             report.www = Some(e.www);
         }
-        if let Some(lifecycle) = &self.lifecycle {
-            report.lifecycle = self
+        if let Some(lifecycle) = &self.lifecycle
+            && let Err(e) = self
                 .keep_record(lifecycle, operation, event, &report.integrations)
                 .await
-                .err()
-                .map(|e| format!("{e:#}"));
+        {
+            report.store_lost = e.chain().any(|c| c.is::<crate::mysql::StoreError>());
+            report.lifecycle = Some(format!("{e:#}"));
         }
         report
     }

@@ -126,7 +126,7 @@ impl Mysql {
                     tries += 1;
                     std::thread::sleep(Duration::from_millis(5 * tries));
                 }
-                result => return result.map_err(|e| anyhow!("the database: {}", describe(&e))),
+                result => return result.map_err(|e| StoreError(describe(&e)).into()),
             }
         }
     }
@@ -151,6 +151,20 @@ impl Drop for Mysql {
         }
     }
 }
+
+/// A call to the shared store failed (most often: the database cannot be reached). What
+/// depended on it is not recorded; the service tries the work again (an event whose
+/// lifecycle record this stopped is queued again, not done).
+#[derive(Debug)]
+pub struct StoreError(pub String);
+
+impl std::fmt::Display for StoreError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "the database: {}", self.0)
+    }
+}
+
+impl std::error::Error for StoreError {}
 
 /// A URL error without the URL (it may hold the password).
 fn kind_of(e: &mysql_async::UrlError) -> &'static str {

@@ -428,7 +428,9 @@ async fn apply(state: Arc<State>, event: queue::Claimed) {
         .secrets
         .redact(&serde_json::to_string(&report).unwrap_or_else(|_| "null".into()));
     let now = now_ms();
-    let saved = if report.ok {
+    // Done only when the lifecycle's record is kept too: a record the lost shared store
+    // could not take would lose the domain's stage change; the event runs again instead.
+    let saved = if report.ok && !report.store_lost {
         state.metrics.outcome("done");
         state.say(&format!(
             "event {} {} {}: done (attempt {})",
