@@ -420,7 +420,7 @@ pub fn write_config(
 }
 
 /// Per event: (id, domain, state, attempts, started_ms, finished_ms), from the database.
-fn events(db: &MariaDb) -> Vec<(i64, String, String, i64, i64, i64)> {
+fn events(db: &MariaDb) -> Vec<EventRow> {
     db.sql("SELECT id, domain, state, attempts, COALESCE(started_ms, 0), COALESCE(finished_ms, 0) FROM dh.events ORDER BY id")
         .lines()
         .map(|l| {
@@ -455,7 +455,7 @@ fn wait_all_done(db: &MariaDb, n: usize, services: &[&Service], limit: Duration)
 
 /// The three events of domain `i`, in order: add, remove, add (so a domain ends added,
 /// and a remove run before its add, or an add after the second add, shows).
-fn script() -> Vec<(&'static str, String, u64, String)> {
+fn script() -> Vec<Scripted> {
     let mut out = Vec::new();
     for round in 0..3 {
         for i in 0..100u64 {
@@ -475,10 +475,14 @@ fn script() -> Vec<(&'static str, String, u64, String)> {
     out
 }
 
-type Work = Arc<Mutex<Vec<(usize, (&'static str, String, u64, String))>>>;
+/// One scripted event: (event, domain, site, idempotency key).
+type Scripted = (&'static str, String, u64, String);
+type Work = Arc<Mutex<Vec<(usize, Scripted)>>>;
+/// An event's row: (id, domain, state, attempts, started_ms, finished_ms).
+type EventRow = (i64, String, String, i64, i64, i64);
 
 /// The next event to post, in the script's order.
-fn next(work: &Work) -> Option<(usize, (&'static str, String, u64, String))> {
+fn next(work: &Work) -> Option<(usize, Scripted)> {
     let mut list = work.lock().unwrap();
     (!list.is_empty()).then(|| list.remove(0))
 }
@@ -490,7 +494,7 @@ fn assert_the_outcome(db: &MariaDb, rc: &Emulator<RunCloud>, receiver: &Receiver
     let rows = events(db);
     assert_eq!(rows.len(), 300, "300 events stored, none twice");
     assert!(rows.iter().all(|r| r.2 == "done"), "{rows:?}");
-    let mut by_domain: BTreeMap<&str, Vec<&(i64, String, String, i64, i64, i64)>> = BTreeMap::new();
+    let mut by_domain: BTreeMap<&str, Vec<&EventRow>> = BTreeMap::new();
     for r in &rows {
         by_domain.entry(&r.1).or_default().push(r);
     }
@@ -814,7 +818,7 @@ fn store_copy_moves_an_sqlite_state_directory_into_an_empty_database() {
     std::fs::write(case.config_path(), &text).unwrap();
     let shared = Service::start(&case, &db.url(), "shared");
     let again = post(
-        &[shared.addr.clone()],
+        std::slice::from_ref(&shared.addr),
         0,
         "add-domain",
         "one.example.test",
@@ -825,7 +829,7 @@ fn store_copy_moves_an_sqlite_state_directory_into_an_empty_database() {
     let (status, e) = shared.get(&format!("/v1/events/{first}"), TOKEN).unwrap();
     assert_eq!((status, e["state"].as_str()), (200, Some("done")), "{e}");
     let next = post(
-        &[shared.addr.clone()],
+        std::slice::from_ref(&shared.addr),
         0,
         "add-domain",
         "three.example.test",

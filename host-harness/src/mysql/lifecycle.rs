@@ -14,6 +14,9 @@ use mysql_async::{Conn, IsolationLevel, TxOpts};
 use std::collections::BTreeMap;
 
 impl Mysql {
+    /// [`crate::lifecycle::database::Database::upsert_for`]'s arguments and whether the
+    /// outbox is kept.
+    #[allow(clippy::too_many_arguments)]
     pub fn upsert_for(
         &self,
         domain: &str,
