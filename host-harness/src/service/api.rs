@@ -208,13 +208,16 @@ async fn metrics(state: Shared) -> Response {
     .await
     .unwrap_or_default();
     let (events, outbox, dead) = counts;
+    let mut text = state.metrics.render(&events, outbox, dead);
+    // Several instances share a store: each sample says which one served it. One SQLite
+    // instance keeps the unlabelled samples it always had.
+    if state.store.mysql().is_some() {
+        text = super::metrics::label_instance(&text, &state.instance);
+    }
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "text/plain; version=0.0.4")
-        .body(Body::from(super::metrics::label_instance(
-            &state.metrics.render(&events, outbox, dead),
-            &state.instance,
-        )))
+        .body(Body::from(text))
         .unwrap_or_default()
 }
 
