@@ -672,6 +672,18 @@ fn two_instances_share_the_work_and_one_killed_mid_run_loses_nothing() {
     );
     let log = b.log();
     assert!(!log.contains(DB_PASSWORD) && !log.contains(TOKEN), "{log}");
+    // The CLI reads the same store: a domain B recorded, through A's config.
+    let url = db.url();
+    let run = case_a.run_with_env(
+        &["status", "site5.example.test"],
+        &[("DH_TEST_DATABASE_URL", url.as_str())],
+    );
+    assert!(
+        run.all_output().contains("site5.example.test") && run.status != 2,
+        "{}",
+        run.all_output()
+    );
+    assert!(!run.all_output().contains(DB_PASSWORD));
 }
 
 #[test]
@@ -837,6 +849,53 @@ fn store_copy_moves_an_sqlite_state_directory_into_an_empty_database() {
         "wp-three",
     );
     assert!(next > 2, "new ids follow the copied ones: {next}");
+}
+
+#[test]
+fn instances_starting_at_once_on_an_empty_database_migrate_it_once() {
+    let Some(db) = MariaDb::start("migrate") else {
+        return;
+    };
+    let rc = runcloud();
+    let dns = DnsServer::spawn("example.test").unwrap();
+    let receiver = Receiver::start();
+    let cases: Vec<Case> = (0..4).map(|i| Case::new(&format!("migrate-{i}"))).collect();
+    for (i, case) in cases.iter().enumerate() {
+        write_config(case, &format!("web-{i}"), &rc, &dns, &receiver, "3s");
+    }
+    // Four processes open the empty store at the same moment (`status` migrates as `serve` does).
+    let url = db.url();
+    let runs: Vec<_> = std::thread::scope(|scope| {
+        let handles: Vec<_> = cases
+            .iter()
+            .map(|case| {
+                let url = url.clone();
+                scope.spawn(move || {
+                    case.run_with_env(&["status"], &[("DH_TEST_DATABASE_URL", url.as_str())])
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    for run in &runs {
+        assert_eq!(run.status, 0, "{}", run.all_output());
+    }
+    assert_eq!(
+        db.sql("SELECT COUNT(*) FROM dh.schema_migrations").trim(),
+        "1"
+    );
+    let tables = db.sql("SELECT table_name FROM information_schema.tables WHERE table_schema = 'dh' ORDER BY table_name");
+    assert_eq!(
+        tables.split_whitespace().collect::<Vec<_>>(),
+        [
+            "checks",
+            "domains",
+            "events",
+            "names",
+            "outbox",
+            "schema_migrations"
+        ]
+    );
 }
 
 #[test]
