@@ -182,6 +182,24 @@ enum Output {
 /// Registers the values the operator's config makes secret before anything is loaded:
 /// the named environment variables and the constants marked secret.
 pub fn register_operator_secrets(config: &LoadedConfig, secrets: &Secrets) {
+    // The shared store's URL holds its password (or password_env does).
+    if let Some(store) = &config.config.store
+        && let Ok((url, password)) = store.url()
+    {
+        if let Some((user, _)) = url
+            .strip_prefix("mysql://")
+            .and_then(|rest| rest.split('/').next())
+            .and_then(|authority| authority.rsplit_once('@'))
+            && let Some((_, pass)) = user.split_once(':')
+            && !pass.is_empty()
+        {
+            secrets.add(pass);
+        }
+        secrets.add(&url);
+        if let Some(password) = password {
+            secrets.add(&password);
+        }
+    }
     for integration in config.config.integrations.values() {
         for name in &integration.env {
             if let Ok(value) = std::env::var(name) {

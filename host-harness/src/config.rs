@@ -48,6 +48,116 @@ pub struct HostConfig {
     pub lifecycle: Option<crate::lifecycle::config::LifecycleConfig>,
     /// `domain-host serve`: the HTTP API, its token and the stage callback.
     pub service: Option<ServiceConfig>,
+    /// Where the queue, lifecycle and outbox live: absent, SQLite in `state_dir`; or a
+    /// MySQL/MariaDB database several instances share.
+    pub store: Option<StoreConfig>,
+}
+
+impl HostConfig {
+    /// This process's name in `/healthz`, `/metrics` and the leases it takes in a shared
+    /// store: `[service] instance`, else `hostname:pid`.
+    pub fn instance(&self) -> String {
+        if let Some(name) = self.service.as_ref().and_then(|s| s.instance.clone()) {
+            return name;
+        }
+        let mut buf = [0u8; 256];
+        // SAFETY: the buffer is writable for its whole length; the name is cut at its NUL.
+        let ok = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) } == 0;
+        let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+        let host = if ok {
+            String::from_utf8_lossy(&buf[..end]).into_owned()
+        } else {
+            "localhost".to_string()
+        };
+        format!("{host}:{}", std::process::id())
+    }
+}
+
+/// `[store]`: a MySQL 8 / MariaDB 10.6+ database shared by every `serve` instance and the
+/// CLI.
+///
+/// ```toml
+/// [store]
+/// url_env = "DOMAIN_HOST_DATABASE_URL"   # mysql://user:password@host:3306/database
+/// # or: url = "mysql://user@host:3306/database" and password_env = "DOMAIN_HOST_DATABASE_PASSWORD"
+/// lease = "30s"      # an instance's claim on an event, check or delivery; renewed while working
+/// timeout = "5s"     # one database call; then it is an error (the service says 503)
+/// ```
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub url: Option<String>,
+    pub url_env: Option<String>,
+    pub password_env: Option<String>,
+    #[serde(default = "d_30s", with = "duration_text")]
+    pub lease: std::time::Duration,
+    #[serde(default = "d_5s", with = "duration_text")]
+    pub timeout: std::time::Duration,
+}
+
+impl StoreConfig {
+    pub fn check(&self) -> Result<()> {
+        match (&self.url, &self.url_env) {
+            (Some(_), Some(_)) => bail!("store: set url or url_env, not both"),
+            (None, None) => bail!(
+                "store: set url_env (the environment variable holding mysql://user:password@host/database) or url"
+            ),
+            (Some(url), None) => {
+                let authority = url
+                    .strip_prefix("mysql://")
+                    .ok_or_else(|| anyhow::anyhow!("store.url must start with mysql://"))?
+                    .split('/')
+                    .next()
+                    .unwrap_or_default();
+                if authority
+                    .rsplit_once('@')
+                    .is_some_and(|(user, _)| user.contains(':'))
+                {
+                    bail!(
+                        "store.url must not hold the password (the config file is not a secret): put it in password_env, or the whole URL in url_env"
+                    );
+                }
+            }
+            _ => {}
+        }
+        for (key, name) in [
+            ("url_env", &self.url_env),
+            ("password_env", &self.password_env),
+        ] {
+            if let Some(name) = name
+                && !is_constant_name(name)
+            {
+                bail!("store.{key}: {name:?} is not an environment variable name");
+            }
+        }
+        if self.lease < std::time::Duration::from_secs(1) {
+            bail!("store.lease must be at least 1s");
+        }
+        if self.timeout.is_zero() {
+            bail!("store.timeout must be above 0");
+        }
+        Ok(())
+    }
+
+    /// The database URL and the password (when set apart), from the environment.
+    pub fn url(&self) -> Result<(String, Option<String>)> {
+        let url = match (&self.url, &self.url_env) {
+            (Some(url), _) => url.clone(),
+            (None, Some(name)) => match std::env::var(name) {
+                Ok(v) if !v.trim().is_empty() => v.trim().to_string(),
+                _ => bail!("store.url_env: the environment variable {name} is not set"),
+            },
+            (None, None) => bail!("store: url is not set"),
+        };
+        let password = match &self.password_env {
+            None => None,
+            Some(name) => match std::env::var(name) {
+                Ok(v) if !v.is_empty() => Some(v),
+                _ => bail!("store.password_env: the environment variable {name} is not set"),
+            },
+        };
+        Ok((url, password))
+    }
 }
 
 /// `[service]`: what `domain-host serve` listens on, who may call it, and where stage
@@ -76,6 +186,7 @@ pub struct HostConfig {
 /// idempotency_ttl = "7d"        # an Idempotency-Key names its event this long
 /// header_timeout = "10s"        # a request's headers must arrive within this
 /// max_connections = 256         # connections open at once; more wait
+/// instance = "web-1"            # this instance's name (default: hostname:pid)
 /// ```
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -124,6 +235,9 @@ pub struct ServiceConfig {
     pub header_timeout: std::time::Duration,
     #[serde(default = "default_max_connections")]
     pub max_connections: usize,
+    /// This instance's name in `/healthz`, `/metrics` and the leases it holds. Default:
+    /// hostname and process id.
+    pub instance: Option<String>,
 }
 
 /// How a commit reaches the disk (SQLite's `synchronous` in WAL mode).
@@ -495,7 +609,24 @@ impl LoadedConfig {
                 .check()
                 .map_err(|e| anyhow::anyhow!("config file {}: {e}", path.display()))?;
         }
+        if let Some(store) = &config.store {
+            store
+                .check()
+                .with_context(|| format!("config file {}", path.display()))?;
+        }
         if let Some(service) = &config.service {
+            if let Some(instance) = &service.instance
+                && (instance.is_empty()
+                    || instance.len() > 200
+                    || !instance
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+            {
+                bail!(
+                    "config file {}: service.instance must be 1 to 200 letters, digits, '-', '_', '.' or ':'",
+                    path.display()
+                );
+            }
             service
                 .check()
                 .with_context(|| format!("config file {}", path.display()))?;

@@ -25,8 +25,9 @@ pub struct Network {
     pub failed: Vec<IntegrationReport>,
     /// Present when the config has a `[lifecycle]` table.
     pub lifecycle: Option<Lifecycle>,
-    /// The database (`domain-host.db` in the state directory), when the config has a
-    /// `[lifecycle]` or `[service]` table: the lifecycle's records, the service's queue.
+    /// The database (`domain-host.db` in the state directory, or the shared one of
+    /// `[store]`), when the config has a `[lifecycle]`, `[service]` or `[store]` table: the
+    /// lifecycle's records, the service's queue.
     pub store: Option<Arc<Database>>,
 }
 
@@ -85,9 +86,14 @@ impl Network {
         // `approve` reads components and writes the lock file, nothing else: root runs it on
         // a server, where the state directory is the service user's and not root's to open.
         let uses_store = selection.mode != approvals::Mode::Approve
-            && (config.config.lifecycle.is_some() || config.config.service.is_some());
+            && (config.config.lifecycle.is_some()
+                || config.config.service.is_some()
+                || config.config.store.is_some());
         let store = if uses_store {
-            let store = Database::open(&host.settings.state_dir.join("domain-host.db"))?;
+            let store = match &config.config.store {
+                Some(shared) => Database::open_mysql(shared, &config.config.instance())?,
+                None => Database::open(&host.settings.state_dir.join("domain-host.db"))?,
+            };
             // Stage changes go to the outbox whenever a callback is configured, whoever
             // changes them (the service, or `verify` from cron): the service delivers them.
             store.keep_outbox(
@@ -203,12 +209,13 @@ impl Network {
             report.site = Some(e.site_id);
             report.www = Some(e.www);
         }
-        if let Some(lifecycle) = &self.lifecycle {
-            report.lifecycle = self
+        if let Some(lifecycle) = &self.lifecycle
+            && let Err(e) = self
                 .keep_record(lifecycle, operation, event, &report.integrations)
                 .await
-                .err()
-                .map(|e| format!("{e:#}"));
+        {
+            report.store_lost = e.chain().any(|c| c.is::<crate::mysql::StoreError>());
+            report.lifecycle = Some(format!("{e:#}"));
         }
         report
     }

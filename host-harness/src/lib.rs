@@ -9,7 +9,8 @@
 //! - [`runtime`]: engine, compiled-component cache, instances, operations, retries, locks,
 //!   reports: running one operation of one component;
 //! - [`sandbox`]: everything a component's request passes through, and what it may read;
-//! - [`lifecycle`]: DNS and certificate checks per mapped domain, in SQLite;
+//! - [`lifecycle`]: DNS and certificate checks per mapped domain, in SQLite or
+//!   [`mysql`] (the store several instances share);
 //! - [`service`]: `domain-host serve`, the durable queue WordPress's bridge feeds.
 
 pub mod commands;
@@ -18,6 +19,7 @@ pub mod contract;
 pub(crate) mod dispatch;
 pub(crate) mod domain;
 pub mod lifecycle;
+pub mod mysql;
 pub(crate) mod reconcile;
 pub mod runtime;
 pub mod sandbox;

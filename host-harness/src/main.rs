@@ -103,6 +103,11 @@ enum Cmd {
         #[arg(long, value_name = "ADDRESS")]
         listen: Option<std::net::SocketAddr>,
     },
+    /// The shared store (`[store]`).
+    Store {
+        #[command(subcommand)]
+        action: StoreCmd,
+    },
     /// Compare what WordPress has (a JSON list) with what each panel serves; exit 0 when in
     /// sync, 1 when drift remains.
     Reconcile {
@@ -120,6 +125,20 @@ enum Cmd {
         /// [service] prune_max_share (default 20%) of a panel's names.
         #[arg(long, requires = "prune")]
         force: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum StoreCmd {
+    /// Copy this config's SQLite database (state_dir) into an empty MySQL/MariaDB database:
+    /// events, lifecycle, outbox and idempotency keys, ids kept.
+    Copy {
+        /// mysql://user@host:3306/database (the password in --password-env, or in the URL)
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// The environment variable holding the database password.
+        #[arg(long, value_name = "NAME")]
+        password_env: Option<String>,
     },
 }
 
@@ -150,6 +169,12 @@ fn main() {
     let command = match cli.command {
         Cmd::Serve { listen } => {
             let status = runtime.block_on(domain_host::service::run(&options, listen));
+            std::process::exit(status);
+        }
+        Cmd::Store {
+            action: StoreCmd::Copy { to, password_env },
+        } => {
+            let status = domain_host::mysql::copy::run(&options, &to, password_env.as_deref());
             std::process::exit(status);
         }
         Cmd::List => Command::List,

@@ -163,10 +163,18 @@ pub struct DomainRecord {
     pub names: Vec<NameRecord>,
 }
 
+/// The store: SQLite in the state directory (one machine), or a shared MySQL/MariaDB
+/// database (`[store]`). Every caller goes through the same methods (and the functions of
+/// `service::queue`); each answers from the backend it has.
 pub struct Database {
-    conn: Mutex<Connection>,
+    backend: Backend,
     /// Whether stage changes are written to the outbox (a callback is configured).
     outbox: std::sync::atomic::AtomicBool,
+}
+
+enum Backend {
+    Sqlite(Mutex<Connection>),
+    Mysql(crate::mysql::Mysql),
 }
 
 pub fn now_ms() -> i64 {
@@ -207,9 +215,52 @@ impl Database {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         migrate(&conn)?;
         Ok(Database {
-            conn: Mutex::new(conn),
+            backend: Backend::Sqlite(Mutex::new(conn)),
             outbox: Default::default(),
         })
+    }
+
+    /// Connects to the shared database of `[store]` (creating and migrating its schema);
+    /// `instance` names the leases this process takes.
+    pub fn open_mysql(config: &crate::config::StoreConfig, instance: &str) -> Result<Self> {
+        Ok(Database {
+            backend: Backend::Mysql(crate::mysql::Mysql::connect(config, instance)?),
+            outbox: Default::default(),
+        })
+    }
+
+    pub fn from_mysql(mysql: crate::mysql::Mysql) -> Self {
+        Database {
+            backend: Backend::Mysql(mysql),
+            outbox: Default::default(),
+        }
+    }
+
+    /// The shared database, when this store is one.
+    pub fn mysql(&self) -> Option<&crate::mysql::Mysql> {
+        match &self.backend {
+            Backend::Mysql(m) => Some(m),
+            Backend::Sqlite(_) => None,
+        }
+    }
+
+    /// `sqlite` or `mysql`, as `/healthz` and `status` say.
+    pub fn kind(&self) -> &'static str {
+        match &self.backend {
+            Backend::Sqlite(_) => "sqlite",
+            Backend::Mysql(_) => "mysql",
+        }
+    }
+
+    /// Whether the database answers.
+    pub fn ping(&self) -> Result<()> {
+        match &self.backend {
+            Backend::Mysql(m) => m.ping(),
+            Backend::Sqlite(_) => self.with_connection(|c| {
+                c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?;
+                Ok(())
+            }),
+        }
     }
 
     /// From now on, every stage change is also written to the outbox, in the transaction
@@ -224,17 +275,24 @@ impl Database {
 
     /// `synchronous = FULL`: an fsync per commit, so a commit also survives a power loss.
     pub fn synchronous_full(&self) -> Result<()> {
-        self.conn().pragma_update(None, "synchronous", "FULL")?;
+        if self.mysql().is_some() {
+            // The database's own durability settings (innodb_flush_log_at_trx_commit) rule.
+            return Ok(());
+        }
+        self.conn()?.pragma_update(None, "synchronous", "FULL")?;
         Ok(())
     }
 
-    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    fn conn(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
+        match &self.backend {
+            Backend::Sqlite(c) => Ok(c.lock().unwrap_or_else(|e| e.into_inner())),
+            Backend::Mysql(_) => bail!("this call is for the SQLite store only"),
+        }
     }
 
     /// Runs `f` in one transaction on the store's connection.
     pub fn transaction<T>(&self, f: impl FnOnce(&rusqlite::Transaction) -> Result<T>) -> Result<T> {
-        let mut conn = self.conn();
+        let mut conn = self.conn()?;
         let tx = conn.transaction()?;
         let out = f(&tx)?;
         tx.commit()?;
@@ -266,6 +324,9 @@ impl Database {
         event: Option<i64>,
     ) -> Result<()> {
         let outbox = self.outbox_on();
+        if let Some(m) = self.mysql() {
+            return m.upsert_for(domain, site, kind, names, now, event, outbox);
+        }
         self.transaction(|tx| {
             let exists: bool = tx
                 .query_row("SELECT 1 FROM domains WHERE domain = ?1", [domain], |_| Ok(()))
@@ -343,6 +404,9 @@ impl Database {
     /// [`Database::remove`] on behalf of a service event (named in the stage change).
     pub fn remove_for(&self, domain: &str, event: Option<i64>) -> Result<bool> {
         let outbox = self.outbox_on();
+        if let Some(m) = self.mysql() {
+            return m.remove_for(domain, event, outbox);
+        }
         self.transaction(|tx| {
             let before: Option<(i64, String, String)> = tx
                 .query_row(
@@ -375,13 +439,19 @@ impl Database {
     }
 
     pub fn get(&self, domain: &str) -> Result<Option<DomainRecord>> {
-        let conn = self.conn();
+        if let Some(m) = self.mysql() {
+            return m.get_domain(domain);
+        }
+        let conn = self.conn()?;
         read(&conn, domain)
     }
 
     /// Every domain, by name.
     pub fn all(&self) -> Result<Vec<DomainRecord>> {
-        let conn = self.conn();
+        if let Some(m) = self.mysql() {
+            return m.all_domains();
+        }
+        let conn = self.conn()?;
         let domains: Vec<String> = conn
             .prepare("SELECT domain FROM domains ORDER BY domain")?
             .query_map([], |r| r.get(0))?
@@ -392,9 +462,13 @@ impl Database {
             .collect()
     }
 
-    /// Domains whose next check is due, soonest first.
+    /// Domains whose next check is due, soonest first (in a shared store: claimed, so
+    /// each is checked by one instance).
     pub fn due(&self, now: i64, limit: usize) -> Result<Vec<String>> {
-        let conn = self.conn();
+        if let Some(m) = self.mysql() {
+            return m.due_domains(now, limit);
+        }
+        let conn = self.conn()?;
         let mut stmt = conn.prepare(
             "SELECT domain FROM domains WHERE next_check_ms <= ?1 ORDER BY next_check_ms LIMIT ?2",
         )?;
@@ -406,13 +480,19 @@ impl Database {
 
     /// When the soonest check is due, if any domain is recorded.
     pub fn next_due(&self) -> Result<Option<i64>> {
-        let conn = self.conn();
+        if let Some(m) = self.mysql() {
+            return m.next_check();
+        }
+        let conn = self.conn()?;
         Ok(conn.query_row("SELECT MIN(next_check_ms) FROM domains", [], |r| r.get(0))?)
     }
 
     /// Writes a check's result: the domain, its names and a timeline entry, at once.
     pub fn save(&self, record: &DomainRecord, summary: &str) -> Result<()> {
         let outbox = self.outbox_on();
+        if let Some(m) = self.mysql() {
+            return m.save(record, summary, outbox);
+        }
         self.transaction(|tx| {
             let previous: Option<String> = if outbox {
                 tx.query_row(
@@ -495,7 +575,10 @@ impl Database {
 
     /// The latest checks of a domain, newest first.
     pub fn timeline(&self, domain: &str, limit: usize) -> Result<Vec<(i64, String, String)>> {
-        let conn = self.conn();
+        if let Some(m) = self.mysql() {
+            return m.timeline(domain, limit);
+        }
+        let conn = self.conn()?;
         let mut stmt = conn.prepare(
             "SELECT at_ms, stage, summary FROM checks WHERE domain = ?1 ORDER BY id DESC LIMIT ?2",
         )?;
@@ -509,24 +592,34 @@ impl Database {
 
     /// Runs `f` with the raw connection (the service's queue lives in the same database).
     pub fn with_connection<T>(&self, f: impl FnOnce(&mut Connection) -> Result<T>) -> Result<T> {
-        f(&mut self.conn())
+        f(&mut *self.conn()?)
     }
 }
 
 /// A domain's stage changed: what the callback says about it.
-struct StageChange<'a> {
-    domain: &'a str,
-    site: u64,
-    kind: &'a str,
-    previous: Option<&'a str>,
-    stage: &'a str,
-    names: &'a [NameRecord],
-    diagnosis: &'a [String],
-    event: Option<i64>,
+pub(crate) struct StageChange<'a> {
+    pub domain: &'a str,
+    pub site: u64,
+    pub kind: &'a str,
+    pub previous: Option<&'a str>,
+    pub stage: &'a str,
+    pub names: &'a [NameRecord],
+    pub diagnosis: &'a [String],
+    pub event: Option<i64>,
 }
 
 /// Writes a stage change to the outbox, in the caller's transaction.
 fn stage_change(tx: &rusqlite::Transaction, change: StageChange<'_>) -> Result<()> {
+    let now = now_ms();
+    tx.execute(
+        "INSERT INTO outbox (domain, body, created_ms, next_attempt_ms) VALUES (?1, ?2, ?3, ?3)",
+        params![change.domain, stage_body(&change), now],
+    )?;
+    Ok(())
+}
+
+/// The callback's body for a stage change (JSON text).
+pub(crate) fn stage_body(change: &StageChange<'_>) -> String {
     let now = now_ms();
     let at = std::time::UNIX_EPOCH + std::time::Duration::from_millis(now.max(0) as u64);
     let names: Vec<serde_json::Value> = change
@@ -553,11 +646,7 @@ fn stage_change(tx: &rusqlite::Transaction, change: StageChange<'_>) -> Result<(
         "event_id": change.event,
         "changed_at": humantime::format_rfc3339_millis(at).to_string(),
     });
-    tx.execute(
-        "INSERT INTO outbox (domain, body, created_ms, next_attempt_ms) VALUES (?1, ?2, ?3, ?3)",
-        params![change.domain, body.to_string(), now],
-    )?;
-    Ok(())
+    body.to_string()
 }
 
 fn migrate(conn: &Connection) -> Result<()> {

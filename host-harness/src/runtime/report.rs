@@ -19,6 +19,10 @@ pub struct EventReport {
     /// Why the lifecycle could not record the domain, if it could not.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub lifecycle: Option<String>,
+    /// The lifecycle's record failed because the shared store could not be written (it was
+    /// lost): the event is not finished, whatever the panels answered.
+    #[serde(skip)]
+    pub store_lost: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -88,6 +92,7 @@ impl EventReport {
             ok: integrations.iter().all(|i| i.ok),
             integrations,
             lifecycle: None,
+            store_lost: false,
         }
     }
 

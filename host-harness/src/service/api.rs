@@ -174,19 +174,27 @@ async fn blocking<T: Send + 'static>(
         .map_err(|e| anyhow::anyhow!("the database call stopped: {e}"))?
 }
 
+/// `{"ok", "instance", "store"}`: 200 when the database answers, else 503 with why (a
+/// load balancer then sends WordPress to another instance).
 async fn healthz(state: Shared) -> Response {
-    let ping = blocking(&state, |s| {
-        s.with_connection(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?))
-    })
-    .await;
-    match ping {
-        Ok(_) => json(&state, StatusCode::OK, &serde_json::json!({ "ok": true })),
-        Err(e) => error(
-            &state,
+    let ping = blocking(&state, |s| s.ping()).await;
+    let (status, ok, error) = match ping {
+        Ok(()) => (StatusCode::OK, true, None),
+        Err(e) => (
             StatusCode::SERVICE_UNAVAILABLE,
-            format!("the database does not answer: {e:#}"),
+            false,
+            Some(format!("the database does not answer: {e:#}")),
         ),
+    };
+    let mut body = serde_json::json!({
+        "ok": ok,
+        "instance": state.instance,
+        "store": state.store.kind(),
+    });
+    if let Some(error) = error {
+        body["error"] = error.into();
     }
+    json(&state, status, &body)
 }
 
 async fn metrics(state: Shared) -> Response {
@@ -200,10 +208,16 @@ async fn metrics(state: Shared) -> Response {
     .await
     .unwrap_or_default();
     let (events, outbox, dead) = counts;
+    let mut text = state.metrics.render(&events, outbox, dead);
+    // Several instances share a store: each sample says which one served it. One SQLite
+    // instance keeps the unlabelled samples it always had.
+    if state.store.mysql().is_some() {
+        text = super::metrics::label_instance(&text, &state.instance);
+    }
     Response::builder()
         .status(StatusCode::OK)
         .header(header::CONTENT_TYPE, "text/plain; version=0.0.4")
-        .body(Body::from(state.metrics.render(&events, outbox, dead)))
+        .body(Body::from(text))
         .unwrap_or_default()
 }
 

@@ -93,8 +93,14 @@ pub(super) async fn deliver(state: Arc<State>, mut stop: watch::Receiver<bool>) 
         let now = Instant::now();
         let room = breaker.room(limit, now).saturating_sub(running.len());
         if !state.service.paused && room > 0 {
-            let due = queue::due_deliveries(&state.store, now_ms(), room + in_flight.len())
-                .unwrap_or_default();
+            // A shared store leases what it answers (those in flight here are leased, so
+            // never answered again): ask for exactly the room.
+            let ask = if state.store.mysql().is_some() {
+                room
+            } else {
+                room + in_flight.len()
+            };
+            let due = queue::due_deliveries(&state.store, now_ms(), ask).unwrap_or_default();
             let start: Vec<Delivery> = due
                 .into_iter()
                 .filter(|d| !in_flight.contains(&d.domain))

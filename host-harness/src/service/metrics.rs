@@ -182,9 +182,38 @@ impl Metrics {
     }
 }
 
+/// Every sample labelled with the instance that serves it (several instances share one
+/// store: their counters are their own, the store's gauges the same on each).
+pub fn label_instance(text: &str, instance: &str) -> String {
+    let label = format!("instance=\"{}\"", instance.replace(['\\', '"', '\n'], "_"));
+    let mut out = String::with_capacity(text.len() + text.len() / 2);
+    for line in text.lines() {
+        if line.starts_with('#') || line.is_empty() {
+            out.push_str(line);
+        } else if let Some((name, rest)) = line.split_once('{') {
+            out.push_str(&format!("{name}{{{label},{rest}"));
+        } else if let Some((name, value)) = line.split_once(' ') {
+            out.push_str(&format!("{name}{{{label}}} {value}"));
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_sample_names_its_instance() {
+        let text = label_instance("# HELP a x\na_total 3\nb{state=\"queued\"} 2\n", "web-1");
+        assert_eq!(
+            text,
+            "# HELP a x\na_total{instance=\"web-1\"} 3\nb{instance=\"web-1\",state=\"queued\"} 2\n"
+        );
+    }
 
     #[test]
     fn renders_counters_gauges_and_cumulative_buckets() {

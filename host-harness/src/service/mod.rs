@@ -53,6 +53,8 @@ pub struct State {
     /// `None` when every one loaded.
     pub blocked: Option<String>,
     pub metrics: metrics::Metrics,
+    /// This instance's name (`/healthz`, `/metrics`, the leases it holds in a shared store).
+    pub instance: String,
     pub callback: Option<callback::Callback>,
     /// A new event was accepted.
     pub wake_events: Notify,
@@ -143,16 +145,19 @@ async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets)
         .store
         .clone()
         .context("the service needs its database")?;
-    // One service per database: a second would re-queue the first's running events.
+    // One service per SQLite database: a second would re-queue the first's running events.
+    // A shared store takes any number: each re-queues only what its own name left running,
+    // and takes over another's events when their leases expire.
     let lock_path = network.host.settings.state_dir.join("service.lock");
     let instance_lock = crate::sandbox::files::open_lock_file(&lock_path)
         .with_context(|| format!("cannot open {}", lock_path.display()))?;
-    if instance_lock.try_lock().is_err() {
+    if store.mysql().is_none() && instance_lock.try_lock().is_err() {
         bail!(
             "another domain-host serve is running on this state directory ({})",
             lock_path.display()
         );
     }
+    let instance = network.config.config.instance();
     if service.synchronous == Synchronous::Full {
         store.synchronous_full()?;
     }
@@ -174,6 +179,7 @@ async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets)
         service: service.clone(),
         secrets: secrets.clone(),
         metrics: Default::default(),
+        instance,
         callback,
         wake_events: Notify::new(),
         wake_checks: Notify::new(),
@@ -196,6 +202,11 @@ async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets)
     }
     // The line a supervisor (or a test) waits for; the address is the bound one.
     println!("listening on {bound}");
+    state.say(&format!(
+        "instance {} on the {} store",
+        state.instance,
+        state.store.kind()
+    ));
     state.say(&format!(
         "serving on {bound} ({} integration(s){})",
         state.network.integrations.len(),
@@ -408,7 +419,17 @@ async fn apply(state: Arc<State>, event: queue::Claimed) {
         return;
     };
     state.metrics.attempts.fetch_add(1, Ordering::Relaxed);
-    let report = network.event_from(&operation, Some(event.id), None).await;
+    let report = {
+        let run = network.event_from(&operation, Some(event.id), None);
+        tokio::pin!(run);
+        let renew_every = lease_renewal(&state.store);
+        loop {
+            tokio::select! {
+                report = &mut run => break report,
+                _ = tokio::time::sleep(renew_every) => renew(&state, event.id).await,
+            }
+        }
+    };
     for i in &report.integrations {
         if i.attempts > 0 {
             state
@@ -420,13 +441,18 @@ async fn apply(state: Arc<State>, event: queue::Claimed) {
         .secrets
         .redact(&serde_json::to_string(&report).unwrap_or_else(|_| "null".into()));
     let now = now_ms();
-    let result = if report.ok {
+    // Done only when the lifecycle's record is kept too: a record the lost shared store
+    // could not take would lose the domain's stage change; the event runs again instead.
+    let saved = if report.ok && !report.store_lost {
         state.metrics.outcome("done");
         state.say(&format!(
             "event {} {} {}: done (attempt {})",
             event.id, event.kind, event.domain, event.attempt
         ));
-        queue::finish(&state.store, event.id, "done", &text, None, now)
+        save_result(&state, event.id, |store| {
+            queue::finish(store, event.id, "done", &text, None, now)
+        })
+        .await
     } else {
         let why = state.secrets.redact(&summary(&report));
         if retryable(&report) && event.attempt < state.service.max_attempts {
@@ -444,13 +470,11 @@ async fn apply(state: Arc<State>, event: queue::Claimed) {
                 event.attempt,
                 wait.as_millis()
             ));
-            queue::reschedule(
-                &state.store,
-                event.id,
-                now + wait.as_millis() as i64,
-                &text,
-                &why,
-            )
+            let at = now + wait.as_millis() as i64;
+            save_result(&state, event.id, |store| {
+                queue::reschedule(store, event.id, at, &text, &why)
+            })
+            .await
         } else {
             state.metrics.outcome("failed");
             state.say(&format!(
@@ -458,18 +482,76 @@ async fn apply(state: Arc<State>, event: queue::Claimed) {
                 event.id, event.kind, event.domain, event.attempt
             ));
             network.panel_failed(&operation, &report);
-            queue::finish(&state.store, event.id, "failed", &text, Some(&why), now)
+            save_result(&state, event.id, |store| {
+                queue::finish(store, event.id, "failed", &text, Some(&why), now)
+            })
+            .await
         }
     };
-    if let Err(e) = result {
+    if !saved {
         state.say(&format!(
-            "event {}: cannot save its result: {e:#}",
+            "event {}: its lease expired and another instance took it over: this attempt's result is not saved (the other's is)",
             event.id
         ));
     }
     state.wake_checks.notify_one();
     state.wake_outbox.notify_one();
     state.wake_events.notify_one();
+}
+
+/// How often a running event's lease is renewed: a third of it (SQLite has none: never
+/// in effect).
+fn lease_renewal(store: &Database) -> Duration {
+    match store.mysql() {
+        Some(m) => Duration::from_millis((m.lease_ms / 3).max(200) as u64),
+        None => Duration::from_secs(3600),
+    }
+}
+
+async fn renew(state: &Arc<State>, id: i64) {
+    let store = state.store.clone();
+    match tokio::task::spawn_blocking(move || queue::renew(&store, id, now_ms())).await {
+        Ok(Ok(true)) => {}
+        Ok(Ok(false)) => state.say(&format!(
+            "event {id}: its lease was lost (it expired; another instance may apply it again)"
+        )),
+        Ok(Err(e)) => state.say(&format!("event {id}: cannot renew its lease: {e:#}")),
+        Err(_) => {}
+    }
+}
+
+/// Saves an attempt's result; in a shared store again and again (for up to about ten
+/// minutes) while the database cannot be reached: the work is done, and losing its result
+/// would apply the event once more. Answers `false` when the event is no longer this
+/// instance's.
+async fn save_result(
+    state: &Arc<State>,
+    id: i64,
+    save: impl Fn(&Database) -> Result<bool>,
+) -> bool {
+    let tries = if state.store.mysql().is_some() {
+        120
+    } else {
+        1
+    };
+    let mut wait = Duration::from_millis(200);
+    for attempt in 1..=tries {
+        match save(&state.store) {
+            Ok(kept) => return kept,
+            Err(e) if attempt == tries => {
+                state.say(&format!("event {id}: cannot save its result: {e:#}"));
+            }
+            Err(e) => {
+                state.say(&format!(
+                    "event {id}: cannot save its result ({e:#}); trying again in {} ms",
+                    wait.as_millis()
+                ));
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+    true
 }
 
 /// The lifecycle's scheduler: due checks, then sleep until the next is due.

@@ -36,6 +36,9 @@ pub enum Accepted {
 /// Commits an event (or finds the one its idempotency key names). A key older than
 /// `key_ttl_ms` names nothing any more (a reused id after a restore is a new event).
 pub fn accept(store: &Database, event: &NewEvent, now: i64, key_ttl_ms: i64) -> Result<Accepted> {
+    if let Some(m) = store.mysql() {
+        return m.accept(event, now, key_ttl_ms);
+    }
     store.transaction(|tx| {
         let mut failed = None;
         if let Some(key) = &event.idempotency_key {
@@ -91,6 +94,9 @@ pub fn accept(store: &Database, event: &NewEvent, now: i64, key_ttl_ms: i64) -> 
 /// An event that cannot run while an integration cannot load: `blocked` with the reason,
 /// the claim's attempt given back (it was not tried). It holds its domain's line.
 pub fn block(store: &Database, id: i64, reason: &str) -> Result<()> {
+    if let Some(m) = store.mysql() {
+        return m.block(id, reason);
+    }
     store.transaction(|tx| {
         tx.execute(
             "UPDATE events SET state = 'blocked', attempts = MAX(attempts - 1, 0), error = ?2 WHERE id = ?1",
@@ -103,6 +109,9 @@ pub fn block(store: &Database, id: i64, reason: &str) -> Result<()> {
 /// Every enabled integration loads now: blocked events are queued again, ready now (in
 /// their order, each domain's line kept). Otherwise their reason is brought up to date.
 pub fn unblock_or_update(store: &Database, now: i64, reason: Option<&str>) -> Result<usize> {
+    if let Some(m) = store.mysql() {
+        return m.unblock_or_update(now, reason);
+    }
     store.transaction(|tx| {
         Ok(match reason {
             None => tx.execute(
@@ -120,6 +129,9 @@ pub fn unblock_or_update(store: &Database, now: i64, reason: Option<&str>) -> Re
 /// `POST /v1/events/{id}/retry`: a `failed` event queued again, ready now, with a fresh
 /// count of attempts. Answers the state it was in (only `failed` is re-queued).
 pub fn retry(store: &Database, id: i64, now: i64) -> Result<Option<String>> {
+    if let Some(m) = store.mysql() {
+        return m.retry(id, now);
+    }
     store.transaction(|tx| {
         let state: Option<String> = tx
             .query_row("SELECT state FROM events WHERE id = ?1", [id], |r| r.get(0))
@@ -137,6 +149,9 @@ pub fn retry(store: &Database, id: i64, now: i64) -> Result<Option<String>> {
 /// Deletes events finished before `before` (their idempotency keys with them) and dead
 /// stage changes older than that; answers how many events.
 pub fn prune(store: &Database, before: i64) -> Result<usize> {
+    if let Some(m) = store.mysql() {
+        return m.prune(before);
+    }
     store.transaction(|tx| {
         let n = tx.execute(
             "DELETE FROM events WHERE finished_ms IS NOT NULL AND finished_ms < ?1 AND state IN ('done', 'failed')",
@@ -152,6 +167,9 @@ pub fn prune(store: &Database, before: i64) -> Result<usize> {
 
 /// Events a killed process left running go back to the queue, ready now.
 pub fn requeue_running(store: &Database, now: i64) -> Result<usize> {
+    if let Some(m) = store.mysql() {
+        return m.requeue_running(now);
+    }
     store.transaction(|tx| {
         Ok(tx.execute(
             "UPDATE events SET state = 'queued', next_attempt_ms = ?1 WHERE state = 'running'",
@@ -178,6 +196,9 @@ pub struct Claimed {
 pub fn claim(store: &Database, now: i64, limit: usize) -> Result<Vec<Claimed>> {
     if limit == 0 {
         return Ok(vec![]);
+    }
+    if let Some(m) = store.mysql() {
+        return m.claim(now, limit);
     }
     store.transaction(|tx| {
         let claimed: Vec<Claimed> = {
@@ -210,7 +231,9 @@ pub fn claim(store: &Database, now: i64, limit: usize) -> Result<Vec<Claimed>> {
     })
 }
 
-/// An event's last attempt ended: `done` or `failed` for good.
+/// An event's last attempt ended: `done` or `failed` for good. Answers `false` when this
+/// process no longer held the event (a shared store: its lease expired and another instance
+/// took it), so the result is not saved.
 pub fn finish(
     store: &Database,
     id: i64,
@@ -218,30 +241,48 @@ pub fn finish(
     report: &str,
     error: Option<&str>,
     now: i64,
-) -> Result<()> {
+) -> Result<bool> {
+    if let Some(m) = store.mysql() {
+        return m.finish(id, state, report, error, now);
+    }
     store.transaction(|tx| {
         tx.execute(
             "UPDATE events SET state = ?2, report = ?3, error = ?4, finished_ms = ?5 WHERE id = ?1",
             params![id, state, report, error, now],
         )?;
-        Ok(())
+        Ok(true)
     })
 }
 
-/// A transient failure: queued again for `at`.
-pub fn reschedule(store: &Database, id: i64, at: i64, report: &str, error: &str) -> Result<()> {
+/// Extends this process's lease on a running event (a shared store; SQLite has one
+/// process and no leases). `false`: the event is no longer this process's.
+pub fn renew(store: &Database, id: i64, now: i64) -> Result<bool> {
+    match store.mysql() {
+        Some(m) => m.renew(id, now),
+        None => Ok(true),
+    }
+}
+
+/// A transient failure: queued again for `at` (`false` as for [`finish`]).
+pub fn reschedule(store: &Database, id: i64, at: i64, report: &str, error: &str) -> Result<bool> {
+    if let Some(m) = store.mysql() {
+        return m.reschedule(id, at, report, error);
+    }
     store.transaction(|tx| {
         tx.execute(
             "UPDATE events SET state = 'queued', next_attempt_ms = ?2, report = ?3, error = ?4 WHERE id = ?1",
             params![id, at, report, error],
         )?;
-        Ok(())
+        Ok(true)
     })
 }
 
 /// When the next queued event that is first in its domain's line is due, if one is (an
 /// event behind a running one waits for it, not for a time).
 pub fn next_due(store: &Database) -> Result<Option<i64>> {
+    if let Some(m) = store.mysql() {
+        return m.next_due();
+    }
     store.with_connection(|c| {
         Ok(c.query_row(
             "SELECT MIN(e.next_attempt_ms) FROM events e WHERE e.state = 'queued'
@@ -283,6 +324,9 @@ pub fn rfc3339(ms: i64) -> String {
 }
 
 pub fn get(store: &Database, id: i64) -> Result<Option<EventView>> {
+    if let Some(m) = store.mysql() {
+        return m.get(id);
+    }
     store.with_connection(|c| {
         Ok(c.query_row(
             "SELECT id, kind, domain, site, state, attempts, idempotency_key, accepted_ms, started_ms,
@@ -314,6 +358,9 @@ pub fn get(store: &Database, id: i64) -> Result<Option<EventView>> {
 
 /// Events by state.
 pub fn counts(store: &Database) -> Result<Vec<(String, i64)>> {
+    if let Some(m) = store.mysql() {
+        return m.counts();
+    }
     store.with_connection(|c| {
         let mut stmt = c.prepare_cached("SELECT state, COUNT(*) FROM events GROUP BY state")?;
         let rows = stmt
@@ -335,6 +382,9 @@ pub struct Delivery {
 /// Stage changes due for delivery, each the oldest undelivered (and not dead) one of its
 /// domain (so a domain's changes arrive in order; a dead one no longer holds them).
 pub fn due_deliveries(store: &Database, now: i64, limit: usize) -> Result<Vec<Delivery>> {
+    if let Some(m) = store.mysql() {
+        return m.due_deliveries(now, limit);
+    }
     store.with_connection(|c| {
         let mut stmt = c.prepare_cached(
             "SELECT o.id, o.domain, o.body, o.attempts FROM outbox o
@@ -358,6 +408,9 @@ pub fn due_deliveries(store: &Database, now: i64, limit: usize) -> Result<Vec<De
 }
 
 pub fn delivered(store: &Database, id: i64, now: i64) -> Result<()> {
+    if let Some(m) = store.mysql() {
+        return m.delivered(id, now);
+    }
     store.transaction(|tx| {
         tx.execute(
             "UPDATE outbox SET delivered_ms = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
@@ -382,6 +435,9 @@ pub fn delivery_failed(
     max_attempts: u32,
     now: i64,
 ) -> Result<bool> {
+    if let Some(m) = store.mysql() {
+        return m.delivery_failed(id, at, error, max_attempts, now);
+    }
     store.transaction(|tx| {
         tx.execute(
             "UPDATE outbox SET attempts = attempts + 1, next_attempt_ms = ?2, last_error = ?3,
@@ -398,6 +454,9 @@ pub fn delivery_failed(
 
 /// Stage changes the callback never acknowledged within their attempts.
 pub fn outbox_dead(store: &Database) -> Result<i64> {
+    if let Some(m) = store.mysql() {
+        return m.outbox_dead();
+    }
     store.with_connection(|c| {
         Ok(c.query_row(
             "SELECT COUNT(*) FROM outbox WHERE dead_ms IS NOT NULL",
@@ -409,6 +468,9 @@ pub fn outbox_dead(store: &Database) -> Result<i64> {
 
 /// Blocked events and their reason (the newest one), for `status`.
 pub fn blocked(store: &Database) -> Result<(i64, Option<String>)> {
+    if let Some(m) = store.mysql() {
+        return m.blocked();
+    }
     store.with_connection(|c| {
         Ok(c.query_row(
             "SELECT COUNT(*), (SELECT error FROM events WHERE state = 'blocked' ORDER BY id DESC LIMIT 1)
@@ -421,6 +483,9 @@ pub fn blocked(store: &Database) -> Result<(i64, Option<String>)> {
 
 /// Undelivered (live) stage changes, and when the next one first in its domain's line is due.
 pub fn outbox_pending(store: &Database) -> Result<(i64, Option<i64>)> {
+    if let Some(m) = store.mysql() {
+        return m.outbox_pending();
+    }
     store.with_connection(|c| {
         let count = c.query_row(
             "SELECT COUNT(*) FROM outbox WHERE delivered_ms IS NULL AND dead_ms IS NULL",
