@@ -555,112 +555,12 @@ function model_holds( $model, string $stage ): bool {
 	return 'done' !== $stage || ! method_exists( $model, 'is_secure' ) || (bool) $model->is_secure();
 }
 
-/** @return string[] */
-function diagnosis_lines( $diagnosis ): array {
-	if ( is_string( $diagnosis ) ) {
-		return '' === $diagnosis ? array() : array( $diagnosis );
-	}
-	if ( ! is_array( $diagnosis ) ) {
-		return array();
-	}
-	return array_values( array_map( 'strval', array_filter( $diagnosis, 'is_scalar' ) ) );
-}
-
 // ---------------------------------------------------------------------------------------
-// Network admin page: Settings > Domain Host.
+// Network admin page (Settings > Domain Host) and the migration export.
 // ---------------------------------------------------------------------------------------
 
-add_action(
-	'network_admin_menu',
-	static function () {
-		add_submenu_page( 'settings.php', 'Domain Host', 'Domain Host', 'manage_network', 'domain-host', __NAMESPACE__ . '\\render_admin_page' );
-	}
-);
-
-/**
- * The service's domains (GET /v1/domains) with stage and diagnosis, and the local queue.
- *
- * @return array{domains: array, error: ?string}
- */
-function fetch_domains(): array {
-	if ( ! defined( 'DOMAIN_HOST_URL' ) || ! defined( 'DOMAIN_HOST_TOKEN' ) ) {
-		return array(
-			'domains' => array(),
-			'error'   => 'DOMAIN_HOST_URL and DOMAIN_HOST_TOKEN must be defined in wp-config.php.',
-		);
-	}
-	$response = wp_remote_get(
-		rtrim( (string) DOMAIN_HOST_URL, '/' ) . '/v1/domains',
-		array(
-			'timeout' => 10,
-			'headers' => array(
-				'Authorization' => 'Bearer ' . DOMAIN_HOST_TOKEN,
-				'Accept'        => 'application/json',
-			),
-		)
-	);
-	if ( is_wp_error( $response ) ) {
-		return array(
-			'domains' => array(),
-			'error'   => 'The service is unreachable: ' . $response->get_error_message(),
-		);
-	}
-	$status = (int) wp_remote_retrieve_response_code( $response );
-	$json   = json_decode( (string) wp_remote_retrieve_body( $response ), true );
-	if ( 200 !== $status || ! is_array( $json ) ) {
-		return array(
-			'domains' => array(),
-			'error'   => sprintf( 'The service answered HTTP %d.', $status ),
-		);
-	}
-	$list = isset( $json['domains'] ) && is_array( $json['domains'] ) ? $json['domains'] : $json;
-	return array(
-		'domains' => array_values( array_filter( $list, 'is_array' ) ),
-		'error'   => null,
-	);
-}
-
-function render_admin_page(): void {
-	if ( ! current_user_can( 'manage_network' ) ) {
-		wp_die( esc_html__( 'Sorry, you are not allowed to access this page.' ) );
-	}
-	$result = fetch_domains();
-	$local  = read_option( STAGES_OPTION );
-	$queue  = read_option( QUEUE_OPTION );
-	echo '<div class="wrap"><h1>Domain Host</h1>';
-	// Ultimate Multisite's own host integrations act on the same events: one of them and
-	// the service would both call the panel.
-	$own = array_keys( array_filter( (array) get_network_option( null, 'wu_host_integrations_enabled', array() ) ) );
-	if ( $own ) {
-		echo '<div class="notice notice-warning"><p>' . esc_html( 'Ultimate Multisite\'s own host integrations are enabled too (' . implode( ', ', $own ) . '): they act on the same domain events as domain-host. Turn them off in Ultimate Multisite > Settings > Integrations, or leave the panel out of domain-host.' ) . '</p></div>';
-	}
-	if ( $result['error'] ) {
-		echo '<div class="notice notice-error"><p>' . esc_html( $result['error'] ) . '</p></div>';
-	}
-	echo '<table class="widefat striped"><thead><tr><th>Domain</th><th>Site</th><th>Stage</th><th>Diagnosis</th><th>Last callback</th></tr></thead><tbody>';
-	if ( ! $result['domains'] ) {
-		echo '<tr><td colspan="5">No domains reported by the service.</td></tr>';
-	}
-	foreach ( $result['domains'] as $row ) {
-		$name      = (string) ( $row['domain'] ?? '' );
-		$diagnosis = diagnosis_lines( $row['diagnosis'] ?? array() );
-		$callback  = $local[ $name ] ?? null;
-		echo '<tr><td>' . esc_html( $name ) . '</td>';
-		echo '<td>' . esc_html( (string) ( $row['site'] ?? $row['site_id'] ?? '' ) ) . '</td>';
-		echo '<td><code>' . esc_html( (string) ( $row['stage'] ?? '' ) ) . '</code></td>';
-		echo '<td>' . ( $diagnosis ? implode( '<br>', array_map( 'esc_html', $diagnosis ) ) : '&mdash;' ) . '</td>';
-		echo '<td>' . ( $callback ? esc_html( $callback['stage'] . ' at ' . gmdate( 'Y-m-d H:i:s', (int) $callback['received'] ) . ' UTC' ) : '&mdash;' ) . '</td></tr>';
-	}
-	echo '</tbody></table>';
-	if ( $queue ) {
-		echo '<h2>Waiting to be sent</h2><table class="widefat striped"><thead><tr><th>Event</th><th>Domain</th><th>Site</th><th>Attempts</th><th>Last error</th></tr></thead><tbody>';
-		foreach ( $queue as $entry ) {
-			echo '<tr><td>' . esc_html( $entry['event'] ) . '</td><td>' . esc_html( $entry['domain'] ) . '</td><td>' . esc_html( (string) $entry['site_id'] ) . '</td><td>' . esc_html( (string) $entry['attempts'] ) . '</td><td>' . esc_html( (string) ( $entry['last_error'] ?? '' ) ) . '</td></tr>';
-		}
-		echo '</tbody></table>';
-	}
-	echo '</div>';
-}
+require_once __DIR__ . '/domain-host-bridge/admin.php';
+require_once __DIR__ . '/domain-host-bridge/export.php';
 
 // ---------------------------------------------------------------------------------------
 // Helpers.

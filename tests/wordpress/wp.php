@@ -18,6 +18,14 @@
  *   php wp.php WORDPRESS_DIR HOST as on|off                  the Action Scheduler stand-in
  *   php wp.php WORDPRESS_DIR HOST as-fire ID HOOK DOMAIN SITE_ID   Ultimate Multisite's job, run as action ID
  *   php wp.php WORDPRESS_DIR HOST as-run                     runs the pending domain-host action
+ *   php wp.php WORDPRESS_DIR HOST admin-password             a fresh password for the network admin (the browser test logs in)
+ *   php wp.php WORDPRESS_DIR HOST admin-action WHO ACTION TARGET NONCE
+ *        one of the admin page's actions as WHO (network-admin, site-admin: an administrator
+ *        of the main site only, anonymous) with NONCE (valid, missing, other: another
+ *        action's, admins: the network admin's own nonce)
+ *   php wp.php WORDPRESS_DIR HOST um-settings JSON            Ultimate Multisite's integration settings
+ *        ({"constants":{}, "credentials":{}, "www":"", "enabled":[]}; credentials stored
+ *        encrypted as its wizard does); `um-settings off` forgets them
  */
 if ( $argc < 4 ) {
 	fwrite( STDERR, "usage: php wp.php WORDPRESS_DIR HOST COMMAND [ARGS]\n" );
@@ -126,6 +134,72 @@ switch ( $command ) {
 			um_standin_as_run( $id, 'domain_host_deliver', array() );
 		}
 		$out = array( 'ran' => count( $ids ) ) + state();
+		break;
+	case 'admin-password':
+		$admin    = get_user_by( 'login', get_super_admins()[0] );
+		$password = wp_generate_password( 24, false );
+		wp_set_password( $password, $admin->ID );
+		$out = array(
+			'login'    => $admin->user_login,
+			'password' => $password,
+		);
+		break;
+	case 'admin-action':
+		[ $who, $action, $target, $nonce ] = $args;
+		$admin = get_user_by( 'login', get_super_admins()[0] );
+		wp_set_current_user( $admin->ID );
+		$admins_nonce = wp_create_nonce( 'domain-host-' . $action );
+		if ( 'site-admin' === $who ) {
+			$user = get_user_by( 'login', 'dh-site-admin' );
+			if ( ! $user ) {
+				$id   = wp_insert_user( array( 'user_login' => 'dh-site-admin', 'user_pass' => wp_generate_password( 24 ), 'user_email' => 'site-admin@example.test', 'role' => 'administrator' ) );
+				$user = get_user_by( 'id', $id );
+			}
+			wp_set_current_user( $user->ID );
+		} elseif ( 'anonymous' === $who ) {
+			wp_set_current_user( 0 );
+		}
+		$post = array(
+			'domain_host_action' => $action,
+			'target'             => $target,
+		);
+		if ( 'valid' === $nonce ) {
+			$post['_wpnonce'] = wp_create_nonce( 'domain-host-' . $action );
+		} elseif ( 'other' === $nonce ) {
+			$post['_wpnonce'] = wp_create_nonce( 'export' === $action ? 'domain-host-check' : 'domain-host-export' );
+		} elseif ( 'admins' === $nonce ) {
+			$post['_wpnonce'] = $admins_nonce;
+		}
+		$out = array(
+			'can'    => current_user_can( 'manage_network' ),
+			'result' => \DomainHost\Bridge\handle_admin_action( $post ),
+			'rows'   => \DomainHost\Bridge\queue_rows(),
+		) + state();
+		break;
+	case 'um-settings':
+		global $wpdb;
+		$wpdb->query( "DELETE FROM {$wpdb->sitemeta} WHERE meta_key LIKE 'wu\\_hosting\\_credential\\_%'" );
+		foreach ( array( 'um_standin_integrations', 'um_standin_constants', 'um_standin_www', 'wu_host_integrations_enabled', 'wpmudev_apikey' ) as $o ) {
+			delete_site_option( $o );
+		}
+		wp_cache_flush();
+		if ( 'off' === ( $args[0] ?? 'off' ) ) {
+			$out = array( 'um-settings' => 'off' );
+			break;
+		}
+		$settings = json_decode( $args[0], true );
+		update_site_option( 'um_standin_integrations', true );
+		update_site_option( 'um_standin_constants', $settings['constants'] ?? array() );
+		if ( isset( $settings['www'] ) ) {
+			update_site_option( 'um_standin_www', $settings['www'] );
+		}
+		update_site_option( 'wu_host_integrations_enabled', $settings['enabled'] ?? array() );
+		// The stand-in loaded switched off in this process: load it again, now on.
+		include WPMU_PLUGIN_DIR . '/um-standin-integrations.php';
+		foreach ( $settings['credentials'] ?? array() as $name => $value ) {
+			update_network_option( null, 'wu_hosting_credential_' . $name, \WP_Ultimo\Helpers\Credential_Store::encrypt( $value ) );
+		}
+		$out = array( 'um-settings' => 'on' );
 		break;
 	case 'um-integrations':
 		update_site_option( 'wu_host_integrations_enabled', array_fill_keys( $args, true ) );
