@@ -934,3 +934,261 @@ fn the_bridge_in_a_real_wordpress() {
     }
     service.stop();
 }
+
+// ---------------------------------------------------------------------------------------
+// The operator's page (wordpress/domain-host-bridge/admin.php) and the migration export
+// (export.php).
+// ---------------------------------------------------------------------------------------
+
+/// Counts the connections made to a port while it holds it (the service's port, the
+/// service stopped): proof that a refused action sent nothing. Released when dropped.
+struct PortWatch {
+    connections: Arc<std::sync::atomic::AtomicUsize>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PortWatch {
+    fn on(port: u16) -> PortWatch {
+        use std::sync::atomic::Ordering;
+        let listener = std::net::TcpListener::bind(("127.0.0.1", port)).expect("the port");
+        listener.set_nonblocking(true).unwrap();
+        let connections = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (count, halt) = (connections.clone(), stop.clone());
+        let thread = std::thread::spawn(move || {
+            while !halt.load(Ordering::SeqCst) {
+                match listener.accept() {
+                    Ok((stream, _)) => {
+                        count.fetch_add(1, Ordering::SeqCst);
+                        drop(stream);
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                }
+            }
+        });
+        PortWatch {
+            connections,
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    fn connections(&self) -> usize {
+        self.connections.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for PortWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The admin page's action `action` on `target` as `who` with `nonce` (tests/wordpress/wp.php
+/// admin-action).
+fn admin_action(wp: &WordPress, who: &str, action: &str, target: &str, nonce: &str) -> Value {
+    wp.php(&["admin-action", who, action, target, nonce])
+}
+
+/// Every action of the page checks `manage_network` and its own nonce before it does
+/// anything: refused without them, nothing reaches the service, the queue is unchanged, no
+/// file is sent. The network admin with the right nonce does reach the service (the same
+/// watch counts it), so the refusals are not a broken path.
+#[test]
+fn admin_actions_need_a_nonce_and_manage_network() {
+    let Some((wp, _turn)) = turn() else { return };
+    const D: &str = "refused.example.test";
+    wp.php(&["reset"]);
+    // The service down: the event waits in the queue.
+    let queued = wp.php(&["fire", "wu_add_domain", D, "4"]);
+    assert_eq!(queued["queue"].as_array().unwrap().len(), 1, "{queued}");
+    let watch = PortWatch::on(wp.service_port);
+    let before = wp.state()["queue"].clone();
+    let rows = admin_action(wp, "network-admin", "retry", "0", "missing")["rows"].clone();
+    let id = rows[0]["id"].as_u64().expect("a queue row id").to_string();
+    assert_eq!(rows[0]["domain"], D, "{rows}");
+    let refusals = [
+        ("network-admin", "missing", "expired or is not valid"),
+        ("network-admin", "other", "expired or is not valid"),
+        ("site-admin", "valid", "not allowed"),
+        ("site-admin", "admins", "not allowed"),
+        ("anonymous", "valid", "not allowed"),
+        ("anonymous", "admins", "not allowed"),
+    ];
+    for (action, target) in [
+        ("check", D),
+        ("test", "serverpilot"),
+        ("retry", id.as_str()),
+        ("export", "env"),
+        ("export", "toml"),
+    ] {
+        for (who, nonce, says) in refusals {
+            let out = admin_action(wp, who, action, target, nonce);
+            let result = &out["result"];
+            assert_eq!(
+                result["ok"], false,
+                "{action} as {who}, nonce {nonce}: {out}"
+            );
+            assert!(
+                result["message"].as_str().unwrap().contains(says),
+                "{action} as {who}, nonce {nonce}: {out}"
+            );
+            assert!(result.get("download").is_none(), "no file: {out}");
+            let text = out.to_string();
+            for secret in [&wp.token, &wp.secret] {
+                assert!(
+                    !text.contains(secret.as_str()),
+                    "{action} as {who}: a secret"
+                );
+            }
+        }
+    }
+    assert_eq!(watch.connections(), 0, "nothing reached the service");
+    assert_eq!(wp.state()["queue"], before, "the queue is unchanged");
+    // The same actions with manage_network and their nonce do act.
+    let retried = admin_action(wp, "network-admin", "retry", &id, "valid");
+    assert_eq!(retried["result"]["ok"], true, "{retried}");
+    wait_for(
+        "the retry at the service's port",
+        Duration::from_secs(10),
+        || watch.connections() >= 1,
+    );
+    assert_eq!(
+        retried["queue"][0]["attempts"].as_u64(),
+        before[0]["attempts"].as_u64().map(|a| a + 1),
+        "{retried}"
+    );
+    let checked = admin_action(wp, "network-admin", "check", D, "valid");
+    assert!(
+        checked["result"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with(&format!("Checking {D} failed.")),
+        "{checked}"
+    );
+    assert!(watch.connections() >= 2);
+    let exported = admin_action(wp, "network-admin", "export", "toml", "valid");
+    assert!(
+        exported["result"]["download"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("[service]"),
+        "{exported}"
+    );
+    drop(watch);
+}
+
+/// The migration export: Ultimate Multisite's enabled integrations (a constant and
+/// credentials its wizard stored encrypted), its www setting, as `domain-host.toml` (ids
+/// in `constants`, secrets named in `env`) and the environment file (the secret values).
+/// The secrets are only in the environment file: not in the toml, not on the page. The
+/// toml is one `domain-host` reads: `list` with that environment finds nothing missing.
+#[test]
+fn the_export_holds_secrets_only_in_the_download() {
+    let Some((wp, _turn)) = turn() else { return };
+    const KEY: &str = "sp-export-secret-5f1c2a9e";
+    wp.php(&["reset"]);
+    wp.php(&[
+        "um-settings",
+        &serde_json::json!({
+            "constants": { "WU_SERVER_PILOT_CLIENT_ID": "cid_export" },
+            "credentials": {
+                "WU_SERVER_PILOT_API_KEY": KEY,
+                "WU_SERVER_PILOT_APP_ID": "expApp01",
+                "WU_RUNCLOUD_SERVER_ID": "9",
+            },
+            "www": "main_only",
+            "enabled": { "serverpilot": true, "runcloud": true, "wpengine": true, "cloudflare": false },
+        })
+        .to_string(),
+    ]);
+    let download = |which: &str| -> String {
+        let out = admin_action(wp, "network-admin", "export", which, "valid");
+        out["result"]["download"]["body"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {which} download: {out}"))
+            .to_string()
+    };
+    let toml = download("toml");
+    let env = download("env");
+    // The secrets only in the environment file.
+    for secret in [KEY, wp.token.as_str(), wp.secret.as_str()] {
+        assert!(!toml.contains(secret), "a secret in the toml:\n{toml}");
+        assert!(
+            env.contains(&format!("='{secret}'")),
+            "{secret} in the env file"
+        );
+    }
+    assert!(toml.contains("www = \"main_only\""), "{toml}");
+    assert!(
+        toml.contains("[integrations.serverpilot]\nenabled = true\n"),
+        "{toml}"
+    );
+    assert!(
+        toml.contains(
+            "constants = { WU_SERVER_PILOT_CLIENT_ID = \"cid_export\", WU_SERVER_PILOT_APP_ID = \"expApp01\" }"
+        ),
+        "the constant and the stored credential, both read: {toml}"
+    );
+    assert!(
+        toml.contains("env = [\"WU_SERVER_PILOT_API_KEY\"]"),
+        "{toml}"
+    );
+    assert!(
+        toml.contains("# runcloud: enabled in Ultimate Multisite but not set up"),
+        "{toml}"
+    );
+    assert!(toml.contains("# wpengine:"), "{toml}");
+    assert!(!toml.contains("cloudflare"), "disabled in UM: {toml}");
+    assert!(
+        toml.contains(&format!("callback_url = \"{}\"", wp.stage_url())),
+        "{toml}"
+    );
+    // Nothing of it on the page.
+    let html = wp.php(&["admin-page"])["html"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(html.contains("Download domain-host.toml"), "{html}");
+    for secret in [KEY, wp.token.as_str(), wp.secret.as_str()] {
+        assert!(!html.contains(secret), "a secret on the page");
+    }
+    assert!(!wp.log().contains(KEY), "the export logs nothing");
+
+    // domain-host reads it: with the environment file, the integration has all it needs,
+    // its key from the environment (secret), its ids from the file.
+    let case = Case::new("wordpress-export");
+    case.write_config(&toml);
+    let vars: Vec<(String, String)> = env
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+        .map(|l| {
+            let (k, v) = l.split_once('=').unwrap();
+            (k.to_string(), v.trim_matches('\'').to_string())
+        })
+        .collect();
+    let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let run = case.run_with_env(&["--json", "list"], &vars);
+    assert_eq!(run.status, 0, "{}", run.all_output());
+    assert!(!run.all_output().contains(KEY), "the key is never printed");
+    let list = run.json();
+    let sp = list
+        .as_array()
+        .and_then(|l| l.iter().find(|i| i["id"] == "serverpilot").cloned())
+        .unwrap_or_else(|| panic!("serverpilot not listed: {list}"));
+    assert_eq!(sp["missing"], serde_json::json!([]), "{sp}");
+    assert_eq!(sp["enabled"], true, "{sp}");
+    assert_eq!(
+        sp["constants"]["WU_SERVER_PILOT_API_KEY"], "environment",
+        "{sp}"
+    );
+    assert!(
+        support::strings(&sp["secrets"]).contains(&"WU_SERVER_PILOT_API_KEY".to_string()),
+        "{sp}"
+    );
+    wp.php(&["um-settings", "off"]);
+}
