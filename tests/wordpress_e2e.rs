@@ -1192,3 +1192,199 @@ fn the_export_holds_secrets_only_in_the_download() {
     );
     wp.php(&["um-settings", "off"]);
 }
+
+/// Debian's chromium and the pinned playwright-core (tests/browser, installed once under
+/// target/browser); None (skipped) when chromium, node or npm is missing, a failure in CI.
+fn browser() -> Option<PathBuf> {
+    let chromium = Path::new("/usr/bin/chromium");
+    let have = |tool: &str| {
+        Command::new(tool)
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !chromium.is_file() || !have("node") || !have("npm") {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI is set but /usr/bin/chromium, node or npm is missing: the browser test cannot be skipped in CI (.ci/run installs them)"
+        );
+        eprintln!(
+            "skipped: the browser test needs /usr/bin/chromium (apt-get install chromium), node and npm"
+        );
+        return None;
+    }
+    let target = Path::new(HOST).parent().unwrap().parent().unwrap();
+    let dir = target.join("browser");
+    std::fs::create_dir_all(&dir).unwrap();
+    let source = repo().join("tests/browser");
+    for file in ["package.json", "package-lock.json", "admin-page.mjs"] {
+        std::fs::copy(source.join(file), dir.join(file)).unwrap();
+    }
+    if !dir
+        .join("node_modules/playwright-core/package.json")
+        .is_file()
+    {
+        let status = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&dir)
+            .status()
+            .expect("npm ci");
+        assert!(
+            status.success(),
+            "npm ci of the pinned playwright-core failed"
+        );
+    }
+    Some(dir)
+}
+
+/// The operator's page in a real browser: headless chromium logs in as the network admin,
+/// opens Settings > Domain Host, presses "Check now" on a domain whose apex points
+/// elsewhere (its `www` a CNAME to it) and "Test" on ServerPilot; the rendered page shows
+/// the stage, the diagnosis in the service's words (one line per name, the `www` told to
+/// keep its CNAME and fix the apex) and the test's result, and nothing secret. The
+/// screenshot is kept at target/artifacts/bridge-admin.png.
+#[test]
+fn the_operator_page_in_a_browser() {
+    let Some((wp, _turn)) = turn() else { return };
+    let Some(browser) = browser() else { return };
+    const PAGE: &str = "page.test";
+    let emu = Emulator::spawn(ServerPilot::new(CLIENT_ID, API_KEY, APP_ID), 0).expect("emulator");
+    let dns = DnsServer::spawn(PAGE).unwrap();
+    dns.zone()
+        .set_addresses(PAGE, &["198.51.100.7".parse().unwrap()]);
+    dns.zone().set_cname(&format!("www.{PAGE}"), PAGE);
+    let case = Case::new("wordpress-browser");
+    case.write_config(&format!(
+        "www = \"always\"\n\
+         [service]\ntoken = \"{token}\"\ncallback_url = \"{callback}\"\ncallback_secret = \"{secret}\"\n\
+         [lifecycle]\ntargets = [\"127.0.0.1\"]\nnameservers = [\"{dns}\"]\n\
+         first_interval = \"10m\"\nmax_interval = \"1h\"\ntimeout = \"1s\"\n\
+         [integrations.serverpilot]\nenabled = true\n\
+         constants = {{ WU_SERVER_PILOT_CLIENT_ID = \"{CLIENT_ID}\", WU_SERVER_PILOT_API_KEY = \"{API_KEY}\", WU_SERVER_PILOT_APP_ID = \"{APP_ID}\" }}\n\
+         routes = {{ \"api.serverpilot.io\" = \"{emu}\" }}\n",
+        token = wp.token,
+        callback = wp.stage_url(),
+        secret = wp.secret,
+        dns = dns.addr,
+        emu = emu.base_url(),
+    ));
+    wp.php(&["reset"]);
+    let service = Service::start(&case, wp);
+    let sent = wp.php(&["fire", "wu_add_domain", PAGE, "5"]);
+    assert_eq!(sent["queue"], serde_json::json!([]), "{sent}");
+    let auth = format!("Bearer {}", wp.token);
+    let status_url = format!("http://127.0.0.1:{}/v1/domains/{PAGE}", wp.service_port);
+    wait_for("the domain's first check", Duration::from_secs(30), || {
+        http("GET", &status_url, &[("Authorization", &auth)], "")
+            .ok()
+            .and_then(|(status, body)| (status == 200).then_some(body))
+            .and_then(|body| serde_json::from_str::<Value>(&body).ok())
+            .is_some_and(|v| v["last_check_at"].is_string())
+    });
+
+    let login = wp.php(&["admin-password"]);
+    let artifacts = Path::new(HOST)
+        .parent()
+        .unwrap()
+        .parent()
+        .unwrap()
+        .join("artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let screenshot = artifacts.join("bridge-admin.png");
+    let _ = std::fs::remove_file(&screenshot);
+    let profile = case.dir.join("chromium-profile");
+    let out = Command::new("node")
+        .arg(browser.join("admin-page.mjs"))
+        .current_dir(&browser)
+        .env("WP_URL", &wp.url)
+        .env("WP_USER", login["login"].as_str().unwrap())
+        .env("WP_PASSWORD", login["password"].as_str().unwrap())
+        .env("DOMAIN", PAGE)
+        .env("INTEGRATION", "serverpilot")
+        .env("SCREENSHOT", &screenshot)
+        .env("PROFILE", &profile)
+        .output()
+        .expect("node");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "the browser run failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page: Value = serde_json::from_str(stdout.lines().last().unwrap_or(""))
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {stdout}"));
+    assert_eq!(page["after_login"], "/wp-admin/", "logged in: {page}");
+    assert_eq!(page["title"], "Domain Host");
+
+    // "Check now": the service checked it again; its stage and words on the page.
+    let check = &page["check"];
+    assert_eq!(
+        check["notice"],
+        format!("Checked {PAGE} now: stage checking-dns."),
+        "{check}"
+    );
+    assert!(
+        check["notice_class"]
+            .as_str()
+            .unwrap()
+            .contains("notice-success"),
+        "{check}"
+    );
+    assert_eq!(check["stage"], "checking-dns", "{check}");
+    let names = support::strings(&check["names"]);
+    assert_eq!(names.len(), 2, "{check}");
+    assert!(
+        names[0].starts_with(&format!("{PAGE}: DNS wrong (points-elsewhere)")),
+        "{names:?}"
+    );
+    let diagnosis = support::strings(&check["diagnosis"]);
+    assert_eq!(diagnosis, support::strings(&check["lines"]), "{check}");
+    for line in [
+        format!(
+            "{PAGE} resolves to 198.51.100.7; it should resolve to 127.0.0.1. Change the record: A @ → 127.0.0.1."
+        ),
+        format!(
+            "www.{PAGE} is a CNAME to {PAGE}, which resolves to 198.51.100.7, not this network: keep the CNAME and fix the records of {PAGE} (A @ → 127.0.0.1)."
+        ),
+    ] {
+        assert!(diagnosis.contains(&line), "{line}\nnot in {diagnosis:#?}");
+    }
+    assert!(
+        !diagnosis.iter().any(|l| l.contains("CNAME www →")),
+        "the www's CNAME is not to be replaced: {diagnosis:#?}"
+    );
+    // Each line says which name it is about; no two lines are the same.
+    let distinct: std::collections::BTreeSet<&String> = diagnosis.iter().collect();
+    assert_eq!(distinct.len(), diagnosis.len(), "{diagnosis:#?}");
+    assert!(diagnosis.iter().all(|l| l.contains(PAGE)), "{diagnosis:#?}");
+    let checks = || -> u64 {
+        let (_, body) = http("GET", &status_url, &[("Authorization", &auth)], "").unwrap();
+        serde_json::from_str::<Value>(&body).unwrap()["checks"]
+            .as_u64()
+            .unwrap()
+    };
+    assert!(checks() >= 2, "the button made the service check again");
+
+    // "Test": the integration's connection test, through the service, against the panel.
+    let test = &page["test"];
+    assert_eq!(
+        test["notice"], "Test of serverpilot: the connection works.",
+        "{test}"
+    );
+    assert!(
+        emu.requests().iter().any(|r| r.method == "GET"),
+        "the test reached the panel"
+    );
+
+    // Nothing secret in what the browser got.
+    let html = page["html"].as_str().unwrap();
+    for secret in [wp.token.as_str(), wp.secret.as_str(), API_KEY] {
+        assert!(!html.contains(secret), "a secret on the page");
+    }
+    let png = std::fs::read(&screenshot).expect("the screenshot");
+    assert!(
+        png.starts_with(b"\x89PNG") && png.len() > 10_000,
+        "a real screenshot"
+    );
+    service.stop();
+}

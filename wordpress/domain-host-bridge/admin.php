@@ -436,7 +436,7 @@ function render_domains( array $domains, array $local ): void {
 		$callback  = is_array( $local[ $name ] ?? null ) ? $local[ $name ] : null;
 		echo '<tr data-domain="' . esc_attr( $name ) . '"><td>' . esc_html( $name ) . '</td>';
 		echo '<td>' . esc_html( (string) ( $row['site'] ?? $row['site_id'] ?? '' ) ) . '</td>';
-		echo '<td class="stage"><code>' . esc_html( (string) ( $row['stage'] ?? '' ) ) . '</code></td><td>';
+		echo '<td class="stage" style="white-space:nowrap"><code>' . esc_html( (string) ( $row['stage'] ?? '' ) ) . '</code></td><td>';
 		foreach ( (array) ( $row['names'] ?? array() ) as $n ) {
 			if ( ! is_array( $n ) ) {
 				continue;
