@@ -1353,6 +1353,10 @@ fn the_operator_page_in_a_browser() {
         !diagnosis.iter().any(|l| l.contains("CNAME www →")),
         "the www's CNAME is not to be replaced: {diagnosis:#?}"
     );
+    assert!(
+        !diagnosis.iter().any(|l| l.contains("could not")),
+        "both names were checked: {diagnosis:#?}"
+    );
     // Each line says which name it is about; no two lines are the same.
     let distinct: std::collections::BTreeSet<&String> = diagnosis.iter().collect();
     assert_eq!(distinct.len(), diagnosis.len(), "{diagnosis:#?}");
