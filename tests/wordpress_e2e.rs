@@ -1268,6 +1268,9 @@ fn the_operator_page_in_a_browser() {
         dns = dns.addr,
         emu = emu.base_url(),
     ));
+    // Pinned before the service starts: the page shows it enabled, nothing awaiting.
+    let approve = case.run(&["approve", "serverpilot"]);
+    assert_eq!(approve.status, 0, "{}", approve.all_output());
     wp.php(&["reset"]);
     let service = Service::start(&case, wp);
     let sent = wp.php(&["fire", "wu_add_domain", PAGE, "5"]);
@@ -1371,6 +1374,7 @@ fn the_operator_page_in_a_browser() {
 
     // "Test": the integration's connection test, through the service, against the panel.
     let test = &page["test"];
+    assert_eq!(test["state"], "enabled", "approved: {test}");
     assert_eq!(
         test["notice"], "Test of serverpilot: the connection works.",
         "{test}"

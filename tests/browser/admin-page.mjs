@@ -69,6 +69,7 @@ try {
     row('data-integration', integration).locator('button[data-action="test"]').click(),
   ]);
   out.test = {
+    state: (await row('data-integration', integration).locator('td.state').textContent()).trim(),
     notice: (await page.textContent('#domain-host-result > p')).trim(),
     notice_class: await page.getAttribute('#domain-host-result', 'class'),
     lines: await lines('#domain-host-result li'),

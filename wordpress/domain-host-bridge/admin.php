@@ -479,14 +479,17 @@ function render_integrations( array $integrations ): void {
 		if ( ! empty( $i['missing'] ) && is_array( $i['missing'] ) ) {
 			$state[] = 'missing ' . implode( ', ', array_map( 'strval', array_filter( $i['missing'], 'is_scalar' ) ) );
 		}
-		if ( is_array( $i['approval'] ?? null ) && $i['approval'] ) {
-			$state[] = 'awaiting approval';
+		// The service's `approval` is ["approved"] once the component's permissions are
+		// pinned; otherwise its own words (not approved yet, or what it asks beyond its pin).
+		$approval = is_array( $i['approval'] ?? null ) ? array_map( 'strval', array_filter( $i['approval'], 'is_scalar' ) ) : array();
+		if ( $approval && array( 'approved' ) !== $approval ) {
+			$state[] = 'approval: ' . implode( '; ', $approval );
 		}
 		if ( is_string( $i['error'] ?? null ) ) {
 			$state[] = 'broken: ' . $i['error'];
 		}
 		$title = is_string( $i['title'] ?? null ) ? $i['title'] . ' (' . $id . ')' : $id;
-		echo '<tr data-integration="' . esc_attr( $id ) . '"><td>' . esc_html( $title ) . '</td><td>' . esc_html( implode( '; ', $state ) ) . '</td>';
+		echo '<tr data-integration="' . esc_attr( $id ) . '"><td>' . esc_html( $title ) . '</td><td class="state">' . esc_html( implode( '; ', $state ) ) . '</td>';
 		echo '<td>' . esc_html( implode( ', ', array_map( 'strval', array_filter( (array) ( $i['capabilities'] ?? array() ), 'is_scalar' ) ) ) ) . '</td>';
 		echo '<td>' . action_button( 'test', $id, 'Test' ) . '</td></tr>'; // phpcs:ignore WordPress.Security.EscapeOutput -- escaped in action_button
 	}
