@@ -1091,18 +1091,30 @@ fn admin_actions_need_a_nonce_and_manage_network() {
 fn the_export_holds_secrets_only_in_the_download() {
     let Some((wp, _turn)) = turn() else { return };
     const KEY: &str = "sp-export-secret-5f1c2a9e";
+    const DA_PASSWORD: &str = "da-export-secret-0b7e41d2";
+    const HOSTINGER_TOKEN: &str = "hg-export-secret-93aa6c10";
     wp.php(&["reset"]);
     wp.php(&[
         "um-settings",
         &serde_json::json!({
-            "constants": { "WU_SERVER_PILOT_CLIENT_ID": "cid_export" },
+            "constants": {
+                "WU_SERVER_PILOT_CLIENT_ID": "cid_export",
+                "WU_DIRECTADMIN_HOST": "da.example.test",
+                "WU_DIRECTADMIN_USERNAME": "netadmin",
+                "WU_DIRECTADMIN_DOMAIN": "network.example.test",
+            },
             "credentials": {
                 "WU_SERVER_PILOT_API_KEY": KEY,
                 "WU_SERVER_PILOT_APP_ID": "expApp01",
                 "WU_RUNCLOUD_SERVER_ID": "9",
+                "WU_DIRECTADMIN_PASSWORD": DA_PASSWORD,
+                "WU_HOSTINGER_API_TOKEN": HOSTINGER_TOKEN,
             },
             "www": "main_only",
-            "enabled": { "serverpilot": true, "runcloud": true, "wpengine": true, "cloudflare": false },
+            "enabled": {
+                "serverpilot": true, "runcloud": true, "wpengine": true, "cloudflare": false,
+                "directadmin": true, "hostinger": true,
+            },
         })
         .to_string(),
     ]);
@@ -1116,7 +1128,14 @@ fn the_export_holds_secrets_only_in_the_download() {
     let toml = download("toml");
     let env = download("env");
     // The secrets only in the environment file.
-    for secret in [KEY, wp.token.as_str(), wp.secret.as_str()] {
+    let secrets = [
+        KEY,
+        DA_PASSWORD,
+        HOSTINGER_TOKEN,
+        wp.token.as_str(),
+        wp.secret.as_str(),
+    ];
+    for secret in secrets {
         assert!(!toml.contains(secret), "a secret in the toml:\n{toml}");
         assert!(
             env.contains(&format!("='{secret}'")),
@@ -1143,6 +1162,25 @@ fn the_export_holds_secrets_only_in_the_download() {
         "{toml}"
     );
     assert!(toml.contains("# wpengine:"), "{toml}");
+    // Integrations of Ultimate Multisite's newer releases: DirectAdmin with its password
+    // stored by the wizard; Hostinger, whose network domain UM takes from WordPress.
+    assert!(
+        toml.contains(
+            "[integrations.directadmin]\nenabled = true\n\
+             constants = { WU_DIRECTADMIN_HOST = \"da.example.test\", WU_DIRECTADMIN_USERNAME = \"netadmin\", WU_DIRECTADMIN_DOMAIN = \"network.example.test\" }\n\
+             env = [\"WU_DIRECTADMIN_PASSWORD\"]\n"
+        ),
+        "{toml}"
+    );
+    assert!(
+        toml.contains(&format!(
+            "[integrations.hostinger]\nenabled = true\n\
+             constants = {{ WU_HOSTINGER_NETWORK_DOMAIN = \"{}\" }}\n\
+             env = [\"WU_HOSTINGER_API_TOKEN\"]\n",
+            wp.host
+        )),
+        "{toml}"
+    );
     assert!(!toml.contains("cloudflare"), "disabled in UM: {toml}");
     assert!(
         toml.contains(&format!("callback_url = \"{}\"", wp.stage_url())),
@@ -1154,10 +1192,13 @@ fn the_export_holds_secrets_only_in_the_download() {
         .unwrap()
         .to_string();
     assert!(html.contains("Download domain-host.toml"), "{html}");
-    for secret in [KEY, wp.token.as_str(), wp.secret.as_str()] {
+    for secret in secrets {
         assert!(!html.contains(secret), "a secret on the page");
     }
-    assert!(!wp.log().contains(KEY), "the export logs nothing");
+    let log = wp.log();
+    for secret in [KEY, DA_PASSWORD, HOSTINGER_TOKEN] {
+        assert!(!log.contains(secret), "the export logs nothing");
+    }
 
     // domain-host reads it: with the environment file, the integration has all it needs,
     // its key from the environment (secret), its ids from the file.
@@ -1174,7 +1215,12 @@ fn the_export_holds_secrets_only_in_the_download() {
     let vars: Vec<(&str, &str)> = vars.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let run = case.run_with_env(&["--json", "list"], &vars);
     assert_eq!(run.status, 0, "{}", run.all_output());
-    assert!(!run.all_output().contains(KEY), "the key is never printed");
+    for secret in [KEY, DA_PASSWORD, HOSTINGER_TOKEN] {
+        assert!(
+            !run.all_output().contains(secret),
+            "a secret is never printed"
+        );
+    }
     let list = run.json();
     let sp = list
         .as_array()
@@ -1190,6 +1236,17 @@ fn the_export_holds_secrets_only_in_the_download() {
         support::strings(&sp["secrets"]).contains(&"WU_SERVER_PILOT_API_KEY".to_string()),
         "{sp}"
     );
+    for (id, secret) in [
+        ("directadmin", "WU_DIRECTADMIN_PASSWORD"),
+        ("hostinger", "WU_HOSTINGER_API_TOKEN"),
+    ] {
+        let entry = list
+            .as_array()
+            .and_then(|l| l.iter().find(|i| i["id"] == id).cloned())
+            .unwrap_or_else(|| panic!("{id} not listed: {list}"));
+        assert_eq!(entry["missing"], serde_json::json!([]), "{entry}");
+        assert_eq!(entry["constants"][secret], "environment", "{entry}");
+    }
     wp.php(&["um-settings", "off"]);
 }
 

@@ -27,7 +27,9 @@ defined( 'ABSPATH' ) || exit;
 /**
  * Ultimate Multisite's integration ids (equal to domain-host's) and the constants the
  * domain-host component of each reads: name => secret. `required` lists the groups one of
- * which must be set (as Ultimate Multisite's `is_setup()` checks).
+ * which must be set (as Ultimate Multisite's `is_setup()` checks). `network_domain` lists the
+ * values Ultimate Multisite takes from the network's own domain when unset (the component
+ * needs them written down).
  */
 const UM_INTEGRATIONS = array(
 	'serverpilot'   => array(
@@ -151,6 +153,47 @@ const UM_INTEGRATIONS = array(
 		'required'  => array( array( 'WU_FORGE_API_TOKEN' ), array( 'WU_FORGE_SERVER_ID' ), array( 'WU_FORGE_SITE_ID' ) ),
 		'note'      => 'WU_FORGE_ORGANIZATION is new and required: the organization\'s slug in forge.laravel.com/{organization}/...',
 	),
+	// From Ultimate Multisite's newer releases (its main branch).
+	'cyberpanel'    => array(
+		'constants'      => array(
+			'WU_CYBERPANEL_HOST'          => false,
+			'WU_CYBERPANEL_PORT'          => false,
+			'WU_CYBERPANEL_USERNAME'      => false,
+			'WU_CYBERPANEL_PASSWORD'      => true,
+			'WU_CYBERPANEL_MASTER_DOMAIN' => false,
+			'WU_CYBERPANEL_API_TOKEN'     => true,
+		),
+		'required'       => array( array( 'WU_CYBERPANEL_HOST' ), array( 'WU_CYBERPANEL_USERNAME' ), array( 'WU_CYBERPANEL_PASSWORD' ) ),
+		'network_domain' => array( 'WU_CYBERPANEL_MASTER_DOMAIN' ),
+		'note'           => 'WU_CYBERPANEL_API_TOKEN is new and required: the admin\'s cloudAPI token as CyberPanel stores it (Users > API Access).',
+	),
+	'directadmin'   => array(
+		'constants' => array(
+			'WU_DIRECTADMIN_HOST'      => false,
+			'WU_DIRECTADMIN_PORT'      => false,
+			'WU_DIRECTADMIN_USERNAME'  => false,
+			'WU_DIRECTADMIN_API_TOKEN' => true,
+			'WU_DIRECTADMIN_PASSWORD'  => true,
+			'WU_DIRECTADMIN_DOMAIN'    => false,
+		),
+		'required'  => array( array( 'WU_DIRECTADMIN_HOST' ), array( 'WU_DIRECTADMIN_USERNAME' ), array( 'WU_DIRECTADMIN_API_TOKEN', 'WU_DIRECTADMIN_PASSWORD' ), array( 'WU_DIRECTADMIN_DOMAIN' ) ),
+	),
+	'hostinger'     => array(
+		'constants'      => array(
+			'WU_HOSTINGER_API_TOKEN'      => true,
+			'WU_HOSTINGER_NETWORK_DOMAIN' => false,
+		),
+		'required'       => array( array( 'WU_HOSTINGER_API_TOKEN' ) ),
+		'network_domain' => array( 'WU_HOSTINGER_NETWORK_DOMAIN' ),
+	),
+	'bigscoots'     => array(
+		'constants' => array(
+			'WU_BIGSCOOTS_API_EMAIL'    => false,
+			'WU_BIGSCOOTS_API_KEY'      => true,
+			'WU_BIGSCOOTS_PRIMARY_UUID' => false,
+		),
+		'required'  => array( array( 'WU_BIGSCOOTS_API_EMAIL' ), array( 'WU_BIGSCOOTS_API_KEY' ), array( 'WU_BIGSCOOTS_PRIMARY_UUID' ) ),
+	),
 	'closte'        => array(
 		'constants' => array( 'CLOSTE_CLIENT_API_KEY' => true ),
 		'required'  => array( array( 'CLOSTE_CLIENT_API_KEY' ) ),
@@ -192,6 +235,15 @@ function um_value( string $id, string $name ): string {
 		return (string) \WP_Ultimo\Helpers\Credential_Store::decrypt( $stored );
 	}
 	return '';
+}
+
+/** The network's main domain, as Ultimate Multisite takes it (DOMAIN_CURRENT_SITE). */
+function network_domain(): string {
+	if ( defined( 'DOMAIN_CURRENT_SITE' ) && '' !== (string) DOMAIN_CURRENT_SITE ) {
+		return (string) DOMAIN_CURRENT_SITE;
+	}
+	$network = get_network();
+	return $network ? (string) $network->domain : '';
 }
 
 /** A TOML basic string (JSON's string escapes are TOML's). */
@@ -268,6 +320,11 @@ function export_files(): array {
 			$value = um_value( $id, $name );
 			if ( '' !== $value ) {
 				$values[ $name ] = $value;
+			}
+		}
+		foreach ( $spec['network_domain'] ?? array() as $name ) {
+			if ( ! isset( $values[ $name ] ) ) {
+				$values[ $name ] = network_domain();
 			}
 		}
 		$missing = array();
