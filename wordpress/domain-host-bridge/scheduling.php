@@ -96,8 +96,10 @@ function delivery_scheduled(): bool {
  * records past their time are pruned.
  */
 function maybe_heal(): void {
-	$last = (int) fresh_network_option( HEAL_OPTION, 0 );
-	if ( $last > time() - HEAL_INTERVAL ) {
+	// The cached value is enough to skip (one read per request, none with a persistent
+	// object cache); a fresh read before acting keeps concurrent requests from all healing.
+	if ( (int) get_network_option( null, HEAL_OPTION, 0 ) > time() - HEAL_INTERVAL
+		|| (int) fresh_network_option( HEAL_OPTION, 0 ) > time() - HEAL_INTERVAL ) {
 		return;
 	}
 	update_network_option( null, HEAL_OPTION, time() );
