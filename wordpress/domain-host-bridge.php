@@ -177,6 +177,11 @@ function new_event_key(): string {
  * Queues one event durably, then tries to deliver the queue at once.
  */
 function accept_event( string $event, string $domain, int $site_id, string $key = '' ): void {
+	if ( '' === $domain || strlen( $domain ) > 253 ) {
+		// No host name is longer (RFC 1035); the service would refuse it for good.
+		log_message( sprintf( 'Dropped %s of a %d-character name (site %d): not a host name.', $event, strlen( $domain ), $site_id ), 'error' );
+		return;
+	}
 	if ( is_subdomain_double( $event, $domain, $site_id ) ) {
 		log_message( sprintf( 'Folded %s %s (site %d) into its subdomain event: the same host, already sent as a subdomain.', $event, $domain, $site_id ) );
 		return;

@@ -171,7 +171,8 @@ function queue_insert( array $entry ): bool {
 	}
 	$result = $wpdb->query(
 		$wpdb->prepare(
-			'INSERT IGNORE INTO ' . events_table() . ' (idem_key, event, domain, site_id, www_mapped, queued, attempts) VALUES (%s, %s, %s, %d, %d, %d, 0)',
+			// The same key again changes nothing (not IGNORE: that would also hide other errors).
+			'INSERT INTO ' . events_table() . ' (idem_key, event, domain, site_id, www_mapped, queued, attempts) VALUES (%s, %s, %s, %d, %d, %d, 0) ON DUPLICATE KEY UPDATE id = id',
 			$entry['key'],
 			$entry['event'],
 			$entry['domain'],
