@@ -822,6 +822,29 @@ fn one_checker_the_service_while_it_answers() {
         "{fallback}"
     );
     assert!(wp.log().contains("Ultimate Multisite's own check runs"));
+
+    // A service that answers but checks no stage (no [lifecycle]: 409) leaves it to UM.
+    const D3: &str = "unchecked.example.test";
+    wp.php(&["service-answered", "60"]);
+    wp.php(&["map", D3, "25"]);
+    let fake = answer_once_with(
+        wp.service_port,
+        "409 Conflict",
+        "",
+        r#"{"error":"this service has no [lifecycle] section"}"#,
+    );
+    let unchecked = wp.php(&["um-check", D3]);
+    let request = fake.join().unwrap();
+    assert!(
+        request.starts_with(&format!("POST /v1/domains/{D3}/verify ")),
+        "{request}"
+    );
+    assert_eq!(unchecked["checks"], 2, "{unchecked}");
+    assert_eq!(
+        unchecked["model"][D3]["stage"], "checking-ssl-cert",
+        "{unchecked}"
+    );
+    assert!(wp.log().contains("the service does not check it (HTTP 409"));
     wp.php(&["standin", "off"]);
 }
 

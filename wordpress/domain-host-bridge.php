@@ -727,8 +727,19 @@ function render_admin_page(): void {
 // Helpers.
 // ---------------------------------------------------------------------------------------
 
-/** A network option read past the object cache (another process may have written it). */
+/**
+ * A network option read past the object cache (another process may have written it).
+ * The queue and the stage records moved to the bridge's tables in 0.2: their old option
+ * names read the tables (queued_events(), stage_records()), so a reader of 0.1's names
+ * (the operator page) still sees them.
+ */
 function read_option( string $name ): array {
+	if ( QUEUE_OPTION === $name ) {
+		return queued_events();
+	}
+	if ( STAGES_OPTION === $name ) {
+		return stage_records();
+	}
 	$value = fresh_network_option( $name, array() );
 	return is_array( $value ) ? $value : array();
 }

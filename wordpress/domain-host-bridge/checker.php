@@ -11,9 +11,9 @@
  *
  * The hand-over: once Ultimate Multisite has loaded, the bridge puts itself in place of that
  * callback. Each time the job runs:
- * - the service is configured (DOMAIN_HOST_URL, DOMAIN_HOST_TOKEN, an acceptable URL) and has
- *   answered within DOMAIN_HOST_CHECKER_SILENCE (30 minutes by default), or answers now:
- *   the service checks. Ultimate Multisite's check does not run (no stage moves); the bridge
+ * - the service is configured (DOMAIN_HOST_URL, DOMAIN_HOST_TOKEN, an acceptable URL), checks
+ *   stages (it has a [lifecycle]), and has answered within DOMAIN_HOST_CHECKER_SILENCE (30
+ *   minutes by default) or answers now: the service checks. Ultimate Multisite's check does not run (no stage moves); the bridge
  *   asks the service to verify the domain now (`POST /v1/domains/{domain}/verify`), and the
  *   stage arrives by the service's callback, which the bridge writes forward-only and on which
  *   it fires the hooks Ultimate Multisite's checker would (record_in_model());
@@ -74,8 +74,13 @@ function process_domain_stage( callable $um, $domain_id, $tries ): void {
 }
 
 /**
- * Whether the service is the checker now: it is configured and answered within the silence
- * allowed. Asks it to verify the domain (which also tells whether it answers now).
+ * Whether the service is the checker now. Asks it to verify the domain, which also tells
+ * whether it answers now and whether it checks stages at all:
+ * - 200 (the domain's status) or 404 (not known yet: the add-domain event is on its way):
+ *   the service checks;
+ * - 409 (the service has no [lifecycle]: it checks no stage) or 400 (a name it will not
+ *   check): Ultimate Multisite's own check runs;
+ * - no answer: the service checks if it answered within DOMAIN_HOST_CHECKER_SILENCE.
  */
 function service_checks_stages( string $domain ): bool {
 	if ( is_wp_error( service_url() ) ) {
@@ -85,10 +90,15 @@ function service_checks_stages( string $domain ): bool {
 	if ( ! is_wp_error( $response ) ) {
 		$status = (int) wp_remote_retrieve_response_code( $response );
 		$json   = json_decode( (string) wp_remote_retrieve_body( $response ), true );
-		// Its own answer: the domain's status, or its JSON refusal (404: not known yet, the
-		// add-domain event is still on its way).
-		if ( is_array( $json ) && ( 200 === $status || ( in_array( $status, array( 400, 404, 409 ), true ) && isset( $json['error'] ) ) ) ) {
+		$error  = is_array( $json ) && isset( $json['error'] ) && is_string( $json['error'] ) ? $json['error'] : null;
+		if ( ( 200 === $status && is_array( $json ) ) || ( 404 === $status && null !== $error ) ) {
 			mark_service_answered();
+			return true;
+		}
+		if ( in_array( $status, array( 400, 409 ), true ) && null !== $error ) {
+			mark_service_answered();
+			log_message( sprintf( 'Stage check of %s: the service does not check it (HTTP %d: %s); Ultimate Multisite\'s own check runs.', $domain, $status, $error ), 'warning' );
+			return false;
 		}
 	}
 	$silent = service_silent_for();
