@@ -944,6 +944,64 @@ fn only_the_services_own_answer_ends_an_event() {
     wp.php(&["standin", "off"]);
 }
 
+/// The operator page's hands on the queue (bridge-admin's admin.php calls these):
+/// `queued_events()` lists it with each event's id, `retry_queued_event(id)` sends the queue
+/// now from its head; an id that is not queued is refused and changes nothing.
+#[test]
+fn the_queue_can_be_listed_and_retried_by_id() {
+    let Some((wp, _turn)) = turn() else { return };
+    wp.php(&["reset"]);
+    let waiting = wp.php(&["fire", "wu_add_domain", "retry.example.test", "3"]);
+    let id = waiting["queue"][0]["id"].as_u64().expect("an id");
+    assert_eq!(waiting["queue"][0]["attempts"], 1, "{waiting}");
+    let unknown = wp.php(&["retry", &(id + 1000).to_string()]);
+    assert_eq!(unknown["retried"], false, "{unknown}");
+    assert_eq!(
+        unknown["queue"], waiting["queue"],
+        "nothing changed: {unknown}"
+    );
+    let still_down = wp.php(&["retry", &id.to_string()]);
+    assert_eq!(still_down["retried"], true, "{still_down}");
+    assert_eq!(still_down["queue"][0]["attempts"], 2, "{still_down}");
+    let fake = answer_once_with(wp.service_port, "202 Accepted", "", r#"{"id":91}"#);
+    let sent = wp.php(&["retry", &id.to_string()]);
+    assert!(fake.join().unwrap().contains("retry.example.test"));
+    assert_eq!(sent["retried"], true, "{sent}");
+    assert_eq!(sent["queue"], serde_json::json!([]), "{sent}");
+}
+
+/// Security review F14: the admin page's `GET /v1/domains` goes through the one transport,
+/// so a redirect is not followed with the token, and `http://` to another machine is not
+/// sent at all.
+#[test]
+fn the_admin_page_never_carries_the_token_elsewhere() {
+    let Some((wp, _turn)) = turn() else { return };
+    wp.php(&["reset"]);
+    let elsewhere = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    elsewhere.set_nonblocking(true).unwrap();
+    let location: &'static str = Box::leak(
+        format!(
+            "Location: http://127.0.0.1:{}/v1/domains\r\n",
+            elsewhere.local_addr().unwrap().port()
+        )
+        .into_boxed_str(),
+    );
+    let fake = answer_once_with(wp.service_port, "302 Found", location, "");
+    let page = wp.php(&["admin-page"]);
+    fake.join().unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(elsewhere.accept().is_err(), "the redirect was followed");
+    assert!(
+        page["html"].as_str().unwrap().contains("HTTP 302"),
+        "{page}"
+    );
+    let env = [("DH_TEST_URL", "http://192.0.2.10:8787")];
+    let page = wp.php_env(&env, &["admin-page"]);
+    let html = page["html"].as_str().unwrap();
+    assert!(html.contains("not this machine"), "{html}");
+    assert!(!html.contains(&wp.token), "the token is on the page");
+}
+
 /// Issue 20 item 6, security review F14: a DOMAIN_HOST_URL of `http://` to another machine
 /// is refused before any request (the token would travel in clear): the event waits, the
 /// log and a network admin notice say why.

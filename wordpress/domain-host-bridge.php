@@ -306,6 +306,21 @@ function deliver_queue(): void {
 }
 
 /**
+ * "Retry now" for one queued event (the operator page): the queue is sent now, from its head
+ * (an event never overtakes the ones queued before it, so retrying one sends those first).
+ * False, with nothing done, when no event with that id is queued; true once a delivery ran
+ * (or another request holds the sender's lock and is sending). Whether the event left the
+ * queue, queued_events() tells (a service still down keeps it, with its last error).
+ */
+function retry_queued_event( int $id ): bool {
+	if ( null === queued_event( $id ) ) {
+		return false;
+	}
+	deliver_queue();
+	return true;
+}
+
+/**
  * Posts one event. Returns ['result' => 'sent'|'dropped'|'retry', 'message' => ..., 'retry_after' => ?int].
  *
  * Only the service's own answers end an event (security review F3): a 2xx with its event id
@@ -315,7 +330,7 @@ function deliver_queue(): void {
  */
 function post_event( array $entry ): array {
 	$describe = sprintf( '%s %s (site %d, key %s)', $entry['event'], $entry['domain'], $entry['site_id'], $entry['key'] );
-	$response = service_request(
+	$response = call_service(
 		'POST',
 		'/v1/events',
 		array(
@@ -644,22 +659,16 @@ add_action(
  * @return array{domains: array, error: ?string}
  */
 function fetch_domains(): array {
-	if ( ! defined( 'DOMAIN_HOST_URL' ) || ! defined( 'DOMAIN_HOST_TOKEN' ) ) {
+	// Through call_service(): no redirect followed with the token, no cleartext to another
+	// machine (security review F14).
+	$response = call_service( 'GET', '/v1/domains', array( 'timeout' => 10 ) );
+	if ( is_wp_error( $response ) && str_starts_with( (string) $response->get_error_code(), 'domain_host_' ) ) {
+		// Not configured, or a URL the bridge will not send the token to.
 		return array(
 			'domains' => array(),
-			'error'   => 'DOMAIN_HOST_URL and DOMAIN_HOST_TOKEN must be defined in wp-config.php.',
+			'error'   => $response->get_error_message() . '.',
 		);
 	}
-	$response = wp_remote_get(
-		rtrim( (string) DOMAIN_HOST_URL, '/' ) . '/v1/domains',
-		array(
-			'timeout' => 10,
-			'headers' => array(
-				'Authorization' => 'Bearer ' . DOMAIN_HOST_TOKEN,
-				'Accept'        => 'application/json',
-			),
-		)
-	);
 	if ( is_wp_error( $response ) ) {
 		return array(
 			'domains' => array(),

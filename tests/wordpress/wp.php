@@ -32,6 +32,7 @@
  *   php wp.php WORDPRESS_DIR HOST legacy QUEUE_JSON STAGES_JSON   the bridge's storage as 0.1 left it (network options, no tables)
  *   php wp.php WORDPRESS_DIR HOST storage                    the bridge's tables, schema version, install id, old options
  *   php wp.php WORDPRESS_DIR HOST notices                    the network admin notices' HTML
+ *   php wp.php WORDPRESS_DIR HOST retry ID                   the operator's "Retry now" for queued event ID (retry_queued_event())
  *   php wp.php WORDPRESS_DIR HOST refusals-due               the next refused callback is logged (the minute is over)
  *
  * DH_TEST_URL in the environment is the DOMAIN_HOST_URL for this run.
@@ -174,6 +175,9 @@ switch ( $command ) {
 		}
 		@unlink( WP_CONTENT_DIR . '/uploads/wu-logs/integration-domain-host.log' );
 		$out = state();
+		break;
+	case 'retry':
+		$out = array( 'retried' => \DomainHost\Bridge\retry_queued_event( (int) ( $args[0] ?? 0 ) ) ) + state();
 		break;
 	case 'admin-page':
 		$admins = get_super_admins();

@@ -86,7 +86,7 @@ function service_checks_stages( string $domain ): bool {
 	if ( is_wp_error( service_url() ) ) {
 		return false;
 	}
-	$response = service_request( 'POST', '/v1/domains/' . rawurlencode( $domain ) . '/verify', array( 'timeout' => 10 ) );
+	$response = call_service( 'POST', '/v1/domains/' . rawurlencode( $domain ) . '/verify', array( 'timeout' => 10 ) );
 	if ( ! is_wp_error( $response ) ) {
 		$status = (int) wp_remote_retrieve_response_code( $response );
 		$json   = json_decode( (string) wp_remote_retrieve_body( $response ), true );

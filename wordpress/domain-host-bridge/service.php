@@ -53,7 +53,7 @@ function is_loopback_host( string $host ): bool {
  *
  * @return array|\WP_Error The WP_Http response.
  */
-function service_request( string $method, string $path, array $args = array() ) {
+function call_service( string $method, string $path, array $args = array() ) {
 	$base = service_url();
 	if ( is_wp_error( $base ) ) {
 		return $base;

@@ -204,6 +204,16 @@ function queued_events( int $limit = 500 ): array {
 	return array_map( __NAMESPACE__ . '\\event_from_row', $rows ? $rows : array() );
 }
 
+/** One queued event by its id (queued_events()' `id`), or null when it is not queued. */
+function queued_event( int $id ): ?array {
+	global $wpdb;
+	if ( $id <= 0 || ! ensure_tables() ) {
+		return null;
+	}
+	$row = $wpdb->get_row( $wpdb->prepare( 'SELECT * FROM ' . events_table() . ' WHERE id = %d', $id ), ARRAY_A );
+	return $row ? event_from_row( $row ) : null;
+}
+
 /** How many events wait. */
 function queue_length(): int {
 	global $wpdb;
@@ -270,6 +280,11 @@ function stage_records( int $limit = 5000 ): array {
 		$out[ $row['domain'] ] = stage_from_row( $row );
 	}
 	return $out;
+}
+
+/** The same, under the name the operator page (admin.php) looks for. */
+function recorded_stages(): array {
+	return stage_records();
 }
 
 /** Writes one domain's record (one row); true when the row now holds it. */
