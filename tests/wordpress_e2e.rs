@@ -965,9 +965,9 @@ fn the_queue_can_be_listed_and_retried_by_id() {
     assert_eq!(still_down["queue"][0]["attempts"], 2, "{still_down}");
     let fake = answer_once_with(wp.service_port, "202 Accepted", "", r#"{"id":91}"#);
     let sent = wp.php(&["retry", &id.to_string()]);
-    assert!(fake.join().unwrap().contains("retry.example.test"));
     assert_eq!(sent["retried"], true, "{sent}");
     assert_eq!(sent["queue"], serde_json::json!([]), "{sent}");
+    assert!(fake.join().unwrap().contains("retry.example.test"));
 }
 
 /// Security review F14: the admin page's `GET /v1/domains` goes through the one transport,
@@ -1000,6 +1000,110 @@ fn the_admin_page_never_carries_the_token_elsewhere() {
     let html = page["html"].as_str().unwrap();
     assert!(html.contains("not this machine"), "{html}");
     assert!(!html.contains(&wp.token), "the token is on the page");
+}
+
+/// A loopback port nothing listens on.
+fn dead_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Issue 22 (the bridge's part): DOMAIN_HOST_URL lists several service instances. The bridge
+/// tries the next on a connection error or a 5xx (503 included), remembers the one that
+/// answered and tries it first next time; one unacceptable URL in the list stops them all.
+#[test]
+fn several_service_urls_fail_over() {
+    let Some((wp, _turn)) = turn() else { return };
+    wp.php(&["reset"]);
+    wp.php(&["standin", "on"]);
+    let dead = dead_port();
+    let live = wp.service_port;
+    let failovers = |wp: &WordPress| wp.log().matches("did not answer").count();
+    let list: &'static str =
+        Box::leak(format!("http://127.0.0.1:{dead}, http://127.0.0.1:{live}/").into_boxed_str());
+    let env = [("DH_TEST_URL", list)];
+
+    // The first is dead: the second takes the event.
+    let fake = answer_once_with(live, "202 Accepted", "", r#"{"id":101}"#);
+    let sent = wp.php_env(&env, &["fire", "wu_add_domain", "first.example.test", "3"]);
+    // (The queue first: a bridge that never called the fake fails here instead of hanging.)
+    assert_eq!(sent["queue"], serde_json::json!([]), "{sent}");
+    assert!(fake.join().unwrap().contains("first.example.test"));
+    assert_eq!(failovers(wp), 1, "{}", wp.log());
+    assert!(
+        wp.log().contains(&format!(
+            "The service at http://127.0.0.1:{dead} did not answer"
+        )),
+        "{}",
+        wp.log()
+    );
+
+    // Remembered: the next event goes to the second at once.
+    let fake = answer_once_with(live, "202 Accepted", "", r#"{"id":102}"#);
+    let sent = wp.php_env(&env, &["fire", "wu_add_domain", "second.example.test", "3"]);
+    assert_eq!(sent["queue"], serde_json::json!([]), "{sent}");
+    assert!(fake.join().unwrap().contains("second.example.test"));
+    assert_eq!(
+        failovers(wp),
+        1,
+        "the dead one was not tried again: {}",
+        wp.log()
+    );
+
+    // The remembered one answers 503 (its store is down): the other instance takes it.
+    let other = dead_port();
+    let both: &'static str =
+        Box::leak(format!("http://127.0.0.1:{other},http://127.0.0.1:{live}").into_boxed_str());
+    let env = [("DH_TEST_URL", both)];
+    let busy = answer_once_with(
+        live,
+        "503 Service Unavailable",
+        "Retry-After: 5\r\n",
+        r#"{"error":"the store is unavailable"}"#,
+    );
+    let fake = answer_once_with(other, "202 Accepted", "", r#"{"id":103}"#);
+    let sent = wp.php_env(&env, &["fire", "wu_add_domain", "third.example.test", "3"]);
+    assert!(
+        busy.join().unwrap().contains("third.example.test"),
+        "tried first"
+    );
+    let request = fake.join().unwrap();
+    assert!(request.contains("third.example.test"), "{request}");
+    assert_eq!(sent["queue"], serde_json::json!([]), "{sent}");
+    assert!(wp.log().contains("(HTTP 503); trying"), "{}", wp.log());
+
+    // None answers: the event waits, with the last error.
+    let env = [("DH_TEST_URL", list)];
+    let kept = wp.php_env(&env, &["fire", "wu_add_domain", "fourth.example.test", "3"]);
+    assert_eq!(queued(&kept).len(), 1, "{kept}");
+    assert!(
+        kept["queue"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("service unreachable"),
+        "{kept}"
+    );
+
+    // One URL in clear to another machine: nothing is sent anywhere, and it is said.
+    let fake = answer_once_with(live, "202 Accepted", "", r#"{"id":104}"#);
+    let mixed: &'static str =
+        Box::leak(format!("http://127.0.0.1:{live},http://192.0.2.10:8787").into_boxed_str());
+    let env = [("DH_TEST_URL", mixed)];
+    let refused = wp.php_env(&env, &["cron"]);
+    assert!(
+        refused["queue"][0]["last_error"]
+            .as_str()
+            .unwrap()
+            .contains("URL 2 is http:// to 192.0.2.10, not this machine"),
+        "{refused}"
+    );
+    // Release the fake (nothing reached it): a request of our own.
+    let _ = http("GET", &format!("http://127.0.0.1:{live}/"), &[], "");
+    assert!(!fake.join().unwrap().contains("fourth.example.test"));
+    wp.php(&["standin", "off"]);
 }
 
 /// Issue 20 item 6, security review F14: a DOMAIN_HOST_URL of `http://` to another machine

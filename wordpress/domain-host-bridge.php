@@ -10,7 +10,8 @@
  * A must-use plugin: copy this file and the folder `domain-host-bridge/` beside it to
  * wp-content/mu-plugins/. Configuration, in wp-config.php:
  *
- *   define( 'DOMAIN_HOST_URL', 'http://127.0.0.1:8787' );           // the service (http:// only on loopback)
+ *   define( 'DOMAIN_HOST_URL', 'http://127.0.0.1:8787' );           // the service (http:// only on loopback);
+ *                                                                   // several, comma-separated: failover
  *   define( 'DOMAIN_HOST_TOKEN', '...' );                            // its [service] token
  *   define( 'DOMAIN_HOST_CALLBACK_SECRET', '...' );                  // its callback_secret
  *   define( 'DOMAIN_HOST_CHECKER_SILENCE', 1800 );                   // optional, seconds (default 30 minutes)
@@ -45,6 +46,9 @@
  *   the domain instead, and fires `wu_domain_manager_dns_propagation_finished` when the
  *   service's callback moves a row past `checking-dns`, as UM's checker does. When the service
  *   has been silent longer, UM's own check runs as before.
+ * - Several service instances (DOMAIN_HOST_URL a comma-separated list): on a connection error
+ *   or a 5xx the next is tried; the one that answered is tried first next time
+ *   (domain-host-bridge/service.php).
  * - Named locks carry this install's random id (MySQL named locks are server-wide).
  * - Network Admin > Settings > Domain Host lists the service's domains with stage and
  *   diagnosis, and the events still queued here.

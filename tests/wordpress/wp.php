@@ -158,7 +158,7 @@ switch ( $command ) {
 		$out = array( 'standin' => 'on' === ( $args[0] ?? '' ) );
 		break;
 	case 'reset':
-		foreach ( array( 'domain_host_queue', 'domain_host_stages', 'domain_host_subdomains', 'domain_host_heal_at', 'domain_host_refusals', 'domain_host_service_answered_at', 'um_standin_domains', 'wu_host_integrations_enabled', 'um_standin_as', 'um_standin_as_fail', 'um_standin_checks', 'um_standin_heard', 'um_standin_dns', 'um_standin_ssl' ) as $o ) {
+		foreach ( array( 'domain_host_queue', 'domain_host_stages', 'domain_host_subdomains', 'domain_host_heal_at', 'domain_host_refusals', 'domain_host_service_answered_at', 'domain_host_service_preferred', 'um_standin_domains', 'wu_host_integrations_enabled', 'um_standin_as', 'um_standin_as_fail', 'um_standin_checks', 'um_standin_heard', 'um_standin_dns', 'um_standin_ssl' ) as $o ) {
 			delete_site_option( $o );
 		}
 		foreach ( array( get_main_site_id(), subsite() ) as $blog ) {
