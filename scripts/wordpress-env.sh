@@ -135,7 +135,8 @@ if ( ! defined( 'DOMAIN_HOST_ENV_SINGLE_SITE' ) ) {
 	define( 'BLOG_ID_CURRENT_SITE', 1 );
 }
 // The bridge (wordpress/domain-host-bridge.php).
-define( 'DOMAIN_HOST_URL', 'http://127.0.0.1:$SERVICE_PORT' );
+// (not redefined when tests/wordpress/wp.php gives the test's own URL)
+defined( 'DOMAIN_HOST_URL' ) || define( 'DOMAIN_HOST_URL', 'http://127.0.0.1:$SERVICE_PORT' );
 define( 'DOMAIN_HOST_TOKEN', '$DOMAIN_HOST_TOKEN' );
 define( 'DOMAIN_HOST_CALLBACK_SECRET', '$DOMAIN_HOST_CALLBACK_SECRET' );
 if ( ! defined( 'ABSPATH' ) ) {

@@ -5,8 +5,8 @@
  * What it shows comes from the service (`GET /v1/domains`, `GET /v1/integrations`): every
  * domain with its stage, each name's DNS and certificate state and the diagnosis in the
  * service's words, the last and next check; each integration; and the events still queued
- * here. Its buttons: "Check now" (`POST /v1/domains/{d}/verify`), "Test"
- * (`POST /v1/integrations/{id}/test`), "Retry now" (the local queue) and the migration
+ * here (the bridge's events table). Its buttons: "Check now" (`POST /v1/domains/{d}/verify`),
+ * "Test" (`POST /v1/integrations/{id}/test`), "Retry now" (the local queue) and the migration
  * export (export.php). Every action checks a nonce and `manage_network` before it does
  * anything; nothing secret is ever written into the page, and everything is escaped.
  *
@@ -108,36 +108,21 @@ function handle_admin_action( array $post ): array {
 // ---------------------------------------------------------------------------------------
 
 /**
- * One request to the service, authenticated with the token, never following a redirect
- * (that would carry the token elsewhere).
+ * One request to the service through the bridge's one transport (call_service() in
+ * service.php: the token never follows a redirect, never goes in clear to another machine).
  *
  * @return array{status: int, json: mixed, error: ?string}
  */
 function service_request( string $method, string $path ): array {
-	if ( ! defined( 'DOMAIN_HOST_URL' ) || ! defined( 'DOMAIN_HOST_TOKEN' ) ) {
-		return array(
-			'status' => 0,
-			'json'   => null,
-			'error'  => 'DOMAIN_HOST_URL and DOMAIN_HOST_TOKEN must be defined in wp-config.php.',
-		);
-	}
-	$response = wp_remote_request(
-		rtrim( (string) DOMAIN_HOST_URL, '/' ) . $path,
-		array(
-			'method'      => $method,
-			'timeout'     => 'GET' === $method ? 10 : 60,
-			'redirection' => 0,
-			'headers'     => array(
-				'Authorization' => 'Bearer ' . DOMAIN_HOST_TOKEN,
-				'Accept'        => 'application/json',
-			),
-		)
-	);
+	$response = call_service( $method, $path, array( 'timeout' => 'GET' === $method ? 10 : 60 ) );
 	if ( is_wp_error( $response ) ) {
+		// The bridge's own refusals (not configured, a URL it will not send the token to)
+		// say why; anything else is the network's.
+		$own = 0 === strpos( (string) $response->get_error_code(), 'domain_host_' );
 		return array(
 			'status' => 0,
 			'json'   => null,
-			'error'  => 'The service is unreachable: ' . $response->get_error_message(),
+			'error'  => $own ? $response->get_error_message() . '.' : 'The service is unreachable: ' . $response->get_error_message(),
 		);
 	}
 	$status = (int) wp_remote_retrieve_response_code( $response );
@@ -209,6 +194,7 @@ function check_now( string $domain ): array {
 			'message' => sprintf( 'Checking %s failed. %s', $domain, $answer['error'] ?? '' ),
 		);
 	}
+	mark_service_answered(); // the service answered as itself (checker.php's hand-over counts it)
 	return array(
 		'ok'      => true,
 		'message' => sprintf( 'Checked %s now: stage %s.', $domain, (string) ( $answer['json']['stage'] ?? '?' ) ),
@@ -254,114 +240,67 @@ function test_integration( string $id ): array {
 	);
 }
 
-/** @return string[] */
-function diagnosis_lines( $diagnosis ): array {
-	if ( is_string( $diagnosis ) ) {
-		return '' === $diagnosis ? array() : array( $diagnosis );
-	}
-	if ( ! is_array( $diagnosis ) ) {
-		return array();
-	}
-	return array_values( array_map( 'strval', array_filter( $diagnosis, 'is_scalar' ) ) );
-}
-
 // ---------------------------------------------------------------------------------------
 // The local queue.
 // ---------------------------------------------------------------------------------------
 
 /**
- * The events waiting here, oldest first. The bridge's own store when it offers
- * `queued_events()`; the network option `domain_host_queue` otherwise.
+ * The events waiting here, oldest first: the bridge's events table (queued_events()). Each
+ * waits for the next delivery run, which sends the queue from its head.
  *
  * @return array<int, array{id: int, event: string, domain: string, site_id: int, attempts: int, next_attempt: ?int, last_error: string}>
  */
 function queue_rows(): array {
-	if ( function_exists( __NAMESPACE__ . '\\queued_events' ) ) {
-		$rows = array();
-		foreach ( (array) queued_events() as $row ) {
-			$row    = (array) $row;
-			$rows[] = array(
-				'id'           => (int) ( $row['id'] ?? 0 ),
-				'event'        => (string) ( $row['event'] ?? '' ),
-				'domain'       => (string) ( $row['domain'] ?? '' ),
-				'site_id'      => (int) ( $row['site_id'] ?? 0 ),
-				'attempts'     => (int) ( $row['attempts'] ?? 0 ),
-				'next_attempt' => isset( $row['next_attempt'] ) ? (int) $row['next_attempt'] : null,
-				'last_error'   => (string) ( $row['last_error'] ?? '' ),
-			);
-		}
-		return $rows;
-	}
 	$next = next_delivery();
 	$rows = array();
-	foreach ( read_option( QUEUE_OPTION ) as $entry ) {
-		if ( ! is_array( $entry ) || ! isset( $entry['key'] ) ) {
-			continue;
-		}
+	foreach ( queued_events() as $row ) {
 		$rows[] = array(
-			'id'           => queue_entry_id( (string) $entry['key'] ),
-			'event'        => (string) ( $entry['event'] ?? '' ),
-			'domain'       => (string) ( $entry['domain'] ?? '' ),
-			'site_id'      => (int) ( $entry['site_id'] ?? 0 ),
-			'attempts'     => (int) ( $entry['attempts'] ?? 0 ),
+			'id'           => (int) $row['id'],
+			'event'        => (string) $row['event'],
+			'domain'       => (string) $row['domain'],
+			'site_id'      => (int) $row['site_id'],
+			'attempts'     => (int) $row['attempts'],
 			'next_attempt' => $next,
-			'last_error'   => (string) ( $entry['last_error'] ?? '' ),
+			'last_error'   => (string) ( $row['last_error'] ?? '' ),
 		);
 	}
 	return $rows;
 }
 
 /**
- * "Retry now" for one queued event. The bridge's own `retry_queued_event()` when it has one;
- * otherwise the option queue is sent now (in order: an event never overtakes the ones
- * queued before it, so retrying one sends the queue from its head).
+ * "Retry now" for one queued event: retry_queued_event() sends the queue now, from its head
+ * (an event never overtakes the ones queued before it). False when no such event waits.
  */
 function retry_now( int $id ): bool {
-	if ( function_exists( __NAMESPACE__ . '\\retry_queued_event' ) ) {
-		return (bool) retry_queued_event( $id );
-	}
-	$known = false;
-	foreach ( read_option( QUEUE_OPTION ) as $entry ) {
-		if ( is_array( $entry ) && isset( $entry['key'] ) && queue_entry_id( (string) $entry['key'] ) === $id ) {
-			$known = true;
-			break;
-		}
-	}
-	if ( ! $known ) {
-		return false;
-	}
-	deliver_queue();
-	return true;
-}
-
-/** A stable number for an option-queue entry (its idempotency key is its identity). */
-function queue_entry_id( string $key ): int {
-	return (int) hexdec( substr( hash( 'sha256', $key ), 0, 12 ) ) + 1;
-}
-
-/** When the next delivery run is scheduled (unix time), if one is. */
-function next_delivery(): ?int {
-	if ( function_exists( 'as_next_scheduled_action' ) ) {
-		$next = as_next_scheduled_action( DELIVER_HOOK, array(), AS_GROUP );
-		if ( is_int( $next ) ) {
-			return $next;
-		}
-	}
-	$next = wp_next_scheduled( DELIVER_HOOK );
-	return false === $next ? null : (int) $next;
+	return retry_queued_event( $id );
 }
 
 /**
- * The bridge's last recorded callback per domain: its own store's `recorded_stages()` when
- * it has one, the network option `domain_host_stages` otherwise.
+ * When the next delivery run is scheduled (unix time), if one is: in the main site, where
+ * the bridge schedules it (scheduling.php).
+ */
+function next_delivery(): ?int {
+	return in_main_site(
+		static function () {
+			if ( function_exists( 'as_next_scheduled_action' ) ) {
+				$next = as_next_scheduled_action( DELIVER_HOOK, array(), AS_GROUP );
+				if ( is_int( $next ) ) {
+					return $next;
+				}
+			}
+			$next = wp_next_scheduled( DELIVER_HOOK );
+			return false === $next ? null : (int) $next;
+		}
+	);
+}
+
+/**
+ * The bridge's last recorded callback per domain (its stages table).
  *
  * @return array<string, array>
  */
 function local_stages(): array {
-	if ( function_exists( __NAMESPACE__ . '\\recorded_stages' ) ) {
-		return (array) recorded_stages();
-	}
-	return defined( __NAMESPACE__ . '\\STAGES_OPTION' ) ? read_option( STAGES_OPTION ) : array();
+	return recorded_stages();
 }
 
 // ---------------------------------------------------------------------------------------

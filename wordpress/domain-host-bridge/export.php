@@ -280,9 +280,14 @@ function export_files(): array {
 
 	// The service, as this bridge is configured to reach it.
 	$toml .= "[service]\n";
-	$url   = defined( 'DOMAIN_HOST_URL' ) ? (string) DOMAIN_HOST_URL : '';
-	$host  = (string) wp_parse_url( $url, PHP_URL_HOST );
-	$port  = (int) wp_parse_url( $url, PHP_URL_PORT );
+	// DOMAIN_HOST_URL may list several instances (service.php): this `listen` is the first's.
+	$urls = service_urls();
+	$url  = is_wp_error( $urls ) ? '' : $urls[0];
+	if ( ! is_wp_error( $urls ) && count( $urls ) > 1 ) {
+		$toml .= '# DOMAIN_HOST_URL lists ' . count( $urls ) . " instances: this is the first's; each other one listens on its own address.\n";
+	}
+	$host = (string) wp_parse_url( $url, PHP_URL_HOST );
+	$port = (int) wp_parse_url( $url, PHP_URL_PORT );
 	if ( in_array( $host, array( '127.0.0.1', 'localhost', '[::1]', '::1' ), true ) && $port > 0 ) {
 		$toml .= 'listen = ' . toml_string( ( 'localhost' === $host ? '127.0.0.1' : $host ) . ':' . $port ) . "\n";
 	}
