@@ -8,7 +8,8 @@
 #      (multisite, DOMAIN_HOST_URL / _TOKEN / _CALLBACK_SECRET);
 #   4. installs a multisite network with plain PHP (wp_install, install_network,
 #      populate_network), once;
-#   5. copies the bridge and the test stand-in of Ultimate Multisite into mu-plugins;
+#   5. copies the bridge (its file and its folder, wordpress/domain-host-bridge/) and the
+#      test stand-ins of Ultimate Multisite into mu-plugins;
 #   6. serves it with `php -S 127.0.0.1:$WP_PORT` and a router.
 # Then it writes $DIR/env (KEY=value lines) for the test and prints it.
 #
@@ -146,7 +147,8 @@ if ( ! defined( 'DOMAIN_HOST_ENV_SINGLE_SITE' ) ) {
 	define( 'BLOG_ID_CURRENT_SITE', 1 );
 }
 // The bridge (wordpress/domain-host-bridge.php).
-define( 'DOMAIN_HOST_URL', 'http://127.0.0.1:$SERVICE_PORT' );
+// (not redefined when tests/wordpress/wp.php gives the test's own URL)
+defined( 'DOMAIN_HOST_URL' ) || define( 'DOMAIN_HOST_URL', 'http://127.0.0.1:$SERVICE_PORT' );
 define( 'DOMAIN_HOST_TOKEN', '$DOMAIN_HOST_TOKEN' );
 define( 'DOMAIN_HOST_CALLBACK_SECRET', '$DOMAIN_HOST_CALLBACK_SECRET' );
 if ( ! defined( 'ABSPATH' ) ) {
@@ -161,7 +163,12 @@ php "$REPO/tests/wordpress/install.php" "$WP" "$HOST"
 
 # 5. The bridge and the stand-in, refreshed on every run.
 cp "$REPO/wordpress/domain-host-bridge.php" "$WP/wp-content/mu-plugins/domain-host-bridge.php"
+# The bridge's parts (WordPress loads only the files directly in mu-plugins; the bridge
+# requires these), replaced whole so a removed part does not linger.
+rm -rf "$WP/wp-content/mu-plugins/domain-host-bridge"
+cp -r "$REPO/wordpress/domain-host-bridge" "$WP/wp-content/mu-plugins/domain-host-bridge"
 cp "$REPO/tests/wordpress/um-standin.php" "$WP/wp-content/mu-plugins/um-standin.php"
+cp "$REPO/tests/wordpress/um-standin-integrations.php" "$WP/wp-content/mu-plugins/um-standin-integrations.php"
 
 # 6. PHP's built-in server.
 cp "$REPO/tests/wordpress/router.php" "$DIR/router.php"

@@ -181,6 +181,10 @@ impl Zone {
                 for d in data {
                     response.add_answer(Record::from_rdata(fqdn(&current), 60, d.clone()));
                 }
+            } else if rtype == RecordType::SOA && current == self.apex && current != name {
+                // A CNAME to the apex: the answer carries the apex's SOA after the CNAME,
+                // as an authoritative server answers (RFC 1034 §3.6.2 / 4.3.2 step 3a).
+                response.add_answer(self.soa());
             }
             break;
         }

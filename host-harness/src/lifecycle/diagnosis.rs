@@ -56,6 +56,9 @@ pub fn routing(
     };
     let rel = relative(name, zone);
     let mut out = vec![];
+    if let Some(line) = www_through_apex(name, observed, routing, targets) {
+        return vec![line];
+    }
     match (routing.state, routing.reason) {
         ("ok", _) => {}
         ("missing", "nxdomain") => {
@@ -93,7 +96,11 @@ pub fn routing(
             }
         }
         ("wrong", "cname-elsewhere") => out.push(format!(
-            "{name} is a CNAME to {now}, which does not lead to this network. Change it: {records}."
+            "{name} is a CNAME to {}, which does not lead to this network. Change it: {records}.",
+            observed
+                .map(|o| o.cname_chain.join(" → "))
+                .filter(|c| !c.is_empty())
+                .unwrap_or(now)
         )),
         ("wrong", "caa-forbids") | ("wrong", "requirement-missing") => {}
         ("wrong", _) => out.push(format!(
@@ -107,6 +114,54 @@ pub fn routing(
         _ => {}
     }
     out
+}
+
+/// A name whose nameservers could not be asked. It names the name: a record whose names
+/// all fail gives one line per name, each saying which one it is about.
+pub fn unchecked(name: &str, why: &str) -> String {
+    format!(
+        "The DNS of {name} could not be checked ({why}); this is not counted as a failed check."
+    )
+}
+
+/// `www.<apex>` that is a CNAME to its own apex, while the apex does not reach this network:
+/// the CNAME is right (it follows the apex), the apex is what to fix. Telling the customer to
+/// replace the CNAME would leave the apex broken and split the two names.
+fn www_through_apex(
+    name: &str,
+    observed: Option<&Observed>,
+    routing: &Routing,
+    targets: &[IpAddr],
+) -> Option<String> {
+    let observed = observed?;
+    let apex = name.strip_prefix("www.")?;
+    let first = observed.cname_chain.first()?;
+    if !first.eq_ignore_ascii_case(apex) || matches!(routing.state, "ok" | "unknown" | "proxied") {
+        return None;
+    }
+    let apex_now = if observed.addresses.is_empty() {
+        "has no address".to_string()
+    } else {
+        format!(
+            "resolves to {}, not this network",
+            observed
+                .addresses
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    let zone = observed.zone.as_deref().or(Some(apex));
+    let fix = records_to_create(apex, zone, targets, None).join(", ");
+    Some(format!(
+        "{name} is a CNAME to {apex}, which {apex_now}: keep the CNAME and fix the records of {apex}{}.",
+        if fix.is_empty() {
+            String::new()
+        } else {
+            format!(" ({fix})")
+        }
+    ))
 }
 
 /// What to tell about a CAA set that forbids the CA.
@@ -169,6 +224,100 @@ mod tests {
             records_to_create("shop.example.com", Some("example.com"), &t[..1], None),
             vec!["A shop → 203.0.113.10"]
         );
+    }
+
+    fn wrong(found: &[&str], reason: &'static str) -> Routing {
+        Routing {
+            state: "wrong",
+            reason,
+            found: found.iter().map(|s| s.to_string()).collect(),
+            expected: vec!["203.0.113.10".into()],
+            unwanted: vec![],
+        }
+    }
+
+    fn seen(chain: &[&str], addresses: &[&str]) -> Observed {
+        Observed {
+            cname_chain: chain.iter().map(|s| s.to_string()).collect(),
+            addresses: ips(addresses),
+            zone: Some("example.com".into()),
+            ..Default::default()
+        }
+    }
+
+    /// Each line names the name it is about, once; two names that cannot be checked for
+    /// the same reason are two different lines.
+    #[test]
+    fn unchecked_names_say_which_name() {
+        let why = "192.0.2.53:53 did not answer within 2s";
+        let apex = unchecked("example.com", why);
+        let www = unchecked("www.example.com", why);
+        assert_ne!(apex, www);
+        assert_eq!(www.matches("www.example.com").count(), 1, "{www}");
+        assert_eq!(
+            apex.matches("example.com").count(),
+            1,
+            "the apex once (the reason does not repeat it): {apex}"
+        );
+    }
+
+    /// `www` as a CNAME to a wrong apex: fix the apex, keep the CNAME.
+    #[test]
+    fn www_cname_to_a_wrong_apex_is_told_to_fix_the_apex() {
+        let t = ips(&["203.0.113.10"]);
+        let observed = seen(&["example.com"], &["198.51.100.7"]);
+        let lines = routing(
+            "www.example.com",
+            Some(&observed),
+            &wrong(&["CNAME example.com", "198.51.100.7"], "points-elsewhere"),
+            &t,
+            Some("network.example.net"),
+        );
+        assert_eq!(
+            lines,
+            vec![
+                "www.example.com is a CNAME to example.com, which resolves to 198.51.100.7, not \
+                 this network: keep the CNAME and fix the records of example.com (A @ → 203.0.113.10)."
+            ]
+        );
+        assert!(!lines[0].contains("CNAME www →"), "{lines:?}");
+        // The apex missing altogether: the same advice.
+        let observed = seen(&["example.com"], &[]);
+        let lines = routing(
+            "www.example.com",
+            Some(&observed),
+            &wrong(&["CNAME example.com"], "cname-elsewhere"),
+            &t,
+            None,
+        );
+        assert!(
+            lines[0].contains("which has no address: keep the CNAME and fix the records of example.com (A @ → 203.0.113.10)"),
+            "{lines:?}"
+        );
+        // A CNAME somewhere else is still told to change.
+        let observed = seen(&["elsewhere.example.net"], &[]);
+        let lines = routing(
+            "www.example.com",
+            Some(&observed),
+            &wrong(&["CNAME elsewhere.example.net"], "cname-elsewhere"),
+            &t,
+            Some("network.example.net"),
+        );
+        assert_eq!(
+            lines,
+            vec![
+                "www.example.com is a CNAME to elsewhere.example.net, which does not lead to this \
+                 network. Change it: CNAME www → network.example.net."
+            ]
+        );
+        // A www that reaches this network through the apex needs nothing.
+        let observed = seen(&["example.com"], &["203.0.113.10"]);
+        let ok = Routing {
+            state: "ok",
+            reason: "addresses",
+            ..wrong(&[], "addresses")
+        };
+        assert!(routing("www.example.com", Some(&observed), &ok, &t, None).is_empty());
     }
 
     #[test]

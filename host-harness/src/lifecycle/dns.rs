@@ -339,7 +339,8 @@ pub async fn authoritative(
         }
         match candidate.split_once('.') {
             Some((_, parent)) if parent.contains('.') => candidate = parent.to_string(),
-            _ => return Err(CouldNotCheck(format!("no zone found for {name}"))),
+            // The caller's line names the name; this says only what went wrong.
+            _ => return Err(CouldNotCheck("no zone found above it".into())),
         }
     }
 }

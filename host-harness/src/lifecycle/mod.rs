@@ -216,12 +216,12 @@ impl Lifecycle {
         } else {
             match dns::authoritative(&self.resolvers, &name.name, timeout).await {
                 Ok(s) => s,
-                Err(e) => return self.could_not_check(&expect, e.0),
+                Err(e) => return self.could_not_check(&name.name, &expect, e.0),
             }
         };
         let observed = match dns::observe(&servers, &name.name, timeout).await {
             Ok(o) => o,
-            Err(e) => return self.could_not_check(&expect, e.0),
+            Err(e) => return self.could_not_check(&name.name, &expect, e.0),
         };
         let mut routing = dns::classify(&observed, &expect);
         let mut lines = diagnosis::routing(
@@ -430,7 +430,9 @@ impl Lifecycle {
         }
     }
 
-    fn could_not_check(&self, expect: &dns::Expect, why: String) -> NameCheck {
+    /// The line names the name: two names that cannot be checked give two lines, each
+    /// saying which name it is about.
+    fn could_not_check(&self, name: &str, expect: &dns::Expect, why: String) -> NameCheck {
         NameCheck {
             dns: DnsView {
                 state: "unknown".into(),
@@ -445,9 +447,7 @@ impl Lifecycle {
                 not_after: None,
                 days_left: None,
             },
-            diagnosis: vec![format!(
-                "DNS could not be checked ({why}); this is not counted as a failed check."
-            )],
+            diagnosis: vec![diagnosis::unchecked(name, &why)],
             definitive_dns: false,
             definitive_cert: false,
         }
@@ -490,6 +490,9 @@ impl Lifecycle {
         if let Some(panels) = panels {
             diagnosis.extend(self.ask_panels(&mut record, panels).await);
         }
+        // The same words twice say nothing new (e.g. one panel note for every name).
+        let mut seen = std::collections::HashSet::new();
+        diagnosis.retain(|line| seen.insert(line.clone()));
 
         let now = database::now_ms();
         let dns_ok = record.names.iter().all(|n| n.dns.state == "ok");
