@@ -145,7 +145,7 @@ fn main() -> Result<()> {
 
     let report = render(&rows);
     print!("{report}");
-    let report = report + &soak_section(&out);
+    let report = report + &kept_sections(&out);
     std::fs::write(&out, &report).with_context(|| format!("writing {}", out.display()))?;
     eprintln!("written to {}", out.display());
     Ok(())
@@ -1057,16 +1057,22 @@ fn machine() -> String {
     )
 }
 
-/// The "Soak" section of the file being replaced: written from a `scripts/soak.sh` run,
-/// not by this program, so it is kept as it is.
-fn soak_section(path: &std::path::Path) -> String {
+/// Sections of the file being replaced that other runs write, kept as they are: the soak
+/// (`scripts/soak.sh 300`) and the shared store (`shared_store_e2e`'s ignored bench).
+const KEPT_SECTIONS: [&str; 2] = ["## Soak\n", "## Several instances on one MariaDB"];
+
+fn kept_sections(path: &std::path::Path) -> String {
     let old = std::fs::read_to_string(path).unwrap_or_default();
-    let Some(start) = old.find("\n## Soak\n") else {
-        return String::new();
-    };
-    let rest = &old[start..];
-    let end = rest[1..].find("\n## ").map_or(rest.len(), |i| i + 1);
-    rest[..end].to_string()
+    let mut kept = String::new();
+    for heading in KEPT_SECTIONS {
+        let Some(start) = old.find(&format!("\n{heading}")) else {
+            continue;
+        };
+        let rest = &old[start..];
+        let end = rest[1..].find("\n## ").map_or(rest.len(), |i| i + 1);
+        kept.push_str(&rest[..end]);
+    }
+    kept
 }
 
 fn render(rows: &[Row]) -> String {
