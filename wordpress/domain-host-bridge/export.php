@@ -246,6 +246,32 @@ function network_domain(): string {
 	return $network ? (string) $network->domain : '';
 }
 
+/**
+ * The `[lifecycle]` table: the stage callbacks carry its checks' stage changes (domain-host
+ * refuses a callback_url without it). Ultimate Multisite's DNS check takes a domain as
+ * pointed when a record names the network's domain (CNAME) or the network's public IP
+ * (`Domain::has_correct_dns`, ultimate-multisite-providers.md "Stage checking-dns"): the
+ * same two become `cname_target` and `targets`, the IP as the network domain resolves now.
+ */
+function lifecycle_table(): string {
+	$host    = strtolower( (string) preg_replace( '/:\d+$/', '', network_domain() ) );
+	$literal = false !== filter_var( trim( $host, '[]' ), FILTER_VALIDATE_IP );
+	$targets = $literal ? array( trim( $host, '[]' ) ) : ( '' !== $host ? (array) gethostbynamel( $host ) : array() );
+	$table   = "[lifecycle]\n";
+	$table  .= "# A mapped domain is pointed when its records name the network (as Ultimate Multisite\n";
+	$table  .= "# checks): check these are the addresses the network serves customers' domains from.\n";
+	if ( $targets ) {
+		$table .= 'targets = [' . implode( ', ', array_map( __NAMESPACE__ . '\toml_string', $targets ) ) . "]\n";
+	}
+	if ( '' !== $host && ! $literal ) {
+		$table .= 'cname_target = ' . toml_string( $host ) . "\n";
+	}
+	if ( '' === $host ) {
+		$table .= "# targets = [\"203.0.113.10\"]   # required: the network's public addresses\n";
+	}
+	return $table . "\n";
+}
+
 /** A TOML basic string (JSON's string escapes are TOML's). */
 function toml_string( string $value ): string {
 	return (string) wp_json_encode( $value, JSON_UNESCAPED_SLASHES | JSON_UNESCAPED_UNICODE );
@@ -294,6 +320,7 @@ function export_files(): array {
 	$toml .= "token_env = \"DOMAIN_HOST_TOKEN\"\n";
 	$toml .= 'callback_url = ' . toml_string( get_rest_url( get_main_site_id(), 'domain-host/v1/stage' ) ) . "\n";
 	$toml .= "callback_secret_env = \"DOMAIN_HOST_CALLBACK_SECRET\"\n\n";
+	$toml .= lifecycle_table();
 	foreach ( array( 'DOMAIN_HOST_TOKEN', 'DOMAIN_HOST_CALLBACK_SECRET' ) as $name ) {
 		if ( defined( $name ) && '' !== (string) constant( $name ) ) {
 			$env .= env_line( $name, (string) constant( $name ) );

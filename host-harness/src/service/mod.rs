@@ -148,15 +148,21 @@ async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets)
     // One service per SQLite database: a second would re-queue the first's running events.
     // A shared store takes any number: each re-queues only what its own name left running,
     // and takes over another's events when their leases expire.
-    let lock_path = network.host.settings.state_dir.join("service.lock");
-    let instance_lock = crate::sandbox::files::open_lock_file(&lock_path)
-        .with_context(|| format!("cannot open {}", lock_path.display()))?;
-    if store.mysql().is_none() && instance_lock.try_lock().is_err() {
-        bail!(
-            "another domain-host serve is running on this state directory ({})",
-            lock_path.display()
-        );
-    }
+    // (A shared store needs no state directory, so it may not exist: no lock file then.)
+    let _instance_lock = if store.mysql().is_none() {
+        let lock_path = network.host.settings.state_dir.join("service.lock");
+        let lock = crate::sandbox::files::open_lock_file(&lock_path)
+            .with_context(|| format!("cannot open {}", lock_path.display()))?;
+        if lock.try_lock().is_err() {
+            bail!(
+                "another domain-host serve is running on this state directory ({})",
+                lock_path.display()
+            );
+        }
+        Some(lock)
+    } else {
+        None
+    };
     let instance = network.config.config.instance();
     if service.synchronous == Synchronous::Full {
         store.synchronous_full()?;
