@@ -131,6 +131,7 @@ providers=$(ls providers | wc -l)
 installed=$(ls "$root/usr/lib/domain-host/components/"*.wasm | wc -l)
 ((installed == providers)) || fail "$installed components installed, $providers providers"
 [[ -f $root/usr/share/domain-host/wordpress/domain-host-bridge.php ]] || fail "no bridge"
+[[ -f $root/usr/share/domain-host/wordpress/domain-host-bridge/admin.php ]] || fail "the bridge without its folder"
 [[ $(in_root dpkg-query -W -f '${Conffiles}' domain-host | awk '{print $1}' | sort | tr '\n' ' ') == \
   "/etc/domain-host/domain-host.env /etc/domain-host/domain-host.toml " ]] || fail "conffiles"
 in_root dpkg-query -W -f '${Depends}\n' domain-host | grep -q 'libc6 (>= ' || fail "Depends lacks libc6"
