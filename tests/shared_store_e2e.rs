@@ -63,7 +63,10 @@ impl MariaDb {
         }
         let dir = std::env::temp_dir().join(format!("dh-mariadb-{}-{name}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        // A temporary directory of its own: with /tmp shared, the bootstrap servers of tests
+        // running at once failed now and then on temporary tables ("Could not remove
+        // temporary table '/tmp/#sql-temptable-...'", then "Unknown table mysql.tmp_user_sys").
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
         let out = Command::new("mariadb-install-db")
             .args([
                 "--no-defaults",
@@ -72,6 +75,8 @@ impl MariaDb {
             ])
             .arg(format!("--user={}", current_user()))
             .arg(format!("--datadir={}", dir.join("data").display()))
+            // (mariadb-install-db hands options it does not know to the bootstrap server.)
+            .arg(format!("--tmpdir={}", dir.join("tmp").display()))
             .output()
             .expect("mariadb-install-db");
         assert!(
@@ -116,6 +121,7 @@ impl MariaDb {
                 self.dir.join("mysqld.err").display()
             ))
             .arg(format!("--port={}", self.port))
+            .arg(format!("--tmpdir={}", self.dir.join("tmp").display()))
             .args([
                 "--bind-address=127.0.0.1",
                 "--skip-name-resolve",
