@@ -73,3 +73,38 @@ fn https_requests_to_one_panel_share_one_tls_connection() {
     assert!(emu.requests().len() >= 3);
     assert_eq!(front.connections(), 1, "one TLS handshake for the event");
 }
+
+/// A panel that takes HTTP/2 through ALPN: the event's requests are streams of one
+/// connection (one TLS handshake), and they reach the panel whole: the domain is added.
+#[test]
+fn an_http2_panel_gets_an_events_requests_on_one_connection() {
+    let case = Case::new("pool-h2");
+    let emu = emulator();
+    let ca = TestCa::new();
+    let front = Front::tls_h2(emu.addr, &ca, &["api.serverpilot.io"]).expect("tls front");
+    std::fs::write(case.dir.join("ca.pem"), &ca.pem).unwrap();
+    case.write_config(&format!(
+        "www = \"always\"\n{}",
+        table(
+            "serverpilot",
+            &format!("https://{}", front.addr),
+            "ca_file = \"ca.pem\""
+        )
+    ));
+    add_domain(&case);
+    let requests = emu.requests().len();
+    assert!(requests >= 3, "{requests}");
+    assert_eq!(
+        front.h2_requests(),
+        requests,
+        "every request came over HTTP/2"
+    );
+    assert_eq!(front.connections(), 1, "one TLS handshake for the event");
+    assert_eq!(front.h2_connections(), 1);
+    let domains = emu.lock().panel.app(APP_ID).domains.clone();
+    assert!(
+        domains.contains(&"shop.example.com".to_string())
+            && domains.contains(&"www.shop.example.com".to_string()),
+        "{domains:?}"
+    );
+}

@@ -1786,6 +1786,43 @@ fn a_burst_of_events_to_one_panel_shares_its_connections() {
     }
 }
 
+/// A panel whose API takes HTTP/2 (ALPN `h2`, as most API front ends do) gets a burst of
+/// events from four workers on one connection and one TLS handshake: their requests are
+/// streams of it. Over HTTP/1.1 the same burst needs up to one connection per worker
+/// (the test above).
+#[test]
+fn a_burst_of_events_to_an_http2_panel_shares_one_connection() {
+    let case = Case::new("svc-pool-h2");
+    let sp = serverpilot();
+    let ca = TestCa::new();
+    let front = panel_emulators::front::Front::tls_h2(sp.addr, &ca, &["api.serverpilot.io"])
+        .expect("front");
+    std::fs::write(case.dir.join("ca.pem"), &ca.pem).unwrap();
+    case.write_config(&format!(
+        "www = \"never\"\n{}{}ca_file = \"ca.pem\"\n",
+        service_table("workers = 4"),
+        sp_table(&sp).replace(&sp.base_url(), &format!("https://{}", front.addr))
+    ));
+    let service = Service::start(&case);
+    let ids: Vec<i64> = (0..12)
+        .map(|n| service.accept("add-domain", &format!("h2shop{n}.example.com"), 3))
+        .collect();
+    for id in ids {
+        let event = service.finished(id);
+        assert_eq!(event["state"], "done", "{event}\n{}", service.log());
+    }
+    assert!(front.h2_requests() >= 24, "{}", front.h2_requests());
+    assert_eq!(front.connections(), 1, "{}", service.log());
+    assert_eq!(front.h2_connections(), 1);
+    let domains = sp_domains(&sp);
+    assert!(
+        (0..12).all(|n| domains
+            .iter()
+            .any(|d| d == &format!("h2shop{n}.example.com"))),
+        "{domains:?}"
+    );
+}
+
 /// Two integrations whose panels share one address (a front that sends each connection to
 /// the panel its first request names) keep a connection each across a burst of events:
 /// with one pool between them, a request of one would ride the other's idle connection

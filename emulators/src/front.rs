@@ -19,6 +19,8 @@ use tokio::net::{TcpListener, TcpStream};
 struct Counts {
     connections: AtomicUsize,
     resumed: AtomicUsize,
+    h2: AtomicUsize,
+    h2_requests: AtomicUsize,
 }
 
 /// A running front; dropping it stops accepting.
@@ -41,17 +43,39 @@ impl Front {
     /// Terminates TLS (a certificate for `names` signed by `ca`) and forwards the plain
     /// bytes to `upstream`. TLS sessions are resumable (rustls' default session cache).
     pub fn tls(upstream: SocketAddr, ca: &TestCa, names: &[&str]) -> std::io::Result<Front> {
+        Front::tls_offering(upstream, ca, names, false)
+    }
+
+    /// Like [`Front::tls`], but takes HTTP/2 when the client offers `h2` through ALPN, as
+    /// the API front ends of most panels do (Cloudflare's, and nginx or Apache with
+    /// `http2` on): each HTTP/2 connection is served here, its requests forwarded one at
+    /// a time as HTTP/1.1 over one upstream connection (so the emulator behind still
+    /// counts one connection per connection the front accepted). A client that offers
+    /// only HTTP/1.1 gets its bytes forwarded as by `tls`.
+    pub fn tls_h2(upstream: SocketAddr, ca: &TestCa, names: &[&str]) -> std::io::Result<Front> {
+        Front::tls_offering(upstream, ca, names, true)
+    }
+
+    fn tls_offering(
+        upstream: SocketAddr,
+        ca: &TestCa,
+        names: &[&str],
+        h2: bool,
+    ) -> std::io::Result<Front> {
         let cert = ca.certified(&Served::Signed {
             names: names.iter().map(|n| n.to_string()).collect(),
             from: 2020,
             until: 2090,
         });
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
+        let mut config = rustls::ServerConfig::builder_with_provider(provider)
             .with_safe_default_protocol_versions()
             .map_err(std::io::Error::other)?
             .with_no_client_auth()
             .with_cert_resolver(Arc::new(OneCert(cert)));
+        if h2 {
+            config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        }
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
         Front::spawn("tls-front", move |client, counts| {
             let acceptor = acceptor.clone();
@@ -62,8 +86,14 @@ impl Front {
                 if tls.get_ref().1.handshake_kind() == Some(rustls::HandshakeKind::Resumed) {
                     counts.resumed.fetch_add(1, Ordering::SeqCst);
                 }
-                if let Ok(mut server) = TcpStream::connect(upstream).await {
-                    let _ = server.set_nodelay(true);
+                let Ok(mut server) = TcpStream::connect(upstream).await else {
+                    return;
+                };
+                let _ = server.set_nodelay(true);
+                if tls.get_ref().1.alpn_protocol() == Some(b"h2") {
+                    counts.h2.fetch_add(1, Ordering::SeqCst);
+                    serve_h2(tls, server, counts).await;
+                } else {
                     let _ = tokio::io::copy_bidirectional(&mut tls, &mut server).await;
                 }
             }
@@ -128,6 +158,16 @@ impl Front {
     /// TLS handshakes that resumed an earlier session (TLS fronts only).
     pub fn resumed(&self) -> usize {
         self.counts.resumed.load(Ordering::SeqCst)
+    }
+
+    /// Connections that chose HTTP/2 through ALPN ([`Front::tls_h2`] only).
+    pub fn h2_connections(&self) -> usize {
+        self.counts.h2.load(Ordering::SeqCst)
+    }
+
+    /// Requests that came over HTTP/2.
+    pub fn h2_requests(&self) -> usize {
+        self.counts.h2_requests.load(Ordering::SeqCst)
     }
 
     fn spawn<F, Fut>(name: &str, handle: F) -> std::io::Result<Front>
@@ -198,4 +238,72 @@ async fn delayed_copy(
         }
     }
     let _ = writer.await;
+}
+
+/// Serves one HTTP/2 connection, forwarding each request as HTTP/1.1 over `upstream`, one
+/// at a time. HTTP/2 sends the host as `:authority` (RFC 9113, 8.3.1); HTTP/1.1 needs it
+/// as `Host` (RFC 9112, 3.2).
+async fn serve_h2<S>(client: S, upstream: TcpStream, counts: Arc<Counts>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+    type Upstream = hyper::client::conn::http1::SendRequest<Full<bytes::Bytes>>;
+    let Ok((sender, conn)) = hyper::client::conn::http1::handshake(TokioIo::new(upstream)).await
+    else {
+        return;
+    };
+    tokio::spawn(conn);
+    let sender: Arc<tokio::sync::Mutex<Upstream>> = Arc::new(tokio::sync::Mutex::new(sender));
+    let service =
+        hyper::service::service_fn(move |request: hyper::Request<hyper::body::Incoming>| {
+            let sender = sender.clone();
+            let counts = counts.clone();
+            async move {
+                counts.h2_requests.fetch_add(1, Ordering::SeqCst);
+                let (parts, body) = request.into_parts();
+                let body = body.collect().await?.to_bytes();
+                let path = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str())
+                    .unwrap_or("/");
+                let mut forward = hyper::Request::builder().method(parts.method).uri(path);
+                for (name, value) in &parts.headers {
+                    forward = forward.header(name, value);
+                }
+                if let Some(authority) = parts.uri.authority()
+                    && !parts.headers.contains_key(hyper::header::HOST)
+                {
+                    forward = forward.header(hyper::header::HOST, authority.as_str());
+                }
+                let forward = forward
+                    .body(Full::new(body))
+                    .expect("a request head already parsed");
+                let mut sender = sender.lock().await;
+                let response = match sender.send_request(forward).await {
+                    Ok(response) => response,
+                    Err(_) => {
+                        return Ok::<_, hyper::Error>(
+                            hyper::Response::builder()
+                                .status(502)
+                                .body(Full::new(bytes::Bytes::from_static(b"upstream failed")))
+                                .expect("a fixed response"),
+                        );
+                    }
+                };
+                let (mut parts, body) = response.into_parts();
+                let body = body.collect().await?.to_bytes();
+                drop(sender);
+                // Connection-specific headers are not allowed in HTTP/2 (RFC 9113, 8.2.2).
+                for name in ["connection", "keep-alive", "transfer-encoding", "upgrade"] {
+                    parts.headers.remove(name);
+                }
+                Ok(hyper::Response::from_parts(parts, Full::new(body)))
+            }
+        });
+    let _ = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(client), service)
+        .await;
 }

@@ -286,7 +286,7 @@ impl Host {
             }
             None => None,
         };
-        let tls = egress::tls_config(extra_roots.as_deref())
+        let tls = egress::panel_tls_config(extra_roots.as_deref())
             .map_err(|e| anyhow!("integrations.{id}.ca_file: {e}"))?;
         if let Some(crate::sandbox::credentials::Credential::Session(session)) = &credential {
             let login = allow.allowing(&session.url).filter(|e| e.is_https());
@@ -341,7 +341,7 @@ impl Host {
             allow: AllowList::default(),
             routes: Routes::default(),
             addresses: AddressPolicy::default(),
-            tls: egress::tls_config(None).map_err(|e| anyhow!(e))?,
+            tls: egress::panel_tls_config(None).map_err(|e| anyhow!(e))?,
             credential: None,
             max_timeout: Duration::from_secs(1),
             max_response_bytes: 0,

@@ -8,22 +8,26 @@
 //! older connection to an address it would not reach now.
 //!
 //! Each integration has its own pool (a field of its `OutboundPolicy`), so two
-//! integrations never share a connection, even to the same panel. Connections are
-//! HTTP/1.1 with keep-alive; a connection goes back to the pool only once its response
-//! was read to the end, and is closed after [`IDLE_TIMEOUT`] unused. New TLS connections
-//! resume the integration's earlier TLS sessions (rustls keeps them in the integration's
-//! `ClientConfig`).
+//! integrations never share a connection, even to the same panel. A TLS connection is
+//! HTTP/2 when the panel picks `h2` from the ALPN offer (see
+//! [`crate::sandbox::egress::panel_tls_config`]): one such connection carries all of the
+//! integration's concurrent requests to that address and name, so a burst of events pays
+//! one handshake. Otherwise it is HTTP/1.1 with keep-alive, and goes back to the pool only
+//! once its response was read to the end. Either kind is closed after [`IDLE_TIMEOUT`]
+//! unused. New TLS connections resume the integration's earlier TLS sessions (rustls
+//! keeps them in the integration's `ClientConfig`).
 
 use bytes::Bytes;
 use core::pin::Pin;
 use core::task::{Context, Poll, ready};
 use http_body::Body;
 use hyper::client::conn::http1::SendRequest;
+use hyper::client::conn::http2;
 use rustls_pki_types::ServerName;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use wasmtime_wasi_http::{Error, RequestOptions, WasiBody};
@@ -56,12 +60,24 @@ struct Idle {
     sender: SendRequest<WasiBody>,
 }
 
+/// An HTTP/2 connection: shared by every request that fits its key, open while any
+/// request uses it and for [`IDLE_TIMEOUT`] after the last one.
+struct Shared {
+    id: u64,
+    key: Key,
+    sender: http2::SendRequest<WasiBody>,
+    in_flight: usize,
+    last_used: Instant,
+}
+
 /// The pool of one integration.
 #[derive(Default)]
 pub struct ConnectionPool {
     idle: Mutex<Vec<Idle>>,
+    shared: Mutex<Vec<Shared>>,
     next_id: AtomicU64,
     opened: AtomicU64,
+    opened_h2: AtomicU64,
 }
 
 impl std::fmt::Debug for ConnectionPool {
@@ -85,6 +101,72 @@ impl ConnectionPool {
     /// Connections this pool opened so far.
     pub fn opened(&self) -> u64 {
         self.opened.load(Ordering::Relaxed)
+    }
+
+    /// Of those, the ones the panel took as HTTP/2.
+    pub fn opened_h2(&self) -> u64 {
+        self.opened_h2.load(Ordering::Relaxed)
+    }
+
+    /// An open HTTP/2 connection to one of `addresses` under `tls_name`, newest first,
+    /// counted as in use until [`ConnectionPool::release`].
+    fn share(
+        &self,
+        addresses: &[SocketAddr],
+        tls_name: &Option<ServerName<'static>>,
+    ) -> Option<(u64, http2::SendRequest<WasiBody>)> {
+        let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+        shared.retain(|c| !c.sender.is_closed());
+        let c = shared
+            .iter_mut()
+            .rev()
+            .find(|c| c.key.fits(addresses, tls_name))?;
+        c.in_flight += 1;
+        Some((c.id, c.sender.clone()))
+    }
+
+    /// Adds a new HTTP/2 connection, in use by the request that opened it.
+    fn add_shared(&self, key: Key, sender: http2::SendRequest<WasiBody>) -> u64 {
+        let id = self.next_id.fetch_add(1, Ordering::Relaxed);
+        self.shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(Shared {
+                id,
+                key,
+                sender,
+                in_flight: 1,
+                last_used: Instant::now(),
+            });
+        id
+    }
+
+    /// A request on HTTP/2 connection `id` is over (its answer read, dropped or failed);
+    /// the connection closes once nothing used it for [`IDLE_TIMEOUT`] (its last sender
+    /// dropped, hyper ends the connection).
+    fn release(self: &Arc<Self>, id: u64) {
+        {
+            let mut shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
+            let Some(c) = shared.iter_mut().find(|c| c.id == id) else {
+                return;
+            };
+            c.in_flight = c.in_flight.saturating_sub(1);
+            c.last_used = Instant::now();
+        }
+        let pool = Arc::downgrade(self);
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                tokio::time::sleep(IDLE_TIMEOUT).await;
+                if let Some(pool) = pool.upgrade() {
+                    pool.shared
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .retain(|c| {
+                            c.id != id || c.in_flight > 0 || c.last_used.elapsed() < IDLE_TIMEOUT
+                        });
+                }
+            });
+        }
     }
 
     /// An idle connection to one of `addresses` under `tls_name`, newest first.
@@ -127,12 +209,12 @@ impl ConnectionPool {
         }
     }
 
-    /// Sends `request` (already allowed and vetted) on an idle connection to one of
-    /// `addresses`, or on a new one to the first of them that answers (within the
-    /// connect timeout), over TLS when `target.tls_name` is set.
+    /// Sends `request` (already allowed and vetted) on an open HTTP/2 connection or an
+    /// idle HTTP/1.1 one to one of `addresses`, or on a new one to the first of them that
+    /// answers (within the connect timeout), over TLS when `target.tls_name` is set.
     pub async fn send(
         self: &Arc<Self>,
-        mut request: http::Request<WasiBody>,
+        request: http::Request<WasiBody>,
         target: &crate::sandbox::egress::Target,
         addresses: Vec<SocketAddr>,
         tls: Arc<rustls::ClientConfig>,
@@ -146,29 +228,55 @@ impl ConnectionPool {
             .between_bytes_timeout
             .unwrap_or(Duration::from_secs(30))
             .max(Duration::from_nanos(1));
+        // The authority the component asked for: HTTP/1.1 sends it as `Host` (wasmtime
+        // wrote that header from it), HTTP/2 as `:authority`.
+        let authority = request
+            .uri()
+            .authority()
+            .cloned()
+            .ok_or(Error::HttpRequestUriInvalid)?;
+        let mut request = request;
 
-        // On the wire, the request line carries only the path and query.
-        *request.uri_mut() = http::Uri::builder()
-            .path_and_query(
-                request
-                    .uri()
-                    .path_and_query()
-                    .map(|p| p.as_str())
-                    .unwrap_or("/"),
+        // A connection the panel closed meanwhile fails `ready`, or hands the request back
+        // unsent; either way the next one (or a new one) is tried. A request that went out
+        // is never re-sent.
+        while let Some((id, mut sender)) = self.share(&addresses, &target.tls_name) {
+            if sender.ready().await.is_err() {
+                self.release(id);
+                continue;
+            }
+            let sent = tokio::time::timeout(
+                first_byte_timeout,
+                sender.try_send_request(h2_form(request, &authority)?),
             )
-            .build()
-            .map_err(|_| Error::HttpRequestUriInvalid)?;
+            .await;
+            match sent {
+                Ok(Ok(response)) => return Ok(self.answer_h2(response, id, between_bytes)),
+                Ok(Err(mut e)) => {
+                    self.release(id);
+                    match e.take_message() {
+                        Some(unsent) => request = unsent,
+                        None => return Err(Error::from(e.into_error())),
+                    }
+                }
+                Err(_) => {
+                    self.release(id);
+                    return Err(Error::ConnectionReadTimeout);
+                }
+            }
+        }
 
         while let Some((key, mut sender)) = self.checkout(&addresses, &target.tls_name) {
-            // A connection the panel closed meanwhile fails here, or hands the request back
-            // unsent below; either way the next one (or a new one) is tried.
             match tokio::time::timeout(connect_timeout, sender.ready()).await {
                 Ok(Ok(())) => {}
                 _ => continue,
             }
-            let sent = tokio::time::timeout(first_byte_timeout, sender.try_send_request(request))
-                .await
-                .map_err(|_| Error::ConnectionReadTimeout)?;
+            let sent = tokio::time::timeout(
+                first_byte_timeout,
+                sender.try_send_request(h1_form(request, &authority)?),
+            )
+            .await
+            .map_err(|_| Error::ConnectionReadTimeout)?;
             match sent {
                 Ok(response) => return Ok(self.answer(response, key, sender, between_bytes)),
                 Err(mut e) => match e.take_message() {
@@ -178,11 +286,47 @@ impl ConnectionPool {
             }
         }
 
-        let (stream, address) = connect(target, &addresses, tls, connect_timeout).await?;
+        let (stream, address, h2) = connect(target, &addresses, tls, connect_timeout).await?;
+        let key = Key {
+            address,
+            tls_name: target.tls_name.clone(),
+        };
+        let io = wasmtime_wasi_http::io::TokioIo::new(stream);
+        if h2 {
+            let (mut sender, conn) = tokio::time::timeout(
+                connect_timeout,
+                http2::Builder::new(hyper_util::rt::TokioExecutor::new()).handshake(io),
+            )
+            .await
+            .map_err(|_| Error::ConnectionTimeout)??;
+            self.opened.fetch_add(1, Ordering::Relaxed);
+            self.opened_h2.fetch_add(1, Ordering::Relaxed);
+            // The connection runs on its own task; it ends once its last sender (here and
+            // in the pool) is gone.
+            tokio::spawn(async move {
+                let _ = conn.await;
+            });
+            let id = self.add_shared(key, sender.clone());
+            let response = tokio::time::timeout(
+                first_byte_timeout,
+                sender.send_request(h2_form(request, &authority)?),
+            )
+            .await;
+            return match response {
+                Ok(Ok(response)) => Ok(self.answer_h2(response, id, between_bytes)),
+                Ok(Err(e)) => {
+                    self.release(id);
+                    Err(Error::from(e))
+                }
+                Err(_) => {
+                    self.release(id);
+                    Err(Error::ConnectionReadTimeout)
+                }
+            };
+        }
         let (mut sender, conn) = tokio::time::timeout(
             connect_timeout,
-            hyper::client::conn::http1::Builder::new()
-                .handshake(wasmtime_wasi_http::io::TokioIo::new(stream)),
+            hyper::client::conn::http1::Builder::new().handshake(io),
         )
         .await
         .map_err(|_| Error::ConnectionTimeout)??;
@@ -192,14 +336,26 @@ impl ConnectionPool {
         tokio::spawn(async move {
             let _ = conn.await;
         });
-        let response = tokio::time::timeout(first_byte_timeout, sender.send_request(request))
-            .await
-            .map_err(|_| Error::ConnectionReadTimeout)??;
-        let key = Key {
-            address,
-            tls_name: target.tls_name.clone(),
-        };
+        let response = tokio::time::timeout(
+            first_byte_timeout,
+            sender.send_request(h1_form(request, &authority)?),
+        )
+        .await
+        .map_err(|_| Error::ConnectionReadTimeout)??;
         Ok(self.answer(response, key, sender, between_bytes))
+    }
+
+    fn answer_h2(
+        self: &Arc<Self>,
+        response: http::Response<hyper::body::Incoming>,
+        id: u64,
+        between_bytes: Duration,
+    ) -> (http::Response<WasiBody>, IoFuture) {
+        self.wrap(
+            response,
+            Back::Shared(Arc::downgrade(self), id),
+            between_bytes,
+        )
     }
 
     fn answer(
@@ -209,14 +365,23 @@ impl ConnectionPool {
         sender: SendRequest<WasiBody>,
         between_bytes: Duration,
     ) -> (http::Response<WasiBody>, IoFuture) {
-        let pool = Arc::downgrade(self);
+        let back = Back::Idle(Arc::downgrade(self), key, sender);
+        self.wrap(response, back, between_bytes)
+    }
+
+    fn wrap(
+        &self,
+        response: http::Response<hyper::body::Incoming>,
+        back: Back,
+        between_bytes: Duration,
+    ) -> (http::Response<WasiBody>, IoFuture) {
         let response = response.map(|incoming| {
             let mut timer = tokio::time::interval(between_bytes);
             timer.reset();
             http_body_util::BodyExt::boxed_unsync(PooledBody {
                 incoming,
                 timer,
-                back: Some((pool, key, sender)),
+                back: Some(back),
             })
         });
         let io: IoFuture = Box::new(async { Ok(()) });
@@ -224,13 +389,61 @@ impl ConnectionPool {
     }
 }
 
-/// Connects to the first of `addresses` that answers, then TLS when the target has a name.
+/// The request as HTTP/1.1 sends it: the request line carries only the path and query,
+/// `Host` the authority.
+fn h1_form(
+    mut request: http::Request<WasiBody>,
+    authority: &http::uri::Authority,
+) -> Result<http::Request<WasiBody>, Error> {
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    *request.uri_mut() = http::Uri::builder()
+        .path_and_query(path)
+        .build()
+        .map_err(|_| Error::HttpRequestUriInvalid)?;
+    *request.version_mut() = http::Version::HTTP_11;
+    if !request.headers().contains_key(http::header::HOST) {
+        let host = http::HeaderValue::from_str(authority.as_str())
+            .map_err(|_| Error::HttpRequestUriInvalid)?;
+        request.headers_mut().insert(http::header::HOST, host);
+    }
+    Ok(request)
+}
+
+/// The request as HTTP/2 sends it (over TLS only): `:scheme` https and `:authority` the
+/// one the component asked for (a server refuses a request without them), no `Host`.
+fn h2_form(
+    mut request: http::Request<WasiBody>,
+    authority: &http::uri::Authority,
+) -> Result<http::Request<WasiBody>, Error> {
+    let path = request
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    *request.uri_mut() = http::Uri::builder()
+        .scheme("https")
+        .authority(authority.clone())
+        .path_and_query(path)
+        .build()
+        .map_err(|_| Error::HttpRequestUriInvalid)?;
+    *request.version_mut() = http::Version::HTTP_2;
+    request.headers_mut().remove(http::header::HOST);
+    Ok(request)
+}
+
+/// Connects to the first of `addresses` that answers, then TLS when the target has a name;
+/// says whether the panel chose HTTP/2 (`h2` through ALPN, offered only when the
+/// integration's TLS settings offer it).
 async fn connect(
     target: &crate::sandbox::egress::Target,
     addresses: &[SocketAddr],
     tls: Arc<rustls::ClientConfig>,
     connect_timeout: Duration,
-) -> Result<(Box<dyn Stream>, SocketAddr), Error> {
+) -> Result<(Box<dyn Stream>, SocketAddr, bool), Error> {
     let tcp = async {
         let mut last = None;
         for address in addresses {
@@ -246,44 +459,62 @@ async fn connect(
         Err(_) => return Err(Error::ConnectionTimeout),
     };
     let _ = tcp.set_nodelay(true);
-    let stream: Box<dyn Stream> = match &target.tls_name {
+    match &target.tls_name {
         Some(name) => {
             let connector = tokio_rustls::TlsConnector::from(tls);
             let handshake = connector.connect(name.clone(), tcp);
-            match tokio::time::timeout(connect_timeout, handshake).await {
-                Ok(stream) => Box::new(stream.map_err(Error::Tls)?),
+            let stream = match tokio::time::timeout(connect_timeout, handshake).await {
+                Ok(stream) => stream.map_err(Error::Tls)?,
                 Err(_) => return Err(Error::ConnectionTimeout),
-            }
+            };
+            let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+            Ok((Box::new(stream), address, h2))
         }
-        None => Box::new(tcp),
-    };
-    Ok((stream, address))
+        None => Ok((Box::new(tcp), address, false)),
+    }
+}
+
+/// Where a response's connection goes once the body is over.
+enum Back {
+    /// An HTTP/1.1 connection: back to the idle list, if the body was read to the end
+    /// (a body dropped half-read takes its connection with it).
+    Idle(Weak<ConnectionPool>, Key, SendRequest<WasiBody>),
+    /// A stream of an HTTP/2 connection: the connection stays either way (hyper resets a
+    /// stream dropped half-read); the pool only learns that one request less uses it.
+    Shared(Weak<ConnectionPool>, u64),
 }
 
 /// A response body that fails when the panel pauses longer than the between-bytes timeout,
-/// and hands its connection back to the pool once it was read to the end (a body dropped
-/// half-read takes its connection with it).
+/// and hands its connection back to the pool when it is over.
 struct PooledBody {
     incoming: hyper::body::Incoming,
     timer: tokio::time::Interval,
-    back: Option<(Weak<ConnectionPool>, Key, SendRequest<WasiBody>)>,
+    back: Option<Back>,
 }
 
 impl PooledBody {
-    fn give_back(&mut self) {
-        if let Some((pool, key, sender)) = self.back.take()
-            && let Some(pool) = pool.upgrade()
-        {
-            pool.checkin(key, sender);
+    /// The body is over: read to the end (`complete`), failed or dropped.
+    fn finish(&mut self, complete: bool) {
+        match self.back.take() {
+            Some(Back::Idle(pool, key, sender)) if complete => {
+                if let Some(pool) = pool.upgrade() {
+                    pool.checkin(key, sender);
+                }
+            }
+            Some(Back::Shared(pool, id)) => {
+                if let Some(pool) = pool.upgrade() {
+                    pool.release(id);
+                }
+            }
+            _ => {}
         }
     }
 }
 
 impl Drop for PooledBody {
     fn drop(&mut self) {
-        if self.incoming.is_end_stream() {
-            self.give_back();
-        }
+        let complete = self.incoming.is_end_stream();
+        self.finish(complete);
     }
 }
 
@@ -297,11 +528,11 @@ impl Body for PooledBody {
     ) -> Poll<Option<Result<http_body::Frame<Bytes>, Error>>> {
         match Pin::new(&mut self.incoming).poll_frame(cx) {
             Poll::Ready(None) => {
-                self.give_back();
+                self.finish(true);
                 Poll::Ready(None)
             }
             Poll::Ready(Some(Err(e))) => {
-                self.back = None;
+                self.finish(false);
                 Poll::Ready(Some(Err(if e.is_timeout() {
                     Error::HttpResponseTimeout
                 } else {
@@ -314,7 +545,7 @@ impl Body for PooledBody {
             }
             Poll::Pending => {
                 ready!(self.timer.poll_tick(cx));
-                self.back = None;
+                self.finish(false);
                 Poll::Ready(Some(Err(Error::ConnectionReadTimeout)))
             }
         }
@@ -430,6 +661,50 @@ mod tests {
         let third = send(&pool, "127.0.0.1", port, Some("panel.test"), tls).await;
         third.into_body().collect().await.unwrap();
         assert_eq!(front.connections(), 2);
+    }
+
+    /// A panel that takes `h2`: concurrent requests are streams of one connection (one
+    /// handshake), which stays for the next ones; a client that does not offer `h2`
+    /// (the plain `tls_config`) gets HTTP/1.1 and a connection per concurrent request.
+    #[tokio::test]
+    async fn concurrent_requests_to_an_http2_panel_share_one_connection() {
+        let (port, _) = server().await;
+        let ca = panel_emulators::tls::TestCa::new();
+        let upstream: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let front = panel_emulators::front::Front::tls_h2(upstream, &ca, &["panel.test"]).unwrap();
+        let port = front.addr.port();
+
+        let h2 = crate::sandbox::egress::panel_tls_config(Some(ca.pem.as_bytes())).unwrap();
+        let pool = ConnectionPool::new();
+        let first = send(&pool, "127.0.0.1", port, Some("panel.test"), h2.clone()).await;
+        // The first answer is not read yet: over HTTP/1.1 the second would need a
+        // connection of its own.
+        let second = send(&pool, "127.0.0.1", port, Some("panel.test"), h2.clone()).await;
+        for response in [first, second] {
+            assert_eq!(response.version(), http::Version::HTTP_2);
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(&body[..], b"ok");
+        }
+        let third = send(&pool, "127.0.0.1", port, Some("panel.test"), h2).await;
+        third.into_body().collect().await.unwrap();
+        assert_eq!((pool.opened(), pool.opened_h2()), (1, 1));
+        assert_eq!(front.connections(), 1);
+        assert_eq!(front.h2_requests(), 3);
+
+        let h1 = crate::sandbox::egress::tls_config(Some(ca.pem.as_bytes())).unwrap();
+        let pool = ConnectionPool::new();
+        let first = send(&pool, "127.0.0.1", port, Some("panel.test"), h1.clone()).await;
+        let second = send(&pool, "127.0.0.1", port, Some("panel.test"), h1).await;
+        for response in [first, second] {
+            assert_eq!(response.version(), http::Version::HTTP_11);
+            response.into_body().collect().await.unwrap();
+        }
+        assert_eq!((pool.opened(), pool.opened_h2()), (2, 0));
+        assert_eq!(
+            front.h2_connections(),
+            1,
+            "only the first pool's connection"
+        );
     }
 
     #[tokio::test]

@@ -198,7 +198,17 @@ pub async fn resolve(
     }
 }
 
-/// TLS settings of one integration: the public roots, plus its `ca_file`.
+/// TLS settings for a panel's API: those of [`tls_config`], offering HTTP/2 and HTTP/1.1
+/// through ALPN, so that a panel which takes HTTP/2 carries all of an integration's
+/// concurrent requests on one connection (see [`crate::sandbox::connection_pool`]).
+pub fn panel_tls_config(extra_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, String> {
+    let mut config = Arc::unwrap_or_clone(tls_config(extra_pem)?);
+    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    Ok(Arc::new(config))
+}
+
+/// TLS settings of one integration: the public roots, plus its `ca_file`. No ALPN: the
+/// connection is HTTP/1.1 (the service's callbacks, the lifecycle's checks).
 pub fn tls_config(extra_pem: Option<&[u8]>) -> Result<Arc<rustls::ClientConfig>, String> {
     use rustls_pki_types::CertificateDer;
     use rustls_pki_types::pem::PemObject;
