@@ -24,6 +24,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 mod lifecycle;
+mod php;
 mod round_trip;
 
 const COMPONENTS: [&str; 2] = ["serverpilot", "runcloud"];
@@ -34,7 +35,12 @@ const RC_TOKEN: &str = "bench-token";
 
 struct Row {
     what: String,
+    /// This project's result.
     result: String,
+    /// The same measured for a native Rust client with the same connection policy.
+    native: String,
+    /// The same measured the PHP plugin's way (see [`php`]).
+    php: String,
     target: String,
     met: Option<bool>,
     /// What limits it, shown under the table when the target is missed.
@@ -50,9 +56,23 @@ fn row(
     Row {
         what: what.into(),
         result: result.into(),
+        native: String::new(),
+        php: String::new(),
         target: target.into(),
         met,
         why: None,
+    }
+}
+
+impl Row {
+    fn native(mut self, result: impl Into<String>) -> Row {
+        self.native = result.into();
+        self
+    }
+
+    fn php(mut self, result: impl Into<String>) -> Row {
+        self.php = result.into();
+        self
     }
 }
 
@@ -73,14 +93,17 @@ fn main() -> Result<()> {
             "--only" => {
                 let part = args
                     .next()
-                    .context("--only needs a part: service, lifecycle or round-trip")?;
-                if !matches!(part.as_str(), "service" | "lifecycle" | "round-trip") {
-                    bail!("--only knows service, lifecycle and round-trip, not {part}");
+                    .context("--only needs a part: per-event, service, lifecycle or round-trip")?;
+                if !matches!(
+                    part.as_str(),
+                    "per-event" | "service" | "lifecycle" | "round-trip"
+                ) {
+                    bail!("--only knows per-event, service, lifecycle and round-trip, not {part}");
                 }
                 only = Some(part);
             }
             other => bail!(
-                "unknown argument {other} (use --out PATH, --quick, --only service|lifecycle|round-trip)"
+                "unknown argument {other} (use --out PATH, --quick, --only per-event|service|lifecycle|round-trip)"
             ),
         }
     }
@@ -117,6 +140,9 @@ fn main() -> Result<()> {
         runtime.block_on(per_event(&components, &scratch, n(200), &mut rows))?;
         cli(&host_bin, &components, &scratch, n(30), &mut rows)?;
         runtime.block_on(throughput(&components, &scratch, n(400), &mut rows))?;
+    }
+    if only.as_deref() == Some("per-event") {
+        runtime.block_on(per_event(&components, &scratch, n(200), &mut rows))?;
     }
     if part("round-trip") {
         round_trip::run(&host_bin, &components, &scratch, n(10), &runtime, &mut rows)?;
@@ -454,18 +480,40 @@ async fn per_event(components: &Path, scratch: &Path, n: usize, rows: &mut Vec<R
     }
     let (c, b) = (median(component), median(baseline));
     let ratio = c.as_secs_f64() / b.as_secs_f64();
-    rows.push(row(
-        "per add-domain event, ServerPilot component in the host (median; GET + 2 POSTs)",
-        ms(c),
-        "",
-        None,
-    ));
-    rows.push(row(
-        "per add-domain event, native Rust baseline, same requests (median)",
-        ms(b),
-        "",
-        None,
-    ));
+    // PHP: the calls alone, inside a loaded WordPress (as Action Scheduler's runner has it),
+    // plain HTTP to the same emulator.
+    let check = || emu.lock().panel.app(SP_APP).domains.len() == 2;
+    let target = php::Target {
+        base: emu.base_url(),
+        ca: Path::new(""),
+    };
+    let in_php = php::available()
+        .and_then(|()| php::test_wordpress())
+        .map(|wp| {
+            php::runs(
+                scratch,
+                &target,
+                Some(&wp),
+                n.min(30),
+                &|| reset(&emu),
+                &check,
+            )
+        });
+    let php_calls = match in_php {
+        Ok(Ok(runs)) => ms(runs.calls),
+        Ok(Err(e)) => return Err(e),
+        Err(why) => format!("skipped: {why}"),
+    };
+    rows.push(
+        row(
+            "per add-domain event on loopback, the host already running (median; GET + 2 POSTs; this project: the ServerPilot component in the host; PHP: the calls in a loaded WordPress, wp_remote_request)",
+            ms(c),
+            "",
+            None,
+        )
+        .native(ms(b))
+        .php(php_calls),
+    );
     rows.push(row(
         "component / native per event",
         format!("{ratio:.2}x"),
@@ -481,22 +529,21 @@ async fn per_event(components: &Path, scratch: &Path, n: usize, rows: &mut Vec<R
          Per event that is about 0.4 ms, next to real panel round trips of 50-100 ms each, \
          which the connection reuse cuts (see the round-trip rows).",
     );
-    for (what, samples) in [
-        (
-            "breakdown: one GET through the component (test-connection, instantiation included, pooled connection)",
-            through_component,
-        ),
-        (
-            "breakdown: the same GET through wasmtime's default HTTP sender, no guest (a new connection each time)",
-            through_sender,
-        ),
-        (
-            "breakdown: the same GET, native hyper client (kept-alive connection)",
-            native_get,
-        ),
-    ] {
-        rows.push(row(what, us(median(samples)), "", None));
-    }
+    rows.push(
+        row(
+            "breakdown: one GET (this project: through the component, test-connection, instantiation included, pooled connection; native: hyper, kept-alive connection)",
+            us(median(through_component)),
+            "",
+            None,
+        )
+        .native(us(median(native_get))),
+    );
+    rows.push(row(
+        "breakdown: the same GET through wasmtime's default HTTP sender, no guest (a new connection each time)",
+        us(median(through_sender)),
+        "",
+        None,
+    ));
     Ok(())
 }
 
@@ -631,37 +678,61 @@ fn cli(
             emu.base_url()
         ),
     )?;
-    let run = || -> Result<Duration> {
+    let run = || -> Result<(Duration, i64)> {
         reset(&emu);
-        let started = Instant::now();
-        let status = std::process::Command::new(host_bin)
+        let mut command = std::process::Command::new(host_bin);
+        command
             .arg("--config")
             .arg(&config)
-            .args(["add-domain", "example.com", "--site", "1"])
-            .stdout(std::process::Stdio::null())
-            .status()?;
+            .args(["add-domain", "example.com", "--site", "1"]);
+        let started = Instant::now();
+        let (ok, _, stderr, rss) = php::run_measured(command)?;
         let elapsed = started.elapsed();
-        if !status.success() {
-            bail!("domain-host add-domain failed");
+        if !ok {
+            bail!("domain-host add-domain failed: {stderr}");
         }
-        Ok(elapsed)
+        Ok((elapsed, rss))
     };
     run()?; // compiles into the cache
     let samples = (0..n).map(|_| run()).collect::<Result<Vec<_>>>()?;
-    let wall = median(samples);
-    rows.push(row(
-        "one `domain-host add-domain` process, warm cache: wall time (median)",
-        ms(wall),
-        "< 30 ms",
-        Some(wall < Duration::from_millis(30)),
-    ));
-    rows.push(row(
-        "one `domain-host add-domain` process: peak memory (max RSS)",
-        format!("{:.1} MB", peak_child_rss_kb() as f64 / 1024.0),
-        "",
-        None,
-    ));
+    let rss = samples.iter().map(|s| s.1).max().unwrap_or(0);
+    let wall = median(samples.into_iter().map(|s| s.0).collect());
+    // PHP: a php-cli process that loads the test WordPress and makes the calls.
+    let check = || emu.lock().panel.app(SP_APP).domains.len() == 2;
+    let target = php::Target {
+        base: emu.base_url(),
+        ca: Path::new(""),
+    };
+    let (php_wall, php_rss) = match php::available().and_then(|()| php::test_wordpress()) {
+        Ok(wp) => {
+            let runs = php::runs(scratch, &target, Some(&wp), n, &|| reset(&emu), &check)?;
+            (ms(runs.wall), mb(runs.max_rss_kb))
+        }
+        Err(why) => (format!("skipped: {why}"), format!("skipped: {why}")),
+    };
+    rows.push(
+        row(
+            "one add-domain process on loopback, warm cache: wall time (median; this project: `domain-host add-domain`; PHP: php-cli loading the test WordPress, then the calls)",
+            ms(wall),
+            "< 30 ms",
+            Some(wall < Duration::from_millis(30)),
+        )
+        .php(php_wall),
+    );
+    rows.push(
+        row(
+            "that process: peak memory (max RSS of the process itself)",
+            mb(rss),
+            "",
+            None,
+        )
+        .php(php_rss),
+    );
     Ok(())
+}
+
+fn mb(kb: i64) -> String {
+    format!("{:.1} MB", kb as f64 / 1024.0)
 }
 
 /// Why the service can miss its targets (shown under the table when it does).
@@ -670,18 +741,6 @@ const SERVICE_WHY: &str = "Service throughput and latency: each event is three c
      With synchronous = full every commit waits for an fsync of the shared disk; the default \
      (normal, WAL) keeps every accepted event across a killed process but not across a power \
      loss. Batching the acceptance commits of concurrent requests (group commit) is the next step.";
-
-/// The largest resident set of any child process so far.
-fn peak_child_rss_kb() -> i64 {
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: getrusage fills the struct it is given; RUSAGE_CHILDREN is always valid.
-    let ok = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, usage.as_mut_ptr()) } == 0;
-    if !ok {
-        return 0;
-    }
-    // SAFETY: initialised by the successful call above.
-    unsafe { usage.assume_init() }.ru_maxrss
-}
 
 async fn throughput(
     components: &Path,
@@ -1082,7 +1141,16 @@ fn render(rows: &[Row]) -> String {
         command_line("date", &["-u", "+%Y-%m-%d %H:%M"]),
         machine()
     ));
-    out.push_str("| measurement | result | target | |\n|---|---|---|---|\n");
+    out.push_str(
+        "Each row side by side: this project; a native Rust client with the same connection \
+         policy (one kept-alive connection, the provider's own list logic; `bench/src/main.rs`); \
+         the PHP plugin's way (php-cli, the same calls, a new connection per request as \
+         WordPress's HTTP API makes them; `bench/src/php.rs`). A blank cell: nothing to \
+         compare there.\n\n",
+    );
+    out.push_str(
+        "| measurement | this project | native Rust | PHP plugin | target | |\n|---|---|---|---|---|---|\n",
+    );
     for r in rows {
         let verdict = match r.met {
             Some(true) => "met",
@@ -1090,8 +1158,8 @@ fn render(rows: &[Row]) -> String {
             None => "",
         };
         out.push_str(&format!(
-            "| {} | {} | {} | {verdict} |\n",
-            r.what, r.result, r.target
+            "| {} | {} | {} | {} | {} | {verdict} |\n",
+            r.what, r.result, r.native, r.php, r.target
         ));
     }
     let mut reasons: Vec<&str> = Vec::new();

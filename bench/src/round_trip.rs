@@ -1,10 +1,12 @@
 //! Round trips, as on the internet: the ServerPilot emulator behind TLS (a throwaway CA)
 //! and a proxy that holds every chunk 25 ms each way, counting the connections it is
 //! asked for. One add-domain event through a `domain-host add-domain` process against
-//! the same calls made the PHP plugin's way (php-cli, a new TLS connection per request,
-//! as WordPress's HTTP API makes them), and a burst of events through `domain-host serve`.
+//! the same calls made the PHP plugin's way (see [`crate::php`]: a new TLS connection per
+//! request, as WordPress's HTTP API makes them), and a burst of events through
+//! `domain-host serve`.
 
-use crate::{Row, SP_APP, SP_CLIENT, SP_KEY, base64_encode, connect, median, ms, post, row};
+use crate::php;
+use crate::{Row, SP_APP, SP_CLIENT, SP_KEY, connect, median, ms, post, row};
 use anyhow::{Context, Result, bail};
 use panel_emulators::Emulator;
 use panel_emulators::front::Front;
@@ -62,68 +64,6 @@ impl Panel {
     }
 }
 
-/// The PHP plugin's three calls for one mapped domain, each on a new TLS connection. With a
-/// WordPress root (`wp-load.php`) they go through WordPress's HTTP API (`wp_remote_request`,
-/// what the plugin calls); without one through PHP's own streams.
-///
-/// In WordPress `sslverify` is off: the panel is reached at 127.0.0.1 and WordPress's
-/// Requests library matches only DNS names against the certificate. The handshake and its
-/// round trips are the same; only the name check is skipped.
-const PHP_ADD_DOMAIN: &str = r#"<?php
-[$port, $ca, $app, $auth, $wp_root, $wp_host] = array_slice($argv, 1);
-if ($wp_root !== '') {
-    $_SERVER['HTTP_HOST'] = $wp_host;
-    $_SERVER['SERVER_NAME'] = '127.0.0.1';
-    $_SERVER['REQUEST_URI'] = '/';
-    require rtrim($wp_root, '/') . '/wp-load.php';
-}
-function call($method, $path, $body) {
-    global $port, $ca, $auth, $wp_root;
-    $headers = ['Authorization' => $auth, 'Accept' => 'application/json', 'Content-Type' => 'application/json'];
-    $content = $body === null ? '' : json_encode($body);
-    if ($wp_root !== '') {
-        $answer = wp_remote_request("https://127.0.0.1:$port$path", ['method' => $method,
-            'headers' => $headers, 'body' => $body === null ? null : $content,
-            'sslverify' => false, 'timeout' => 30]);
-        if (is_wp_error($answer)) { fwrite(STDERR, $answer->get_error_message() . "\n"); exit(1); }
-        return json_decode(wp_remote_retrieve_body($answer), true);
-    }
-    $lines = "Host: api.serverpilot.io\r\nConnection: close\r\n";
-    foreach ($headers as $name => $value) { $lines .= "$name: $value\r\n"; }
-    $context = stream_context_create([
-        'http' => ['method' => $method, 'ignore_errors' => true, 'header' => $lines, 'content' => $content],
-        'ssl' => ['cafile' => $ca, 'peer_name' => 'api.serverpilot.io', 'verify_peer' => true],
-    ]);
-    $answer = file_get_contents("https://127.0.0.1:$port$path", false, $context);
-    if ($answer === false) { fwrite(STDERR, "request failed\n"); exit(1); }
-    return json_decode($answer, true);
-}
-$app_data = call('GET', "/v1/apps/$app", null)['data'];
-$domains = array_values(array_unique(array_merge($app_data['domains'], ['example.com', 'www.example.com'])));
-call('POST', "/v1/apps/$app", ['domains' => $domains]);
-call('POST', "/v1/apps/$app/ssl", ['auto' => true]);
-"#;
-
-/// The test WordPress of `scripts/wordpress-env.sh` (its root and host), from the `env`
-/// file it writes in `DOMAIN_HOST_WP_DIR` (default `/tmp/domain-host-wordpress`).
-fn test_wordpress() -> Result<(String, String), String> {
-    let dir =
-        std::env::var("DOMAIN_HOST_WP_DIR").unwrap_or_else(|_| "/tmp/domain-host-wordpress".into());
-    let env = std::fs::read_to_string(Path::new(&dir).join("env"))
-        .map_err(|_| format!("no test WordPress in {dir} (run scripts/wordpress-env.sh)"))?;
-    let get = |key: &str| {
-        env.lines()
-            .find_map(|l| l.strip_prefix(key)?.strip_prefix('='))
-            .map(str::to_string)
-            .ok_or_else(|| format!("{dir}/env has no {key}"))
-    };
-    let (root, host) = (get("WP_ROOT")?, get("WP_HOST")?);
-    if !Path::new(&root).join("wp-load.php").exists() {
-        return Err(format!("{root} has no wp-load.php"));
-    }
-    Ok((root, host))
-}
-
 pub fn run(
     host_bin: &Path,
     components: &Path,
@@ -165,60 +105,66 @@ pub fn run(
     let runs = (0..n).map(|_| run_cli()).collect::<Result<Vec<_>>>()?;
     let connections = runs.iter().map(|r| r.1).max().unwrap_or(0);
     let ours = median(runs.into_iter().map(|r| r.0).collect());
-    rows.push(row(
-        format!("{label}: one add-domain event, `domain-host add-domain` process, wall time (median of {n})"),
-        ms(ours),
-        "",
-        None,
-    ));
-    rows.push(row(
-        format!("{label}: connections (TLS handshakes) opened for that event, 3 requests"),
-        connections.to_string(),
-        "1 per panel",
-        Some(connections == 1),
-    ));
 
-    // The PHP plugin's way: plain php-cli, then inside the test WordPress.
-    let wordpress = test_wordpress();
-    let mut best = None;
-    for (way, wp) in [
-        ("php-cli, WordPress not loaded", Err(String::new())),
-        (
-            "php-cli, wp-load.php of the test WordPress, wp_remote_request",
-            wordpress.clone(),
+    // The PHP plugin's way: inside the test WordPress, and plain php-cli.
+    let base = format!("https://127.0.0.1:{}", panel.delay.addr.port());
+    let target = php::Target {
+        base,
+        ca: &panel.ca_file,
+    };
+    let check = || panel.emu.lock().panel.app(SP_APP).domains.len() == 2;
+    let php_way = |wordpress: Option<&(String, String)>| -> Result<(Duration, usize)> {
+        let before = panel.delay.connections();
+        let runs = php::runs(&dir, &target, wordpress, n, &|| panel.reset(), &check)?;
+        let per_run = (panel.delay.connections() - before) as f64 / (n + 1) as f64;
+        Ok((runs.wall, per_run.round() as usize))
+    };
+    let (in_wordpress, plain) = match php::available() {
+        Err(why) => (Err(why.clone()), Err(why)),
+        Ok(()) => (
+            match php::test_wordpress() {
+                Ok(wp) => Ok(php_way(Some(&wp))?),
+                Err(why) => Err(why),
+            },
+            Ok(php_way(None)?),
         ),
-    ] {
-        let skipped = match (&wp, &wordpress) {
-            (Err(_), _) if way.contains("not loaded") => None,
-            (Err(why), _) => Some(why.clone()),
-            _ => None,
+    };
+    let shown =
+        |r: &Result<(Duration, usize), String>, f: &dyn Fn(&(Duration, usize)) -> String| match r {
+            Ok(v) => f(v),
+            Err(why) => format!("skipped: {why}"),
         };
-        let outcome = match skipped {
-            Some(why) => Err(why),
-            None => php_runs(&panel, &dir, n, wp.ok())?,
-        };
-        match outcome {
-            Ok((php, php_connections)) => {
-                rows.push(row(
-                    format!("{label}: the same calls the PHP plugin's way ({way}; a new TLS connection per request), wall time (median of {n})"),
-                    format!("{} ({php_connections} connections)", ms(php)),
-                    "",
-                    None,
-                ));
-                best = Some((way, php));
-            }
-            Err(why) => rows.push(row(
-                format!("{label}: the PHP plugin's way ({way})"),
-                format!("skipped: {why}"),
-                "",
-                None,
-            )),
-        }
-    }
-    if let Some((way, php)) = best {
+    rows.push(
+        row(
+            format!("{label}: one add-domain event, wall time (median of {n}; this project: a `domain-host add-domain` process; PHP: php-cli, wp-load.php of the test WordPress, wp_remote_request)"),
+            ms(ours),
+            "",
+            None,
+        )
+        .php(shown(&in_wordpress, &|(t, _)| ms(*t))),
+    );
+    rows.push(
+        row(
+            format!("{label}: connections (TLS handshakes) opened for that event, 3 requests"),
+            connections.to_string(),
+            "1 per panel",
+            Some(connections == 1),
+        )
+        .php(shown(&in_wordpress, &|(_, c)| c.to_string())),
+    );
+    rows.push(
+        row(
+            format!("{label}: the same, PHP without WordPress (php-cli and its own streams), wall time (median of {n})"),
+            "",
+            "",
+            None,
+        )
+        .php(shown(&plain, &|(t, c)| format!("{} ({c} connections)", ms(*t)))),
+    );
+    if let Ok((php, _)) = &in_wordpress {
         let ratio = php.as_secs_f64() / ours.as_secs_f64();
         rows.push(row(
-            format!("{label}: PHP way ({way}) / domain-host, per event"),
+            format!("{label}: PHP way (in WordPress) / this project, per event"),
             format!("{ratio:.2}x"),
             "≥ 2x",
             Some(ratio >= 2.0),
@@ -230,65 +176,6 @@ pub fn run(
         host_bin, components, &cache, &panel, &dir, &label, rows,
     ))?;
     Ok(())
-}
-
-/// `Ok(Err(why))` when PHP cannot run the comparison here.
-fn php_runs(
-    panel: &Panel,
-    dir: &Path,
-    n: usize,
-    wordpress: Option<(String, String)>,
-) -> Result<Result<(Duration, usize), String>> {
-    let has_openssl = std::process::Command::new("php")
-        .arg("-m")
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .any(|l| l == "openssl")
-        });
-    match has_openssl {
-        Err(_) => return Ok(Err("php (php-cli) is not installed".into())),
-        Ok(false) => return Ok(Err("php has no openssl extension".into())),
-        Ok(true) => {}
-    }
-    let script = dir.join("add-domain.php");
-    std::fs::write(&script, PHP_ADD_DOMAIN)?;
-    let auth = format!(
-        "Basic {}",
-        base64_encode(format!("{SP_CLIENT}:{SP_KEY}").as_bytes())
-    );
-    let run = || -> Result<(Duration, usize)> {
-        panel.reset();
-        let before = panel.delay.connections();
-        let started = Instant::now();
-        let out = std::process::Command::new("php")
-            .arg(&script)
-            .arg(panel.delay.addr.port().to_string())
-            .arg(&panel.ca_file)
-            .arg(SP_APP)
-            .arg(&auth)
-            .args(match &wordpress {
-                Some((root, host)) => [root.as_str(), host.as_str()],
-                None => ["", ""],
-            })
-            .output()?;
-        let elapsed = started.elapsed();
-        if !out.status.success() || panel.emu.lock().panel.app(SP_APP).domains.len() != 2 {
-            bail!(
-                "round trip: the PHP way failed: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-        }
-        Ok((elapsed, panel.delay.connections() - before))
-    };
-    run()?;
-    let runs = (0..n).map(|_| run()).collect::<Result<Vec<_>>>()?;
-    let connections = runs.iter().map(|r| r.1).max().unwrap_or(0);
-    Ok(Ok((
-        median(runs.into_iter().map(|r| r.0).collect()),
-        connections,
-    )))
 }
 
 /// 50 add-domain events posted at once to `domain-host serve`: the time to the last one
