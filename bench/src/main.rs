@@ -347,6 +347,11 @@ async fn load_serverpilot(
 }
 
 fn sp_config(emu: &Emulator<ServerPilot>) -> IntegrationConfig {
+    sp_config_at(emu.base_url(), None)
+}
+
+/// The ServerPilot integration with its API routed to `url`, trusting `ca_file`.
+fn sp_config_at(url: String, ca_file: Option<PathBuf>) -> IntegrationConfig {
     IntegrationConfig {
         enabled: true,
         component: None,
@@ -356,9 +361,10 @@ fn sp_config(emu: &Emulator<ServerPilot>) -> IntegrationConfig {
             ("WU_SERVER_PILOT_APP_ID", SP_APP),
         ]),
         allowed_hosts: None,
-        routes: [("api.serverpilot.io".to_string(), emu.base_url())]
+        routes: [("api.serverpilot.io".to_string(), url)]
             .into_iter()
             .collect(),
+        ca_file,
         ..Default::default()
     }
 }
@@ -555,6 +561,8 @@ struct NativeServerPilot {
     addr: std::net::SocketAddr,
     auth: String,
     kept: tokio::sync::Mutex<Option<hyper::client::conn::http1::SendRequest<Full<Bytes>>>>,
+    /// TLS to `api.serverpilot.io` (rustls with ring, as the host's).
+    tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl NativeServerPilot {
@@ -564,7 +572,43 @@ impl NativeServerPilot {
             addr,
             auth: format!("Basic {}", b64(format!("{SP_CLIENT}:{SP_KEY}").as_bytes())),
             kept: Default::default(),
+            tls: None,
         }
+    }
+
+    /// Over TLS, trusting the CA in `ca_pem`.
+    fn tls(addr: std::net::SocketAddr, ca_pem: &[u8]) -> Result<Self> {
+        use rustls_pki_types::CertificateDer;
+        use rustls_pki_types::pem::PemObject;
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(ca_pem) {
+            roots.add(cert?)?;
+        }
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let tls = rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(NativeServerPilot {
+            tls: Some(Arc::new(tls)),
+            ..NativeServerPilot::new(addr)
+        })
+    }
+
+    async fn connect(&self) -> Result<hyper::client::conn::http1::SendRequest<Full<Bytes>>> {
+        let Some(tls) = &self.tls else {
+            return connect(&self.addr.to_string()).await;
+        };
+        let stream = tokio::net::TcpStream::connect(self.addr).await?;
+        stream.set_nodelay(true)?;
+        let name = rustls_pki_types::ServerName::try_from("api.serverpilot.io")?;
+        let stream = tokio_rustls::TlsConnector::from(tls.clone())
+            .connect(name, stream)
+            .await?;
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await?;
+        tokio::spawn(conn);
+        Ok(sender)
     }
 
     async fn request(
@@ -579,7 +623,7 @@ impl NativeServerPilot {
             None => false,
         };
         if !reusable {
-            *kept = Some(connect(&self.addr.to_string()).await?);
+            *kept = Some(self.connect().await?);
         }
         let sender = kept.as_mut().expect("connected above");
         let mut builder = hyper::Request::builder()

@@ -6,8 +6,12 @@
 //! `domain-host serve`.
 
 use crate::php;
-use crate::{Row, SP_APP, SP_CLIENT, SP_KEY, connect, median, ms, post, row};
+use crate::{
+    METRICS_TOKEN, NativeServerPilot, Row, SP_APP, SP_CLIENT, SP_KEY, add_event, connect, median,
+    ms, post, row, settings, sp_config_at,
+};
 use anyhow::{Context, Result, bail};
+use domain_host::runtime::host::Host;
 use panel_emulators::Emulator;
 use panel_emulators::front::Front;
 use panel_emulators::serverpilot::{ServerPilot, Ssl};
@@ -129,11 +133,11 @@ pub fn run(
             Ok(php_way(None)?),
         ),
     };
-    let shown =
-        |r: &Result<(Duration, usize), String>, f: &dyn Fn(&(Duration, usize)) -> String| match r {
-            Ok(v) => f(v),
-            Err(why) => format!("skipped: {why}"),
-        };
+    let shown = |r: &Result<(Duration, usize), String>,
+                 f: &dyn Fn(&(Duration, usize)) -> String| match r {
+        Ok(v) => f(v),
+        Err(why) => format!("skipped: {why}"),
+    };
     rows.push(
         row(
             format!("{label}: one add-domain event, wall time (median of {n}; this project: a `domain-host add-domain` process; PHP: php-cli, wp-load.php of the test WordPress, wp_remote_request)"),
@@ -171,10 +175,75 @@ pub fn run(
         ));
     }
 
+    // The host already running, against a native client with the same connection policy.
+    runtime.block_on(in_process(components, scratch, &panel, n, &label, rows))?;
+
     // A burst through the service.
     runtime.block_on(service_burst(
         host_bin, components, &cache, &panel, &dir, &label, rows,
     ))?;
+    Ok(())
+}
+
+/// One add-domain event with the host already running and its connection kept (as in the
+/// service), against the native client doing the same over one kept TLS connection: at a
+/// panel's real distance the component's fixed cost per event (instantiation, the guest
+/// side of wasi:http) is small next to the round trips both pay.
+async fn in_process(
+    components: &Path,
+    scratch: &Path,
+    panel: &Panel,
+    n: usize,
+    label: &str,
+    rows: &mut Vec<Row>,
+) -> Result<()> {
+    let host = Host::new(settings(scratch, &scratch.join("cache")))?;
+    let config = sp_config_at(
+        format!("https://{}", panel.delay.addr),
+        Some(panel.ca_file.clone()),
+    );
+    let sp = host
+        .load("serverpilot", &config, components.join("serverpilot.wasm"))
+        .await?;
+    let native = NativeServerPilot::tls(panel.delay.addr, &std::fs::read(&panel.ca_file)?)?;
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for i in 0..=n {
+        panel.reset();
+        let started = Instant::now();
+        let report = host.run(&sp, &add_event()).await;
+        let elapsed = started.elapsed();
+        if !report.ok {
+            bail!(
+                "round trip: add-domain in the host failed: {:?}",
+                report.error
+            );
+        }
+        panel.reset();
+        let started = Instant::now();
+        native.add_domain("example.com", true).await?;
+        // The first of each opens the kept connection.
+        if i > 0 {
+            ours.push(elapsed);
+            theirs.push(started.elapsed());
+        }
+    }
+    let (c, b) = (median(ours), median(theirs));
+    let ratio = c.as_secs_f64() / b.as_secs_f64();
+    rows.push(
+        row(
+            format!("{label}: one add-domain event, the host already running, connection kept (median of {n}; native: the same calls, one kept TLS connection)"),
+            ms(c),
+            "",
+            None,
+        )
+        .native(ms(b)),
+    );
+    rows.push(row(
+        format!("{label}: this project / native per event"),
+        format!("{ratio:.3}x"),
+        "≤ 1.3x",
+        Some(ratio <= 1.3),
+    ));
     Ok(())
 }
 
@@ -198,10 +267,19 @@ async fn service_burst(
             &dir.join("service"),
             components,
             cache,
-            "[service]\ntoken_env = \"BENCH_TOKEN\"\n",
+            &format!(
+                "[service]\ntoken_env = \"BENCH_TOKEN\"\nmetrics_token = \"{METRICS_TOKEN}\"\n"
+            ),
         ),
     )?;
     panel.reset();
+    // `serve` runs approved components only.
+    let approved = std::process::Command::new(host_bin)
+        .arg("--config")
+        .arg(&config)
+        .args(["--log-level", "off", "approve"])
+        .output()?;
+    anyhow::ensure!(approved.status.success(), "domain-host approve failed");
     let mut child = std::process::Command::new(host_bin)
         .arg("--config")
         .arg(&config)
