@@ -224,6 +224,15 @@ impl Response {
         parse_json(self.status, &self.body)
     }
 
+    /// The body as JSON read by `read` (see [`crate::json`]); anything else is a readable
+    /// API error, as with [`Response::json`].
+    pub fn json_with<T>(
+        &self,
+        read: impl FnOnce(&serde_json::Value) -> Result<T, String>,
+    ) -> Result<T, ProviderError> {
+        parse_json_with(self.status, &self.body, read)
+    }
+
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
@@ -240,6 +249,22 @@ pub fn parse_json<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, Pr
         ProviderError::Api(ApiError {
             status,
             message: what,
+        })
+    })
+}
+
+/// Parses a response body into a [`serde_json::Value`] and reads it with `read` (see
+/// [`crate::json`]): the same errors as [`parse_json`], without a deserializer per type.
+pub fn parse_json_with<T>(
+    status: u16,
+    body: &[u8],
+    read: impl FnOnce(&serde_json::Value) -> Result<T, String>,
+) -> Result<T, ProviderError> {
+    let value = parse_json::<serde_json::Value>(status, body)?;
+    read(&value).map_err(|e| {
+        ProviderError::Api(ApiError {
+            status,
+            message: format!("unexpected JSON shape: {e}"),
         })
     })
 }

@@ -12,6 +12,8 @@
 //!   like its API documentation;
 //! - [`config`]: this integration's settings, and [`config::secret`] placeholders that put
 //!   a host-held secret anywhere in a request without the component ever seeing it;
+//! - [`json`]: reading a JSON answer into the provider's types without a deserializer
+//!   per type;
 //! - [`journal`]: what the event did in earlier attempts; [`log`]: levelled logging.
 //!
 //! Everything that does not touch the network (building bodies, parsing responses, mapping
@@ -22,6 +24,7 @@ pub mod config;
 pub mod errors;
 pub mod http;
 pub mod journal;
+pub mod json;
 pub mod log;
 mod metadata;
 pub mod url;

@@ -213,14 +213,19 @@ fn sizes(components: &Path, providers: &[String], rows: &mut Vec<Row>) -> Result
     Ok(())
 }
 
-const SIZE_WHY: &str = "Component size: scripts/build-components.sh runs binaryen's wasm-opt -Oz \
-     on each core module (about 20% off) and drops the component-name section. What is left \
-     is Rust's std for wasm32-wasip2 (formatting, float printing, allocator), serde_json \
-     (its parser is compiled once per type a component deserialises into: the components \
-     with many typed answers are the large ones) and the wasi:http bindings, plus about 19 KB \
-     of component type information; the provider logic is a few KB. The next steps are an \
-     SDK that parses answers without a typed serde deserializer per shape, and std without \
-     float formatting (build-std, nightly only).";
+const SIZE_WHY: &str = "Component size: scripts/build-components.sh runs binaryen's wasm-opt \
+     -Oz on each core module (about 20% off) and drops the component-name section. Providers \
+     read their answers through provider_sdk::json from one serde_json::Value, so \
+     serde_json's parser is compiled once per component (a derived type per answer shape had \
+     cost 35 to 55 KB in each of the seven components that used them). Of cloudflare's code \
+     before wasm-opt (216 KB, measured with symbols kept), about 40 KB is its own logic, 36 \
+     KB the SDK with its generated contract bindings, 12 KB the wasi:http bindings, 12 KB \
+     wasi-libc's allocator and 21 KB serde_json (one Value parser and its serializer); most \
+     of the rest is Rust's core, alloc and std (formatting, strings, BTreeMap, the panic \
+     hook), plus about 19 KB of component type information. What is still over 200 KB is the \
+     provider logic of the two largest components: the next steps are less code per provider, \
+     a smaller allocator, or std without its formatting and panic machinery (build-std, \
+     nightly only).";
 
 fn settings(scratch: &Path, cache: &Path) -> HostSettings {
     HostSettings {

@@ -19,9 +19,8 @@
 use provider_sdk::http::{Request, Response};
 use provider_sdk::{
     AuthScheme, Capabilities, ConstantSpec, DomainEvent, DomainProvider, HeaderAuth, Operations,
-    Outcome, ProviderError, ProviderMetadata, config, journal, log,
+    Outcome, ProviderError, ProviderMetadata, config, journal, json, log,
 };
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::net::{Ipv4Addr, Ipv6Addr};
 
@@ -276,20 +275,28 @@ pub fn record_name(host: &str, zone: &str) -> Result<String, ProviderError> {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+/// A record as bunny.net lists it (`Id`, `Type`, `Name`, `Value`).
+#[derive(Debug, Clone)]
 pub struct Record {
     pub id: u64,
     /// A number in the API; some documentation samples show the name.
-    #[serde(rename = "Type")]
     pub kind: Value,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub value: String,
 }
 
 impl Record {
+    /// Each field checked as serde's derive would (see [`json`]).
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        let o = json::object(value, "struct Record")?;
+        Ok(Record {
+            id: json::field(o, "Id", json::u64)?,
+            kind: json::field(o, "Type", json::any)?,
+            name: json::opt(o, "Name", json::string)?,
+            value: json::or_default(o, "Value", json::string)?,
+        })
+    }
+
     pub fn kind(&self) -> Option<u8> {
         match &self.kind {
             Value::Number(n) => n.as_u64().and_then(|k| u8::try_from(k).ok()),
@@ -316,21 +323,42 @@ impl Record {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+/// `Id`, `Domain`, `Records`.
+#[derive(Debug, Clone)]
 pub struct Zone {
     pub id: u64,
     pub domain: String,
-    #[serde(default)]
     pub records: Vec<Record>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "PascalCase")]
+impl Zone {
+    /// Each field checked as serde's derive would (see [`json`]).
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        let o = json::object(value, "struct Zone")?;
+        Ok(Zone {
+            id: json::field(o, "Id", json::u64)?,
+            domain: json::field(o, "Domain", json::string)?,
+            records: json::list_or_default(o, "Records", Record::from_json)?,
+        })
+    }
+}
+
+/// `Items`, `HasMoreItems`.
+#[derive(Debug)]
 pub struct RecordPage {
     pub items: Vec<Record>,
-    #[serde(default)]
     pub has_more_items: bool,
+}
+
+impl RecordPage {
+    /// Each field checked as serde's derive would (see [`json`]).
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        let o = json::object(value, "struct RecordPage")?;
+        Ok(RecordPage {
+            items: json::field(o, "Items", |v| json::list(v, Record::from_json))?,
+            has_more_items: json::or_default(o, "HasMoreItems", json::boolean)?,
+        })
+    }
 }
 
 /// bunny.net's `{ErrorKey, Field, Message}`, readably.
@@ -402,7 +430,8 @@ impl Api {
     }
 
     fn zone(&self) -> Result<Zone, ProviderError> {
-        self.check(Request::get(&self.zone_url).send()?)?.json()
+        self.check(Request::get(&self.zone_url).send()?)?
+            .json_with(Zone::from_json)
     }
 
     /// Every record of the zone, every page; the zone's embedded list when the paged
@@ -420,7 +449,7 @@ impl Api {
                 log::debug("no paged records endpoint; using the zone's records");
                 return Ok(zone.records.clone());
             }
-            let current: RecordPage = self.check(response)?.json()?;
+            let current = self.check(response)?.json_with(RecordPage::from_json)?;
             let more = current.has_more_items && !current.items.is_empty();
             all.extend(current.items);
             if !more {
@@ -602,11 +631,13 @@ mod tests {
 
     #[test]
     fn records_with_numeric_or_named_types() {
-        let zone: Zone = serde_json::from_str(
-            r#"{"Id":12,"Domain":"example.com","Records":[
+        let zone = provider_sdk::http::parse_json_with(
+            200,
+            br#"{"Id":12,"Domain":"example.com","Records":[
                 {"Id":1,"Type":0,"Ttl":300,"Value":"192.0.2.1","Name":"www","Weight":100},
                 {"Id":2,"Type":"CNAME","Ttl":300,"Value":"edge.example.net.","Name":"cdn"},
                 {"Id":3,"Type":3,"Value":"v=spf1","Name":""}]}"#,
+            Zone::from_json,
         )
         .unwrap();
         assert_eq!(zone.records[0].kind(), Some(0));

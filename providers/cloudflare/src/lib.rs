@@ -32,10 +32,8 @@ use provider_sdk::http::{Request, Response};
 use provider_sdk::{
     ApiError, AuthScheme, Capabilities, CertificateReport, CertificateState, ConstantSpec,
     DnsRecord, DomainEvent, DomainProvider, Operations, Outcome, PanelDomain, ProviderError,
-    ProviderMetadata, RateLimit, config, journal, log,
+    ProviderMetadata, RateLimit, config, journal, json, log,
 };
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 pub const API: &str = "https://api.cloudflare.com/client/v4";
@@ -404,30 +402,48 @@ pub fn in_zone(name: &str, apex: &str) -> bool {
 // The envelope and its errors.
 
 /// Cloudflare's envelope. `success` is absent only from bare answers (custom-hostname DELETE).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct Envelope {
-    #[serde(default)]
     pub success: Option<bool>,
-    #[serde(default)]
     pub errors: Vec<Value>,
-    #[serde(default)]
     pub result: Value,
-    #[serde(default)]
     pub result_info: Option<ResultInfo>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+impl Envelope {
+    /// Each field checked as serde's derive would (see [`json`]).
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        let o = json::object(value, "struct Envelope")?;
+        Ok(Envelope {
+            success: json::opt(o, "success", json::boolean)?,
+            errors: json::list_or_default(o, "errors", json::any)?,
+            result: json::or_default(o, "result", json::any)?,
+            result_info: json::opt(o, "result_info", ResultInfo::from_json)?,
+        })
+    }
+}
+
+#[derive(Debug, Clone, Default)]
 pub struct ResultInfo {
-    #[serde(default)]
     pub page: Option<u32>,
-    #[serde(default)]
     pub per_page: Option<u32>,
-    #[serde(default)]
     pub count: Option<u64>,
-    #[serde(default)]
     pub total_count: Option<u64>,
-    #[serde(default)]
     pub total_pages: Option<u32>,
+}
+
+impl ResultInfo {
+    /// Each field checked as serde's derive would (see [`json`]).
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        let o = json::object(value, "struct ResultInfo")?;
+        Ok(ResultInfo {
+            page: json::opt(o, "page", json::u32)?,
+            per_page: json::opt(o, "per_page", json::u32)?,
+            count: json::opt(o, "count", json::u64)?,
+            total_count: json::opt(o, "total_count", json::u64)?,
+            total_pages: json::opt(o, "total_pages", json::u32)?,
+        })
+    }
 }
 
 /// An answer that is not a success, with Cloudflare's codes and words.
@@ -521,7 +537,7 @@ pub fn read(status: u16, retry_after: Option<u32>, body: &[u8]) -> Result<Envelo
             retry_after,
         });
     };
-    let envelope: Envelope = match serde_json::from_value(json.clone()) {
+    let envelope = match Envelope::from_json(&json) {
         Ok(envelope) => envelope,
         Err(e) => {
             return Err(Failure {
@@ -590,8 +606,12 @@ fn call(request: Request, zone_constant: &str) -> Result<Envelope, ProviderError
     read_response(&response).map_err(|f| f.into_error(zone_constant))
 }
 
-fn result<T: DeserializeOwned>(envelope: &Envelope) -> Result<T, ProviderError> {
-    serde_json::from_value(envelope.result.clone()).map_err(|e| {
+/// The envelope's `result`, read by `read` (see [`json`]).
+fn result<T>(
+    envelope: &Envelope,
+    read: impl FnOnce(&Value) -> Result<T, String>,
+) -> Result<T, ProviderError> {
+    read(&envelope.result).map_err(|e| {
         ProviderError::Api(ApiError {
             status: 200,
             message: format!("Cloudflare answered an unexpected shape: {e}"),
@@ -641,75 +661,105 @@ fn safe_id(id: &str) -> Result<&str, ProviderError> {
 }
 
 fn zone_name(zone: &str, zone_constant: &str) -> Result<String, ProviderError> {
-    #[derive(Deserialize)]
-    struct Zone {
-        name: String,
-    }
     let envelope = call(Request::get(format!("{API}/zones/{zone}")), zone_constant)?;
-    let zone: Zone = result(&envelope)?;
-    Ok(zone.name.trim_end_matches('.').to_ascii_lowercase())
+    let name = result(&envelope, |v| {
+        json::field(json::object(v, "struct Zone")?, "name", json::string)
+    })?;
+    Ok(name.trim_end_matches('.').to_ascii_lowercase())
 }
 
 // ---------------------------------------------------------------------------------------
 // Custom hostnames (Cloudflare for SaaS).
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct CustomHostname {
     pub id: String,
     pub hostname: String,
-    #[serde(default)]
     pub status: Option<String>,
-    #[serde(default)]
     pub ssl: Option<Ssl>,
-    #[serde(default)]
     pub ownership_verification: Option<Ownership>,
-    #[serde(default)]
     pub verification_errors: Vec<Value>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Ssl {
-    #[serde(default)]
     pub status: Option<String>,
-    #[serde(default)]
     pub method: Option<String>,
-    #[serde(default)]
     pub validation_records: Vec<ValidationRecord>,
-    #[serde(default)]
     pub validation_errors: Vec<Value>,
-    #[serde(default)]
     pub expires_on: Option<String>,
-    #[serde(default)]
     pub certificates: Vec<Certificate>,
     /// Older answers carry the TXT record here instead of in `validation_records`.
-    #[serde(default)]
     pub txt_name: Option<String>,
-    #[serde(default)]
     pub txt_value: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct ValidationRecord {
-    #[serde(default)]
     pub txt_name: Option<String>,
-    #[serde(default)]
     pub txt_value: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Certificate {
-    #[serde(default)]
     pub expires_on: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct Ownership {
-    #[serde(default, rename = "type")]
+    /// `type`.
     pub kind: Option<String>,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub value: Option<String>,
+}
+
+impl CustomHostname {
+    /// Each field checked as serde's derive would (see [`json`]).
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        let o = json::object(value, "struct CustomHostname")?;
+        Ok(CustomHostname {
+            id: json::field(o, "id", json::string)?,
+            hostname: json::field(o, "hostname", json::string)?,
+            status: json::opt(o, "status", json::string)?,
+            ssl: json::opt(o, "ssl", Ssl::from_json)?,
+            ownership_verification: json::opt(o, "ownership_verification", |v| {
+                let o = json::object(v, "struct Ownership")?;
+                Ok(Ownership {
+                    kind: json::opt(o, "type", json::string)?,
+                    name: json::opt(o, "name", json::string)?,
+                    value: json::opt(o, "value", json::string)?,
+                })
+            })?,
+            verification_errors: json::list_or_default(o, "verification_errors", json::any)?,
+        })
+    }
+}
+
+impl Ssl {
+    fn from_json(value: &Value) -> Result<Self, String> {
+        let o = json::object(value, "struct Ssl")?;
+        Ok(Ssl {
+            status: json::opt(o, "status", json::string)?,
+            method: json::opt(o, "method", json::string)?,
+            validation_records: json::list_or_default(o, "validation_records", |v| {
+                let o = json::object(v, "struct ValidationRecord")?;
+                Ok(ValidationRecord {
+                    txt_name: json::opt(o, "txt_name", json::string)?,
+                    txt_value: json::opt(o, "txt_value", json::string)?,
+                })
+            })?,
+            validation_errors: json::list_or_default(o, "validation_errors", json::any)?,
+            expires_on: json::opt(o, "expires_on", json::string)?,
+            certificates: json::list_or_default(o, "certificates", |v| {
+                let o = json::object(v, "struct Certificate")?;
+                Ok(Certificate {
+                    expires_on: json::opt(o, "expires_on", json::string)?,
+                })
+            })?,
+            txt_name: json::opt(o, "txt_name", json::string)?,
+            txt_value: json::opt(o, "txt_value", json::string)?,
+        })
+    }
 }
 
 /// Statuses of a hostname on its way out.
@@ -861,7 +911,7 @@ fn hostnames_page(
         Request::get(format!("{API}/zones/{zone}/custom_hostnames")).query(&query),
         SAAS_ZONE_ID,
     )?;
-    let items: Vec<CustomHostname> = result(&envelope)?;
+    let items = result(&envelope, |v| json::list(v, CustomHostname::from_json))?;
     Ok((items, envelope.result_info))
 }
 
@@ -923,7 +973,7 @@ fn add_custom_hostname(zone: &str, name: &str) -> Result<Outcome, ProviderError>
         .send()?;
     match read_response(&response) {
         Ok(envelope) => {
-            let created: Option<CustomHostname> = result(&envelope).ok();
+            let created = result(&envelope, CustomHostname::from_json).ok();
             let ssl = created
                 .as_ref()
                 .map(|c| c.ssl_status().to_string())
@@ -1014,19 +1064,29 @@ fn fallback_origin(zone: &str) -> Result<String, ProviderError> {
 // ---------------------------------------------------------------------------------------
 // DNS records of the network's zone (subdomain sites).
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Record {
     pub id: String,
-    #[serde(rename = "type")]
+    /// `type`.
     pub kind: String,
     pub name: String,
-    #[serde(default)]
     pub content: String,
-    #[serde(default)]
     pub proxied: Option<bool>,
 }
 
 impl Record {
+    /// Each field checked as serde's derive would (see [`json`]).
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        let o = json::object(value, "struct Record")?;
+        Ok(Record {
+            id: json::field(o, "id", json::string)?,
+            kind: json::field(o, "type", json::string)?,
+            name: json::field(o, "name", json::string)?,
+            content: json::or_default(o, "content", json::string)?,
+            proxied: json::opt(o, "proxied", json::boolean)?,
+        })
+    }
+
     /// A CNAME that points at the zone's apex: what this provider creates.
     pub fn is_ours(&self, apex: &str) -> bool {
         let target = self.content.trim_end_matches('.').to_ascii_lowercase();
@@ -1048,7 +1108,7 @@ fn dns_page(
         Request::get(format!("{API}/zones/{zone}/dns_records")).query(query),
         ZONE_ID,
     )?;
-    let records: Vec<Record> = result(&envelope)?;
+    let records = result(&envelope, |v| json::list(v, Record::from_json))?;
     Ok((records, envelope.result_info))
 }
 
@@ -1284,7 +1344,7 @@ mod tests {
     fn a_201_envelope_and_a_bare_delete_answer_are_successes() {
         let created = br#"{"success":true,"errors":[],"messages":[],"result":{"id":"0d89","hostname":"a.com","ssl":{"status":"pending_validation"},"status":"pending"}}"#;
         let env = read(201, None, created).unwrap();
-        let h: CustomHostname = result(&env).unwrap();
+        let h = result(&env, CustomHostname::from_json).unwrap();
         assert_eq!(h.ssl_status(), "pending_validation");
         let bare = read(200, None, br#"{"id":"0d89"}"#).unwrap();
         assert_eq!(bare.result["id"], "0d89");
@@ -1389,7 +1449,7 @@ mod tests {
             "status":"pending",
             "verification_errors":["None of the A or AAAA records are owned by this account."],
             "ownership_verification":{"type":"txt","name":"_cf-custom-hostname.app.shop.com","value":"38ddbedc"}}"#;
-        let h: CustomHostname = serde_json::from_str(body).unwrap();
+        let h = CustomHostname::from_json(&serde_json::from_str(body).unwrap()).unwrap();
         let records = h.pending_records();
         assert_eq!(records.len(), 1, "HTTP validation needs no DNS record");
         assert_eq!(records[0].name, "_cf-custom-hostname.app.shop.com");
@@ -1398,10 +1458,10 @@ mod tests {
         assert_eq!(report.state, CertificateState::Pending);
         assert!(report.message.contains("caa error"), "{}", report.message);
         assert!(report.message.contains("None of the A or AAAA"));
-        let active: CustomHostname = serde_json::from_str(
+        let active = CustomHostname::from_json(&serde_json::from_str(
             r#"{"id":"1","hostname":"a.com","status":"active","ssl":{"status":"active","expires_on":"2026-02-06T18:11:23Z"},
                 "ownership_verification":{"type":"txt","name":"_cf-custom-hostname.a.com","value":"v"}}"#,
-        )
+        ).unwrap())
         .unwrap();
         assert!(active.pending_records().is_empty());
         assert_eq!(active.certificate_report().expires_at, Some(1_770_401_483));

@@ -303,7 +303,7 @@ fn names_in(v: &Value) -> Option<Vec<String>> {
 /// The names an object (or a string holding JSON) lists for a certificate.
 fn listed_names(le: &Value) -> Option<Vec<String>> {
     match le {
-        Value::String(s) => serde_json::from_str::<Value>(s.trim())
+        Value::String(s) => serde_json::from_slice::<Value>(s.trim().as_bytes())
             .ok()
             .filter(|v| v.is_object())
             .and_then(|v| listed_names(&v)),

@@ -32,9 +32,8 @@
 use provider_sdk::http::{Request, Response};
 use provider_sdk::{
     AuthScheme, Capabilities, ConstantSpec, DomainEvent, DomainProvider, HeaderAuth, Operations,
-    Outcome, PanelDomain, ProviderError, ProviderMetadata, config, journal, log,
+    Outcome, PanelDomain, ProviderError, ProviderMetadata, config, journal, json, log,
 };
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -352,12 +351,22 @@ pub fn check_answer(answer: &Value, key: Option<&str>) -> Result<(), ProviderErr
     })))
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Child {
-    #[serde(rename = "childDomain")]
+    /// `childDomain`.
     pub name: String,
-    #[serde(default)]
     pub path: Option<String>,
+}
+
+impl Child {
+    /// Each field checked as serde's derive would (see [`json`]).
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        let o = json::object(value, "struct Child")?;
+        Ok(Child {
+            name: json::field(o, "childDomain", json::string)?,
+            path: json::opt(o, "path", json::string)?,
+        })
+    }
 }
 
 /// `fetchDomains`' `data`: a JSON string holding the list (tolerated: the list itself).
@@ -370,14 +379,12 @@ pub fn parse_children(answer: &Value) -> Result<Vec<Child>, ProviderError> {
     };
     let list = match answer.get("data") {
         Some(Value::String(text)) if text.trim().is_empty() => return Ok(vec![]),
-        Some(Value::String(text)) => {
-            serde_json::from_str::<Value>(text).map_err(|e| unreadable(e.to_string()))?
-        }
+        Some(Value::String(text)) => serde_json::from_slice::<Value>(text.as_bytes())
+            .map_err(|e| unreadable(e.to_string()))?,
         Some(Value::Null) | None => return Err(unreadable("no data".into())),
         Some(other) => other.clone(),
     };
-    let mut children: Vec<Child> =
-        serde_json::from_value(list).map_err(|e| unreadable(e.to_string()))?;
+    let mut children = json::list(&list, Child::from_json).map_err(unreadable)?;
     for child in &mut children {
         child.name = child.name.trim().trim_end_matches('.').to_ascii_lowercase();
     }

@@ -200,13 +200,13 @@ impl Answer {
     pub fn parse(body: &str) -> Result<Answer, String> {
         let body = body.trim();
         let fields: BTreeMap<String, Value> = if body.starts_with('{') {
-            match serde_json::from_str::<Value>(body) {
+            match serde_json::from_slice::<Value>(body.as_bytes()) {
                 Ok(Value::Object(map)) => map.into_iter().collect(),
                 _ => return Err(format!("unreadable answer: {}", short(body))),
             }
         } else if body.starts_with('[') {
             // A bare JSON list (of names).
-            match serde_json::from_str::<Value>(body) {
+            match serde_json::from_slice::<Value>(body.as_bytes()) {
                 Ok(Value::Array(list)) => list
                     .iter()
                     .filter_map(|v| v.as_str().map(|s| (s.to_string(), Value::from("alias"))))

@@ -26,9 +26,8 @@ use provider_sdk::http::{Request, Response};
 use provider_sdk::{
     AuthScheme, Capabilities, CertificateReport, CertificateState, ConstantSpec, DomainEvent,
     DomainProvider, Operations, Outcome, PanelDomain, ProviderError, ProviderMetadata, config,
-    journal, log,
+    journal, json, log,
 };
-use serde::Deserialize;
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -231,22 +230,30 @@ pub fn api_root(value: &str) -> Result<String, ProviderError> {
     Ok(format!("{scheme}://{authority}{path}"))
 }
 
-#[derive(Debug, Clone, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone)]
 pub struct Mapping {
     /// The mapping's id: `domainId` in the API (the plugin looked for `id`, accepted too).
-    #[serde(default)]
     pub domain_id: Option<String>,
-    #[serde(default)]
     pub id: Option<String>,
     pub domain: String,
-    #[serde(default)]
+    /// `mappingKind`.
     pub mapping_kind: Option<String>,
-    #[serde(default)]
     pub cert: Option<Cert>,
 }
 
 impl Mapping {
+    /// Each field checked as serde's derive would (see [`json`]).
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        let o = json::object(value, "struct Mapping")?;
+        Ok(Mapping {
+            domain_id: json::opt(o, "domainId", json::string)?,
+            id: json::opt(o, "id", json::string)?,
+            domain: json::field(o, "domain", json::string)?,
+            mapping_kind: json::opt(o, "mappingKind", json::string)?,
+            cert: json::opt(o, "cert", Cert::from_json)?,
+        })
+    }
+
     pub fn mapping_id(&self) -> Option<&str> {
         self.domain_id.as_deref().or(self.id.as_deref())
     }
@@ -256,17 +263,24 @@ impl Mapping {
     }
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Cert {
-    #[serde(default)]
     pub cn: Option<String>,
-    #[serde(default)]
     pub issuer: Option<String>,
-    #[serde(default)]
     pub expires: Option<Value>,
 }
 
 impl Cert {
+    /// Each field checked as serde's derive would (see [`json`]).
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        let o = json::object(value, "struct Cert")?;
+        Ok(Cert {
+            cn: json::opt(o, "cn", json::string)?,
+            issuer: json::opt(o, "issuer", json::string)?,
+            expires: json::opt(o, "expires", json::any)?,
+        })
+    }
+
     /// Not a self-signed placeholder. Unverified: a public report says Enhance lists a
     /// self-signed certificate for a domain before Let's Encrypt issues one; the spec's
     /// `DomainSslCert {cn, expires, issued, issuer, sans, forceHttps}` does not say. A
@@ -330,9 +344,19 @@ pub fn rfc3339_seconds(text: &str) -> Option<u64> {
     u64::try_from(secs).ok()
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct Items {
     pub items: Vec<Mapping>,
+}
+
+impl Items {
+    /// Each field checked as serde's derive would (see [`json`]).
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        let o = json::object(value, "struct Items")?;
+        Ok(Items {
+            items: json::field(o, "items", |v| json::list(v, Mapping::from_json))?,
+        })
+    }
 }
 
 pub fn find<'a>(mappings: &'a [Mapping], name: &str) -> Option<&'a Mapping> {
@@ -473,7 +497,7 @@ impl Api {
             // The spec's and the SDK's name (`DomainsApi.php`: `'withSsl'`).
             request = request.query(&[("withSsl", "true")]);
         }
-        let items: Items = self.check(request.send()?)?.json()?;
+        let items = self.check(request.send()?)?.json_with(Items::from_json)?;
         Ok(items.items)
     }
 
@@ -715,14 +739,14 @@ mod tests {
     #[test]
     fn mappings_are_read_by_domain_id() {
         let body = br#"{"items":[{"domainId":"5b0c1e9e-1111-4c1e-9a57-1b2c3d4e5f60","websiteId":"w","domain":"shop.example.com","mappingKind":"alias","documentRoot":"/var/www","cloudflareStatus":null}]}"#;
-        let items: Items = provider_sdk::http::parse_json(200, body).unwrap();
+        let items = provider_sdk::http::parse_json_with(200, body, Items::from_json).unwrap();
         assert_eq!(
             items.items[0].mapping_id(),
             Some("5b0c1e9e-1111-4c1e-9a57-1b2c3d4e5f60")
         );
         assert!(!items.items[0].is_primary());
         // The plugin's field, should a build return it.
-        let legacy: Mapping = serde_json::from_str(r#"{"id":"abc","domain":"a.com"}"#).unwrap();
+        let legacy = Mapping::from_json(&json!({"id": "abc", "domain": "a.com"})).unwrap();
         assert_eq!(legacy.mapping_id(), Some("abc"));
     }
 
@@ -767,14 +791,13 @@ mod tests {
 
     #[test]
     fn a_self_signed_placeholder_is_no_certificate() {
-        let cert: Cert = serde_json::from_value(json!({"cn": "a.com", "issuer": "R11",
+        let cert = Cert::from_json(&json!({"cn": "a.com", "issuer": "R11",
             "expires": "2027-02-19T03:57:43Z", "issued": "x", "sans": ["a.com"], "forceHttps": false}))
         .unwrap();
         assert!(cert.is_issued());
-        let placeholder: Cert =
-            serde_json::from_value(json!({"cn": "a.com", "issuer": "A.com"})).unwrap();
+        let placeholder = Cert::from_json(&json!({"cn": "a.com", "issuer": "A.com"})).unwrap();
         assert!(!placeholder.is_issued());
-        let bare: Cert = serde_json::from_value(json!({})).unwrap();
+        let bare = Cert::from_json(&json!({})).unwrap();
         assert!(bare.is_issued());
     }
 

@@ -650,7 +650,7 @@ impl Api {
     fn web_domain(&self) -> Result<WebDomain, ProviderError> {
         match self.output("v-list-web-domain", &[&self.account, &self.domain, "json"])? {
             Ok(text) => {
-                let json: Value = serde_json::from_str(text.trim()).map_err(|_| {
+                let json: Value = serde_json::from_slice(text.trim().as_bytes()).map_err(|_| {
                     ProviderError::Api(ApiError {
                         status: 200,
                         message: format!(
@@ -980,13 +980,15 @@ impl Api {
             Ok(text) => text,
             Err(_) => return Ok(unreadable),
         };
-        Ok(match serde_json::from_str::<Value>(text.trim()) {
-            Ok(json) => match covered_names(&json) {
-                Covered::Nothing if web.ssl || web.letsencrypt => Covered::Unknown,
-                other => other,
+        Ok(
+            match serde_json::from_slice::<Value>(text.trim().as_bytes()) {
+                Ok(json) => match covered_names(&json) {
+                    Covered::Nothing if web.ssl || web.letsencrypt => Covered::Unknown,
+                    other => other,
+                },
+                Err(_) => unreadable,
             },
-            Err(_) => unreadable,
-        })
+        )
     }
 }
 

@@ -27,9 +27,8 @@
 use provider_sdk::http::{Request, Response};
 use provider_sdk::{
     AnyOfGroup, AuthScheme, BasicAuth, Capabilities, ConstantSpec, DomainEvent, DomainProvider,
-    Operations, Outcome, PanelDomain, ProviderError, ProviderMetadata, config, journal, log,
+    Operations, Outcome, PanelDomain, ProviderError, ProviderMetadata, config, journal, json, log,
 };
-use serde::Deserialize;
 
 pub const API_ROOT: &str = "https://manage.runcloud.io/api";
 pub const API_TOKEN: &str = "WU_RUNCLOUD_API_TOKEN";
@@ -206,18 +205,28 @@ pub fn create_body(name: &str, www: bool) -> serde_json::Value {
     })
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone)]
 pub struct Domain {
     pub id: u64,
     pub name: String,
-    /// Returned as 0/1 (sent as a boolean); leaner v2 answers leave it out.
-    #[serde(default)]
+    /// Returned as 0/1 (sent as a boolean); leaner v2 answers leave it out (`null` then).
     pub www: serde_json::Value,
-    #[serde(default, rename = "type")]
+    /// `type`.
     pub kind: Option<String>,
 }
 
 impl Domain {
+    /// Each field checked as serde's derive would (see [`json`]).
+    pub fn from_json(value: &serde_json::Value) -> Result<Self, String> {
+        let o = json::object(value, "struct Domain")?;
+        Ok(Domain {
+            id: json::field(o, "id", json::u64)?,
+            name: json::field(o, "name", json::string)?,
+            www: json::or_default(o, "www", json::any)?,
+            kind: json::opt(o, "type", json::string)?,
+        })
+    }
+
     pub fn www(&self) -> bool {
         self.www == serde_json::json!(1) || self.www == serde_json::json!(true)
     }
@@ -228,26 +237,45 @@ impl Domain {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct Page {
     pub data: Vec<Domain>,
     pub meta: Option<Meta>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct Meta {
     pub pagination: Pagination,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct Pagination {
-    #[serde(default)]
     pub total: u64,
     pub current_page: u32,
     pub total_pages: u32,
 }
 
 impl Page {
+    /// Each field checked as serde's derive would (see [`json`]).
+    pub fn from_json(value: &serde_json::Value) -> Result<Self, String> {
+        let o = json::object(value, "struct Page")?;
+        Ok(Page {
+            data: json::field(o, "data", |v| json::list(v, Domain::from_json))?,
+            meta: json::opt(o, "meta", |v| {
+                let o = json::object(v, "struct Meta")?;
+                let pagination = json::field(o, "pagination", |v| {
+                    let o = json::object(v, "struct Pagination")?;
+                    Ok(Pagination {
+                        total: json::or_default(o, "total", json::u64)?,
+                        current_page: json::field(o, "current_page", json::u32)?,
+                        total_pages: json::field(o, "total_pages", json::u32)?,
+                    })
+                })?;
+                Ok(Meta { pagination })
+            })?,
+        })
+    }
+
     /// Whether another page follows this one. Without `meta`, a full page may be followed
     /// by another.
     pub fn has_next(&self, per_page: u32) -> bool {
@@ -340,7 +368,8 @@ impl Api {
 
     fn domains_page(&self, page: u32, per_page: u32) -> Result<Page, ProviderError> {
         let url = format!("{}/domains?page={page}&perPage={per_page}", self.base);
-        self.check(Request::get(url).send()?)?.json()
+        self.check(Request::get(url).send()?)?
+            .json_with(Page::from_json)
     }
 
     /// Every domain record, every page. The scan restarts when the total changes while
@@ -412,7 +441,7 @@ impl Api {
                 "added {name}{}",
                 if www { " with www redirect" } else { "" }
             ));
-            (outcome, serde_json::from_value::<Domain>(body).ok())
+            (outcome, Domain::from_json(&body).ok())
         };
         self.finish(outcome, name, record)
     }
@@ -658,7 +687,7 @@ mod tests {
             "redirection":"non-www","wildcard":0,"dns_integration":"none","status":null,
             "created_at":"2024-07-18 01:31:10"}],
             "meta":{"pagination":{"total":41,"count":1,"per_page":40,"current_page":1,"total_pages":2,"links":{"next":"x"}}}}"#;
-        let page: Page = provider_sdk::http::parse_json(200, body).unwrap();
+        let page = provider_sdk::http::parse_json_with(200, body, Page::from_json).unwrap();
         assert_eq!(page.data[0].id, 710);
         assert!(!page.data[0].www());
         assert!(page.has_next(40));
@@ -666,18 +695,21 @@ mod tests {
 
     #[test]
     fn last_page_and_missing_meta_stop_the_walk() {
-        let last: Page = provider_sdk::http::parse_json(
+        let last = provider_sdk::http::parse_json_with(
             200,
             br#"{"data":[],"meta":{"pagination":{"total":0,"count":0,"per_page":40,"current_page":3,"total_pages":3}}}"#,
+            Page::from_json,
         )
         .unwrap();
         assert!(!last.has_next(40));
-        let bare: Page = provider_sdk::http::parse_json(200, br#"{"data":[]}"#).unwrap();
+        let bare =
+            provider_sdk::http::parse_json_with(200, br#"{"data":[]}"#, Page::from_json).unwrap();
         assert!(!bare.has_next(40));
         // Without meta, a full page may be followed by another.
-        let full: Page = provider_sdk::http::parse_json(
+        let full = provider_sdk::http::parse_json_with(
             200,
             br#"{"data":[{"id":1,"name":"a.com"},{"id":2,"name":"b.com"}]}"#,
+            Page::from_json,
         )
         .unwrap();
         assert!(full.has_next(2));
@@ -702,8 +734,10 @@ mod tests {
 
     #[test]
     fn primary_records_are_known() {
-        let d: Domain =
-            serde_json::from_str(r#"{"id":1,"name":"a.com","type":"primary","www":1}"#).unwrap();
+        let d = Domain::from_json(&serde_json::json!(
+            {"id":1,"name":"a.com","type":"primary","www":1}
+        ))
+        .unwrap();
         assert!(d.is_primary() && d.www());
     }
 

@@ -19,9 +19,9 @@ use provider_sdk::http::Request;
 use provider_sdk::{
     AuthScheme, BasicAuth, Capabilities, CertificateReport, CertificateState, ConstantSpec,
     DomainEvent, DomainProvider, Operations, Outcome, PanelDomain, ProviderError, ProviderMetadata,
-    config, journal, log,
+    config, journal, json, log,
 };
-use serde::Deserialize;
+use serde_json::Value;
 
 pub const API_BASE: &str = "https://api.serverpilot.io/v1";
 pub const CLIENT_ID: &str = "WU_SERVER_PILOT_CLIENT_ID";
@@ -267,36 +267,64 @@ pub fn check_limit(count: usize) -> Result<(), ProviderError> {
     Ok(())
 }
 
-#[derive(Debug, Deserialize)]
+/// ServerPilot's `{"data": ...}` envelope.
+#[derive(Debug)]
 pub struct Envelope<T> {
     pub data: T,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct App {
     pub name: Option<String>,
-    #[serde(default)]
     pub domains: Vec<String>,
     pub ssl: Option<Ssl>,
     pub autossl: Option<AutoSsl>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct Ssl {
-    #[serde(default)]
     pub auto: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug)]
 pub struct AutoSsl {
-    #[serde(default)]
     pub available: bool,
     /// The names the available AutoSSL certificate covers.
-    #[serde(default)]
     pub domains: Vec<String>,
 }
 
+impl Envelope<App> {
+    /// `{"data": app}`, each field checked as serde's derive would (see [`json`]).
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        let o = json::object(value, "struct Envelope")?;
+        Ok(Envelope {
+            data: json::field(o, "data", App::from_json)?,
+        })
+    }
+}
+
 impl App {
+    pub fn from_json(value: &Value) -> Result<Self, String> {
+        let o = json::object(value, "struct App")?;
+        Ok(App {
+            name: json::opt(o, "name", json::string)?,
+            domains: json::list_or_default(o, "domains", json::string)?,
+            ssl: json::opt(o, "ssl", |v| {
+                let o = json::object(v, "struct Ssl")?;
+                Ok(Ssl {
+                    auto: json::or_default(o, "auto", json::boolean)?,
+                })
+            })?,
+            autossl: json::opt(o, "autossl", |v| {
+                let o = json::object(v, "struct AutoSsl")?;
+                Ok(AutoSsl {
+                    available: json::or_default(o, "available", json::boolean)?,
+                    domains: json::list_or_default(o, "domains", json::string)?,
+                })
+            })?,
+        })
+    }
+
     /// What ServerPilot says about a name's certificate.
     pub fn certificate_state(&self, name: &str) -> CertificateState {
         match &self.ssl {
@@ -339,7 +367,7 @@ fn get_app() -> Result<App, ProviderError> {
 }
 
 pub fn parse_app(body: &[u8]) -> Result<App, ProviderError> {
-    let envelope: Envelope<App> = provider_sdk::http::parse_json(200, body)?;
+    let envelope = provider_sdk::http::parse_json_with(200, body, Envelope::from_json)?;
     Ok(envelope.data)
 }
 

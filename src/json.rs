@@ -1,0 +1,201 @@
+//! Reading a panel's JSON answer into a provider's own types, field by field.
+//!
+//! Each `#[derive(Deserialize)]` type instantiates serde_json's deserializer once more,
+//! which makes it the largest part of a component that reads many answer shapes. A
+//! provider instead parses the body once into a [`Value`] (the one instantiation every
+//! component has anyway) and reads its fields with these helpers, which check each field
+//! as serde's derive would (a missing field, an `Option` that is absent or `null`, a
+//! number out of range, a wrong type) and say what was wrong in serde's words:
+//!
+//! ```ignore
+//! fn app(v: &Value) -> Result<App, String> {
+//!     let o = json::object(v, "struct App")?;
+//!     Ok(App {
+//!         name: json::opt(o, "name", json::string)?,        // Option<String>
+//!         domains: json::list_or_default(o, "domains", json::string)?, // #[serde(default)] Vec<String>
+//!     })
+//! }
+//! let app = response.json_with(app)?;
+//! ```
+
+use serde_json::{Map, Value};
+
+/// An object, or serde's "invalid type" error naming `expected` (`"struct App"`).
+pub fn object<'a>(value: &'a Value, expected: &str) -> Result<&'a Map<String, Value>, String> {
+    match value {
+        Value::Object(map) => Ok(map),
+        other => Err(invalid_type(other, expected)),
+    }
+}
+
+/// serde's words for a value of the wrong type.
+pub fn invalid_type(value: &Value, expected: &str) -> String {
+    format!("invalid type: {}, expected {expected}", unexpected(value))
+}
+
+/// serde_json's description of a value in an error (`string "x"`, `integer `5``, `null`).
+fn unexpected(value: &Value) -> String {
+    match value {
+        Value::Null => "null".into(),
+        Value::Bool(b) => format!("boolean `{b}`"),
+        Value::Number(n) if n.is_f64() => format!("floating point `{n}`"),
+        Value::Number(n) => format!("integer `{n}`"),
+        Value::String(s) => format!("string {s:?}"),
+        Value::Array(_) => "sequence".into(),
+        Value::Object(_) => "map".into(),
+    }
+}
+
+/// A required field (`missing field `name``), read by `read`.
+pub fn field<T>(
+    object: &Map<String, Value>,
+    name: &str,
+    read: impl FnOnce(&Value) -> Result<T, String>,
+) -> Result<T, String> {
+    match object.get(name) {
+        Some(value) => read(value),
+        None => Err(format!("missing field `{name}`")),
+    }
+}
+
+/// An `Option` field: absent or `null` is `None`.
+pub fn opt<T>(
+    object: &Map<String, Value>,
+    name: &str,
+    read: impl FnOnce(&Value) -> Result<T, String>,
+) -> Result<Option<T>, String> {
+    match object.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(value) => read(value).map(Some),
+    }
+}
+
+/// A `#[serde(default)]` field: absent is `T::default()` (a `null` is read like any value).
+pub fn or_default<T: Default>(
+    object: &Map<String, Value>,
+    name: &str,
+    read: impl FnOnce(&Value) -> Result<T, String>,
+) -> Result<T, String> {
+    match object.get(name) {
+        None => Ok(T::default()),
+        Some(value) => read(value),
+    }
+}
+
+/// A `#[serde(default)]` `Vec` field: absent is empty, otherwise a sequence read by `item`.
+pub fn list_or_default<T>(
+    object: &Map<String, Value>,
+    name: &str,
+    item: impl FnMut(&Value) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
+    or_default(object, name, |value| list(value, item))
+}
+
+/// A sequence, each element read by `item`.
+pub fn list<T>(
+    value: &Value,
+    item: impl FnMut(&Value) -> Result<T, String>,
+) -> Result<Vec<T>, String> {
+    match value {
+        Value::Array(items) => items.iter().map(item).collect(),
+        other => Err(invalid_type(other, "a sequence")),
+    }
+}
+
+/// The value as it is (a `serde_json::Value` field).
+pub fn any(value: &Value) -> Result<Value, String> {
+    Ok(value.clone())
+}
+
+pub fn string(value: &Value) -> Result<String, String> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        other => Err(invalid_type(other, "a string")),
+    }
+}
+
+pub fn boolean(value: &Value) -> Result<bool, String> {
+    match value {
+        Value::Bool(b) => Ok(*b),
+        other => Err(invalid_type(other, "a boolean")),
+    }
+}
+
+pub fn u64(value: &Value) -> Result<u64, String> {
+    integer(value, "u64", u64::MAX)
+}
+
+pub fn u32(value: &Value) -> Result<u32, String> {
+    // The bound keeps the value in range.
+    integer(value, "u32", u64::from(u32::MAX)).map(|n| n as u32)
+}
+
+/// An unsigned integer up to `max`, with serde's errors for a negative, too large or
+/// fractional number.
+fn integer(value: &Value, expected: &str, max: u64) -> Result<u64, String> {
+    match value {
+        Value::Number(n) if n.is_f64() => Err(invalid_type(value, expected)),
+        Value::Number(n) => match n.as_u64() {
+            Some(n) if n <= max => Ok(n),
+            _ => Err(format!("invalid value: integer `{n}`, expected {expected}")),
+        },
+        other => Err(invalid_type(other, expected)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// The helpers' words are serde's: each case is checked against a derived type.
+    #[test]
+    fn errors_read_as_serdes() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct Shape {
+            id: u32,
+            name: Option<String>,
+            #[serde(default)]
+            tags: Vec<String>,
+            #[serde(default)]
+            on: bool,
+            #[serde(default)]
+            total: u64,
+        }
+        fn shape(v: &Value) -> Result<(), String> {
+            let o = object(v, "struct Shape")?;
+            field(o, "id", u32)?;
+            opt(o, "name", string)?;
+            list_or_default(o, "tags", string)?;
+            or_default(o, "on", boolean)?;
+            or_default(o, "total", u64)?;
+            Ok(())
+        }
+        for case in [
+            json!({"id": 1}),
+            json!({"id": 1, "name": null, "tags": ["a"], "on": true, "total": 7}),
+            json!({}),
+            json!({"id": -1}),
+            json!({"id": 5_000_000_000u64}),
+            json!({"id": 1.5}),
+            json!({"id": "1"}),
+            json!({"id": 1, "name": 3}),
+            json!({"id": 1, "tags": null}),
+            json!({"id": 1, "tags": [1]}),
+            json!({"id": 1, "tags": "a"}),
+            json!({"id": 1, "on": null}),
+            json!({"id": 1, "on": "yes"}),
+            json!({"id": 1, "total": null}),
+            json!({"id": 1, "total": {}}),
+            json!({"id": 1, "total": false}),
+            json!("text"),
+            json!(null),
+        ] {
+            let derived = serde_json::from_value::<Shape>(case.clone())
+                .map(|_| ())
+                .map_err(|e| e.to_string());
+            assert_eq!(shape(&case), derived, "{case}");
+        }
+    }
+}
