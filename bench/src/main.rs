@@ -163,7 +163,7 @@ fn main() -> Result<()> {
         lifecycle::run(
             &std::env::current_exe()?,
             &scratch,
-            &[n(1_000), n(10_000)],
+            &[n(10_000), n(100_000)],
             &mut rows,
         )?;
     }
@@ -785,11 +785,15 @@ fn mb(kb: i64) -> String {
 }
 
 /// Why the service can miss its targets (shown under the table when it does).
-const SERVICE_WHY: &str = "Service throughput and latency: each event is three commits (accepted, taken, \
-     finished) and RunCloud's events serialise on the account lock (one web application's list). \
-     With synchronous = full every commit waits for an fsync of the shared disk; the default \
-     (normal, WAL) keeps every accepted event across a killed process but not across a power \
-     loss. Batching the acceptance commits of concurrent requests (group commit) is the next step.";
+const SERVICE_WHY: &str = "Service throughput and latency: RunCloud's events serialise on the account \
+     lock (one web application's list, so two events must not read-modify-write it at once): \
+     each event's three panel requests through the component run one after another, about 1 ms \
+     per event even in one process without a queue (the throughput row above), which caps one \
+     RunCloud account near 1,000 events/s before any commit, HTTP or client is paid for; on 2 \
+     cores the service, the emulator and the 16 clients share the same CPUs, so events queue \
+     and accepted-to-done latency grows with the queue. Acceptance is group-committed (the \
+     POSTs that arrive together share one commit) and the queue's statements are prepared \
+     once; with synchronous = full each commit still waits for an fsync of the shared disk.";
 
 async fn throughput(
     components: &Path,
@@ -970,10 +974,11 @@ fn peak_rss_kb(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-/// `domain-host serve` against the RunCloud emulator: 16 clients post `n` add-domain
-/// events as fast as they are accepted; latency from each POST being sent (acceptance
-/// included) to the panel's first request for that domain, throughput from the first POST
-/// to the last event done, and the service's peak memory.
+/// `domain-host serve` against the RunCloud emulator, as issue 23 states its targets: 16
+/// clients offer a steady rate (1000 events/s; 250 with synchronous = full) and each
+/// event's latency from accepted to done is read from the service's records; then the 16
+/// post `n` events as fast as they are accepted, for the sustained rate from the first POST
+/// to the last event done; and the service's peak memory.
 async fn service(
     host_bin: &Path,
     components: &Path,
@@ -1048,36 +1053,16 @@ async fn service(
     wait_done(&addr, 20).await?;
 
     let clients = 16;
-    // Latency: the 16 clients together offer a steady 250 events/s (half the throughput
-    // target), so the numbers are the service's own delay, not a queue's.
-    let paced = (n / 4).max(16);
-    let rate = 250.0;
-    let latency_sent = post_all(&addr, TOKEN, clients, "lat", paced, Some(rate)).await?;
+    // Latency at the load the target names: the 16 clients together offer a steady
+    // `rate` events/s, and each event's time from accepted to done is read from the
+    // service's own records afterwards (accepted_ms, finished_ms: millisecond resolution).
+    let rate = if synchronous == "full" { 250.0 } else { 1000.0 };
+    // Three seconds of it (fewer with --quick).
+    let paced = ((rate * 3.0) as usize).min(n * 3 / 2).max(16);
+    let started = Instant::now();
+    post_all(&addr, TOKEN, clients, "lat", paced, Some(rate)).await?;
     wait_done(&addr, 20 + paced).await?;
-    let mut first: BTreeMap<String, Instant> = BTreeMap::new();
-    for r in emu.requests() {
-        if r.method == "POST"
-            && r.path.ends_with("/domains")
-            && let Ok(body) = r.json()
-            && let Some(name) = body["name"].as_str()
-        {
-            first.entry(name.to_string()).or_insert(r.received);
-        }
-    }
-    let mut latencies: Vec<Duration> = latency_sent
-        .iter()
-        .map(|(name, at)| {
-            first
-                .get(name)
-                .map(|p| p.saturating_duration_since(*at))
-                .context("an event never reached the panel")
-        })
-        .collect::<Result<_>>()?;
-    latencies.sort();
-    let pct = |p: f64| {
-        latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1]
-    };
-    let (p50, p99) = (pct(0.50), pct(0.99));
+    let paced_elapsed = started.elapsed();
 
     // Throughput: the 16 clients post `n` events as fast as they are accepted; the rate is
     // from the first POST until the last event's state is committed done.
@@ -1091,30 +1076,59 @@ async fn service(
     unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
     let _ = child.wait();
 
+    let store =
+        domain_host::lifecycle::database::Database::open(&dir.join("state/domain-host.db"))?;
+    let mut latencies: Vec<i64> = store.with_connection(|conn| {
+        let mut stmt = conn.prepare(
+            "SELECT finished_ms - accepted_ms FROM events WHERE domain LIKE 'lat%' AND state = 'done'",
+        )?;
+        let rows = stmt
+            .query_map([], |r| r.get(0))?
+            .collect::<Result<Vec<i64>, _>>()?;
+        Ok(rows)
+    })?;
+    drop(store);
+    anyhow::ensure!(
+        latencies.len() == paced,
+        "service benchmark: {} of {paced} paced events done",
+        latencies.len()
+    );
+    latencies.sort();
+    let pct = |p: f64| {
+        latencies[((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1]
+    };
+    let (p50, p99) = (pct(0.50), pct(0.99));
+
     let throughput = n as f64 / elapsed.as_secs_f64();
     let label = if synchronous == "full" {
         "synchronous = full: fsync per commit"
     } else {
         "synchronous = normal: WAL, commits survive a killed process"
     };
+    // The issue's targets are for `normal`; `full` keeps the earlier ones.
+    let (min_rate, max_p99) = if synchronous == "full" {
+        (500.0, 50)
+    } else {
+        (1000.0, 10)
+    };
     rows.push(row(
-        format!("service ({label}): event latency from POST to the panel's first request, p50 ({paced} events, {clients} clients offering {rate:.0} events/s)"),
-        ms(p50),
+        format!("service ({label}): sustained events/s, accepted to done, {clients} clients posting as fast as accepted (all accepted after {})", ms(accepted)),
+        format!("{throughput:.0} events/s ({n} events)"),
+        format!("≥ {min_rate:.0} events/s"),
+        Some(throughput >= min_rate),
+    ));
+    rows.last_mut().unwrap().why = Some(SERVICE_WHY);
+    rows.push(row(
+        format!("service ({label}): event latency from accepted to done, p50 ({paced} events, {clients} clients offering {rate:.0} events/s; done {:.0} events/s)", paced as f64 / paced_elapsed.as_secs_f64()),
+        format!("{p50} ms"),
         "",
         None,
     ));
     rows.push(row(
-        format!("service ({label}): event latency, p99"),
-        ms(p99),
-        "< 50 ms",
-        Some(p99 < Duration::from_millis(50)),
-    ));
-    rows.last_mut().unwrap().why = Some(SERVICE_WHY);
-    rows.push(row(
-        format!("service ({label}): sustained events/s, accepted to done, {clients} clients (all accepted after {})", ms(accepted)),
-        format!("{throughput:.0} events/s ({n} events)"),
-        "≥ 500 events/s",
-        Some(throughput >= 500.0),
+        format!("service ({label}): event latency from accepted to done, p99 (at {rate:.0} events/s offered)"),
+        format!("{p99} ms"),
+        format!("< {max_p99} ms"),
+        Some(p99 < max_p99),
     ));
     rows.last_mut().unwrap().why = Some(SERVICE_WHY);
 

@@ -158,7 +158,7 @@ impl Lifecycle {
 
     /// Checks every domain that is due (at most `limit`), `concurrency` at once.
     pub async fn check_due(&self, panels: Option<Panels<'_>>, limit: usize) -> Result<usize> {
-        Ok(self.check_due_stages(panels, limit).await?.len())
+        self.check_due_each(panels, limit, |_| {}).await
     }
 
     /// [`Lifecycle::check_due`], answering the stage each checked domain ended in.
@@ -167,20 +167,58 @@ impl Lifecycle {
         panels: Option<Panels<'_>>,
         limit: usize,
     ) -> Result<Vec<String>> {
-        use futures::StreamExt;
-        let due = self.store.due(database::now_ms(), limit)?;
-        let mut stream = futures::stream::iter(
-            due.into_iter()
-                .map(|d| async move { self.check(&d, panels).await }),
-        )
-        .buffer_unordered(self.config.concurrency);
         let mut stages = Vec::new();
-        while let Some(result) = stream.next().await {
+        self.check_due_each(panels, limit, |stage| stages.push(stage))
+            .await?;
+        Ok(stages)
+    }
+
+    /// The due checks, `concurrency` at once, each checked domain's stage given to `seen`;
+    /// answers how many. The due domains are read a page at a time as checks finish (not
+    /// all at once), so a network of 100,000 domains needs no more memory than one of
+    /// 10,000.
+    async fn check_due_each(
+        &self,
+        panels: Option<Panels<'_>>,
+        limit: usize,
+        mut seen: impl FnMut(String),
+    ) -> Result<usize> {
+        use futures::StreamExt;
+        use futures::stream::FuturesUnordered;
+        let concurrency = self.config.concurrency.max(1);
+        let page = (concurrency * 4).max(64);
+        let now = database::now_ms();
+        let mut cursor = None;
+        let mut waiting = std::collections::VecDeque::new();
+        let (mut asked, mut exhausted, mut checked) = (0, false, 0);
+        let mut running = FuturesUnordered::new();
+        loop {
+            while running.len() < concurrency {
+                if waiting.is_empty() && !exhausted {
+                    let want = page.min(limit - asked);
+                    let (domains, next) = if want == 0 {
+                        (vec![], cursor)
+                    } else {
+                        self.store.due_page(now, cursor, want)?
+                    };
+                    cursor = next;
+                    asked += domains.len();
+                    exhausted = domains.len() < want || want == 0;
+                    waiting.extend(domains);
+                }
+                let Some(domain) = waiting.pop_front() else {
+                    break;
+                };
+                running.push(async move { self.check(&domain, panels).await });
+            }
+            let Some(result) = running.next().await else {
+                return Ok(checked);
+            };
             if let Some(record) = result? {
-                stages.push(record.stage);
+                checked += 1;
+                seen(record.stage);
             }
         }
-        Ok(stages)
     }
 
     fn nameservers(&self) -> &[SocketAddr] {

@@ -266,7 +266,24 @@ pub async fn check(
 ) -> Certificate {
     let mut worst: Option<Certificate> = None;
     for ip in addresses {
-        let seen = handshake(name, SocketAddr::new(*ip, port), roots.clone(), timeout).await;
+        // The handshake is most of a check's CPU (key exchange, signature checks): it runs
+        // as a task of its own, so the checks of many names spread over the runtime's
+        // threads instead of sharing the one thread that polls them all.
+        let (owned, roots) = (name.to_string(), roots.clone());
+        let address = SocketAddr::new(*ip, port);
+        let seen =
+            match tokio::spawn(async move { handshake(&owned, address, roots, timeout).await })
+                .await
+            {
+                Ok(seen) => seen,
+                Err(e) => Seen {
+                    state: "unknown",
+                    reason: format!("the handshake with {address} stopped: {e}"),
+                    issuer: None,
+                    not_before: None,
+                    not_after: None,
+                },
+            };
         let replace = worst
             .as_ref()
             .is_none_or(|w| rank(seen.state) > rank(w.seen.state));

@@ -303,10 +303,15 @@ async fn post_event(state: Shared, headers: HeaderMap, body: Bytes) -> Response 
         www_mapped: body.www_mapped,
     };
     let ttl = state.service.idempotency_ttl.as_millis() as i64;
-    let accepted = blocking(&state, move |s| {
-        queue::accept(s, &new, crate::lifecycle::database::now_ms(), ttl)
-    })
-    .await;
+    let accepted = match &state.acceptor {
+        Some(acceptor) => acceptor.accept(new).await,
+        None => {
+            blocking(&state, move |s| {
+                queue::accept(s, &new, crate::lifecycle::database::now_ms(), ttl)
+            })
+            .await
+        }
+    };
     match accepted {
         Ok(Accepted::New(id)) => {
             state.metrics.accepted.fetch_add(1, Ordering::Relaxed);

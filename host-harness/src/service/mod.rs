@@ -42,6 +42,9 @@ use tokio::sync::{Notify, watch};
 pub struct State {
     pub network: Arc<Network>,
     pub store: Arc<Database>,
+    /// Group commit of POSTed events (SQLite; a shared store accepts each on its own, its
+    /// requests spread over connections).
+    pub acceptor: Option<queue::Acceptor>,
     pub service: ServiceConfig,
     pub secrets: Secrets,
     token_digest: [u8; 32],
@@ -175,9 +178,17 @@ async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets)
         .await
         .with_context(|| format!("cannot listen on {address}"))?;
     let bound = listener.local_addr()?;
+    let acceptor = match store.mysql() {
+        Some(_) => None,
+        None => Some(queue::Acceptor::start(
+            store.clone(),
+            service.idempotency_ttl.as_millis() as i64,
+        )?),
+    };
     let state = Arc::new(State {
         network: Arc::new(network),
         store,
+        acceptor,
         token_digest: Sha256::digest(token.as_bytes()).into(),
         operator_digest: operator.map(|t| Sha256::digest(t.as_bytes()).into()),
         metrics_digest: metrics_token.map(|t| Sha256::digest(t.as_bytes()).into()),

@@ -3,7 +3,7 @@
 //! every change is one transaction, so a process killed at any point leaves each event
 //! either not accepted, queued, running (re-queued on start) or finished.
 
-use crate::lifecycle::database::Database;
+use crate::lifecycle::database::{Database, now_ms};
 use anyhow::Result;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -39,56 +39,142 @@ pub fn accept(store: &Database, event: &NewEvent, now: i64, key_ttl_ms: i64) -> 
     if let Some(m) = store.mysql() {
         return m.accept(event, now, key_ttl_ms);
     }
-    store.transaction(|tx| {
-        let mut failed = None;
-        if let Some(key) = &event.idempotency_key {
-            let seen: Option<(i64, String, String, i64, bool, String, i64)> = tx
-                .query_row(
-                    "SELECT id, kind, domain, site, www_mapped, state, accepted_ms FROM events WHERE idempotency_key = ?1",
-                    [key],
-                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
-                )
-                .optional()?;
-            if let Some((id, kind, domain, site, www_mapped, state, accepted_ms)) = seen {
-                let expired = accepted_ms < now.saturating_sub(key_ttl_ms);
-                let same = kind == event.kind
-                    && domain == event.domain
-                    && site as u64 == event.site
-                    && www_mapped == event.www_mapped;
-                if !expired && !same {
-                    return Ok(Accepted::Conflict(id));
-                }
-                if !expired && state != "failed" {
-                    return Ok(Accepted::Repeat(id));
-                }
-                // Expired, or the same event that failed: the key moves to a new event.
-                tx.execute(
-                    "UPDATE events SET idempotency_key = NULL WHERE id = ?1",
-                    [id],
-                )?;
-                if !expired {
-                    failed = Some(id);
-                }
+    store.transaction(|tx| accept_in(tx, event, now, key_ttl_ms))
+}
+
+/// [`accept`] for events that arrived together, in one transaction (group commit: one
+/// commit for all, not one each), in their order. An error in the batch commits none of
+/// it; each is then accepted on its own, so one bad event fails alone. A shared store
+/// accepts each in its own transaction, as before.
+pub fn accept_batch(
+    store: &Database,
+    events: &[NewEvent],
+    now: i64,
+    key_ttl_ms: i64,
+) -> Vec<Result<Accepted>> {
+    if store.mysql().is_none() && events.len() > 1 {
+        let batch = store.transaction(|tx| {
+            events
+                .iter()
+                .map(|e| accept_in(tx, e, now, key_ttl_ms))
+                .collect::<Result<Vec<_>>>()
+        });
+        if let Ok(accepted) = batch {
+            return accepted.into_iter().map(Ok).collect();
+        }
+    }
+    events
+        .iter()
+        .map(|e| accept(store, e, now, key_ttl_ms))
+        .collect()
+}
+
+fn accept_in(
+    tx: &rusqlite::Transaction,
+    event: &NewEvent,
+    now: i64,
+    key_ttl_ms: i64,
+) -> Result<Accepted> {
+    let mut failed = None;
+    if let Some(key) = &event.idempotency_key {
+        let seen: Option<(i64, String, String, i64, bool, String, i64)> = tx
+            .prepare_cached(
+                "SELECT id, kind, domain, site, www_mapped, state, accepted_ms FROM events WHERE idempotency_key = ?1",
+            )?
+            .query_row(
+                [key],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?)),
+            )
+            .optional()?;
+        if let Some((id, kind, domain, site, www_mapped, state, accepted_ms)) = seen {
+            let expired = accepted_ms < now.saturating_sub(key_ttl_ms);
+            let same = kind == event.kind
+                && domain == event.domain
+                && site as u64 == event.site
+                && www_mapped == event.www_mapped;
+            if !expired && !same {
+                return Ok(Accepted::Conflict(id));
+            }
+            if !expired && state != "failed" {
+                return Ok(Accepted::Repeat(id));
+            }
+            // Expired, or the same event that failed: the key moves to a new event.
+            tx.execute(
+                "UPDATE events SET idempotency_key = NULL WHERE id = ?1",
+                [id],
+            )?;
+            if !expired {
+                failed = Some(id);
             }
         }
-        tx.execute(
-            "INSERT INTO events (kind, domain, site, idempotency_key, state, next_attempt_ms, accepted_ms, www_mapped)
-             VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5, ?6)",
-            params![
-                event.kind,
-                event.domain,
-                event.site as i64,
-                event.idempotency_key,
-                now,
-                event.www_mapped
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
-        Ok(match failed {
-            Some(failed) => Accepted::Again { id, failed },
-            None => Accepted::New(id),
-        })
+    }
+    tx.prepare_cached(
+        "INSERT INTO events (kind, domain, site, idempotency_key, state, next_attempt_ms, accepted_ms, www_mapped)
+         VALUES (?1, ?2, ?3, ?4, 'queued', ?5, ?5, ?6)",
+    )?
+    .execute(params![
+            event.kind,
+            event.domain,
+            event.site as i64,
+            event.idempotency_key,
+            now,
+            event.www_mapped
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    Ok(match failed {
+        Some(failed) => Accepted::Again { id, failed },
+        None => Accepted::New(id),
     })
+}
+
+/// One thread that commits the events POSTs bring, many at a time: each request waits for
+/// the commit that holds its event (an answered event is always committed), and requests
+/// that arrive while a commit runs share the next one.
+pub struct Acceptor {
+    jobs: std::sync::mpsc::Sender<AcceptJob>,
+}
+
+type AcceptJob = (NewEvent, tokio::sync::oneshot::Sender<Result<Accepted>>);
+
+/// At most this many events in one commit.
+const MAX_BATCH: usize = 256;
+
+impl Acceptor {
+    pub fn start(store: std::sync::Arc<Database>, key_ttl_ms: i64) -> Result<Self> {
+        let (jobs, queue) = std::sync::mpsc::channel::<AcceptJob>();
+        std::thread::Builder::new()
+            .name("domain-host-accept".into())
+            .spawn(move || {
+                // Ends when the service (every sender) is gone.
+                while let Ok(first) = queue.recv() {
+                    let mut batch = vec![first];
+                    while batch.len() < MAX_BATCH {
+                        match queue.try_recv() {
+                            Ok(job) => batch.push(job),
+                            Err(_) => break,
+                        }
+                    }
+                    let (events, answers): (Vec<NewEvent>, Vec<_>) = batch.into_iter().unzip();
+                    let results = accept_batch(&store, &events, now_ms(), key_ttl_ms);
+                    for (answer, result) in answers.into_iter().zip(results) {
+                        let _ = answer.send(result);
+                    }
+                }
+            })?;
+        Ok(Acceptor { jobs })
+    }
+
+    /// Commits `event` with whatever else is waiting; answers once it is committed.
+    pub async fn accept(&self, event: NewEvent) -> Result<Accepted> {
+        let (answer, result) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send((event, answer))
+            .map_err(|_| anyhow::anyhow!("the acceptance thread stopped"))?;
+        result
+            .await
+            .map_err(|_| anyhow::anyhow!("the acceptance thread stopped"))?
+    }
 }
 
 /// An event that cannot run while an integration cannot load: `blocked` with the reason,
@@ -221,11 +307,11 @@ pub fn claim(store: &Database, now: i64, limit: usize) -> Result<Vec<Claimed>> {
             })?
             .collect::<rusqlite::Result<_>>()?
         };
+        let mut running = tx.prepare_cached(
+            "UPDATE events SET state = 'running', attempts = ?2, started_ms = ?3 WHERE id = ?1",
+        )?;
         for c in &claimed {
-            tx.execute(
-                "UPDATE events SET state = 'running', attempts = ?2, started_ms = ?3 WHERE id = ?1",
-                params![c.id, c.attempt, now],
-            )?;
+            running.execute(params![c.id, c.attempt, now])?;
         }
         Ok(claimed)
     })
@@ -246,10 +332,10 @@ pub fn finish(
         return m.finish(id, state, report, error, now);
     }
     store.transaction(|tx| {
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE events SET state = ?2, report = ?3, error = ?4, finished_ms = ?5 WHERE id = ?1",
-            params![id, state, report, error, now],
-        )?;
+        )?
+        .execute(params![id, state, report, error, now])?;
         Ok(true)
     })
 }
@@ -269,10 +355,10 @@ pub fn reschedule(store: &Database, id: i64, at: i64, report: &str, error: &str)
         return m.reschedule(id, at, report, error);
     }
     store.transaction(|tx| {
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE events SET state = 'queued', next_attempt_ms = ?2, report = ?3, error = ?4 WHERE id = ?1",
-            params![id, at, report, error],
-        )?;
+        )?
+        .execute(params![id, at, report, error])?;
         Ok(true)
     })
 }
@@ -548,6 +634,61 @@ mod tests {
         );
         let claimed = claim(&store, 10, 10).unwrap();
         assert_eq!((claimed[0].id, claimed[0].www_mapped), (id, true));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn a_batch_commits_together_in_order_and_sees_its_own_keys() {
+        let (dir, store) = scratch();
+        let events = vec![
+            event("add-domain", "a.com", Some("k1")),
+            event("add-domain", "b.com", None),
+            event("add-domain", "a.com", Some("k1")),
+            event("remove-domain", "a.com", Some("k1")),
+        ];
+        let results: Vec<Accepted> = accept_batch(&store, &events, 1, TTL)
+            .into_iter()
+            .map(Result::unwrap)
+            .collect();
+        let (Accepted::New(a), Accepted::New(b)) = (results[0], results[1]) else {
+            panic!("not new: {results:?}")
+        };
+        assert!(b > a, "ids in the batch's order");
+        assert_eq!(results[2], Accepted::Repeat(a));
+        assert_eq!(results[3], Accepted::Conflict(a));
+        assert_eq!(counts(&store).unwrap(), vec![("queued".to_string(), 2)]);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn the_acceptor_answers_each_request_after_its_commit() {
+        let (dir, store) = scratch();
+        let store = std::sync::Arc::new(store);
+        let acceptor = Acceptor::start(store.clone(), TTL).unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .build()
+            .unwrap();
+        let acceptor = std::sync::Arc::new(acceptor);
+        let ids: Vec<i64> = runtime.block_on(async {
+            let mut tasks = tokio::task::JoinSet::new();
+            for i in 0..50 {
+                let acceptor = acceptor.clone();
+                tasks.spawn(async move {
+                    let domain = format!("d{i}.com");
+                    match acceptor.accept(event("add-domain", &domain, None)).await {
+                        Ok(Accepted::New(id)) => id,
+                        other => panic!("{other:?}"),
+                    }
+                });
+            }
+            tasks.join_all().await
+        });
+        // Answered means committed: every answered id is in the database.
+        for id in ids {
+            assert_eq!(get(&store, id).unwrap().unwrap().state, "queued");
+        }
+        assert_eq!(counts(&store).unwrap(), vec![("queued".to_string(), 50)]);
         std::fs::remove_dir_all(dir).unwrap();
     }
 
