@@ -528,21 +528,47 @@ impl Database {
 
     /// Writes a check's result: the domain, its names and a timeline entry, at once.
     pub fn save(&self, record: &DomainRecord, summary: &str) -> Result<()> {
+        self.save_if(record, summary, None).map(|_| ())
+    }
+
+    /// [`Database::save`] for a check's result, only if the record is still as the check
+    /// read it (`read`: its stage and next check then). A panel's failure, a re-add or a
+    /// removal that landed while the check ran is newer than what the check saw, and
+    /// stays; answers whether the result was written.
+    pub fn save_checked(
+        &self,
+        record: &DomainRecord,
+        summary: &str,
+        read: (&str, i64),
+    ) -> Result<bool> {
+        self.save_if(record, summary, Some(read))
+    }
+
+    fn save_if(
+        &self,
+        record: &DomainRecord,
+        summary: &str,
+        read: Option<(&str, i64)>,
+    ) -> Result<bool> {
         let outbox = self.outbox_on();
         if let Some(m) = self.mysql() {
-            return m.save(record, summary, outbox);
+            return m.save(record, summary, outbox, read);
         }
         self.transaction(|tx| {
-            let previous: Option<String> = if outbox {
-                tx.query_row(
-                    "SELECT stage FROM domains WHERE domain = ?1",
-                    [&record.domain],
-                    |r| r.get(0),
-                )
-                .optional()?
-            } else {
-                None
+            let current: Option<(String, i64)> = tx
+                .prepare_cached("SELECT stage, next_check_ms FROM domains WHERE domain = ?1")?
+                .query_row([&record.domain], |r| Ok((r.get(0)?, r.get(1)?)))
+                .optional()?;
+            let Some((previous, next_check_ms)) = current else {
+                // Removed while it was being checked: nothing to keep.
+                return Ok(false);
             };
+            if let Some((stage, next)) = read
+                && (stage != previous || next != next_check_ms)
+            {
+                return Ok(false);
+            }
+            let previous = outbox.then_some(previous);
             let updated = tx.prepare_cached(
                 "UPDATE domains SET stage = ?2, phase = ?3, phase_started_ms = ?4, attempts = ?5, checks = ?6,
                  backoff = ?7, next_check_ms = ?8, last_check_ms = ?9, done_ms = ?10, diagnosis = ?11, updated_ms = ?12
@@ -564,8 +590,7 @@ impl Database {
                 ],
             )?;
             if updated == 0 {
-                // Removed while it was being checked: nothing to keep.
-                return Ok(());
+                return Ok(false);
             }
             for n in &record.names {
                 tx.prepare_cached(
@@ -611,7 +636,7 @@ impl Database {
                     },
                 )?;
             }
-            Ok(())
+            Ok(true)
         })
     }
 
@@ -786,6 +811,51 @@ mod tests {
             crate::sandbox::files::hex(&crate::sandbox::files::random_bytes::<4>())
         ));
         dir.join("domain-host.db")
+    }
+
+    /// A check saves its result only over the record it read: a panel's failure (or a
+    /// re-add) written while it ran stays, and the check's stale stage does not replace it.
+    #[test]
+    fn a_check_does_not_overwrite_what_changed_while_it_ran() {
+        let path = scratch();
+        let store = Database::open(&path).unwrap();
+        let names = vec!["shop.example.com".to_string()];
+        store
+            .upsert("shop.example.com", 3, "mapped", &names, 1000)
+            .unwrap();
+        let read = store.get("shop.example.com").unwrap().unwrap();
+        // Meanwhile the panel failed the domain's removal.
+        let mut failed = read.clone();
+        failed.stage = "failed".into();
+        store.save(&failed, "panel failed").unwrap();
+        let mut checked = read.clone();
+        checked.stage = "checking-ssl".into();
+        checked.next_check_ms = 5000;
+        let at_read = (read.stage.as_str(), read.next_check_ms);
+        assert!(!store.save_checked(&checked, "checked", at_read).unwrap());
+        assert_eq!(
+            store.get("shop.example.com").unwrap().unwrap().stage,
+            "failed"
+        );
+        // A re-add moves the next check: the check read before it does not land either.
+        store
+            .upsert("shop.example.com", 3, "mapped", &names, 3000)
+            .unwrap();
+        let read = store.get("shop.example.com").unwrap().unwrap();
+        store
+            .upsert("shop.example.com", 3, "mapped", &names, 4000)
+            .unwrap();
+        let at_read = (read.stage.as_str(), read.next_check_ms);
+        assert!(!store.save_checked(&checked, "checked", at_read).unwrap());
+        // Nothing changed since the read: the check's result is written.
+        let read = store.get("shop.example.com").unwrap().unwrap();
+        let at_read = (read.stage.as_str(), read.next_check_ms);
+        assert!(store.save_checked(&checked, "checked", at_read).unwrap());
+        assert_eq!(
+            store.get("shop.example.com").unwrap().unwrap().stage,
+            "checking-ssl"
+        );
+        std::fs::remove_dir_all(path.parent().unwrap()).unwrap();
     }
 
     #[test]

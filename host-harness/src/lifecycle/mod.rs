@@ -497,6 +497,9 @@ impl Lifecycle {
         mut record: DomainRecord,
         panels: Option<Panels<'_>>,
     ) -> Result<DomainRecord> {
+        // As read: a write by someone else while this check runs (a panel's failure, a
+        // re-add) changes one of them, and then that write stays, not this check's.
+        let read = (record.stage.clone(), record.next_check_ms);
         let cname_addresses = match &self.config.cname_target {
             Some(target) => {
                 let servers = if self.nameservers().is_empty() {
@@ -624,7 +627,13 @@ impl Lifecycle {
             })
             .collect::<Vec<_>>()
             .join("; ");
-        self.store.save(&record, &summary)?;
+        if !self
+            .store
+            .save_checked(&record, &summary, (&read.0, read.1))?
+        {
+            // Changed or removed meanwhile: what is stored now is the answer.
+            return Ok(self.store.get(&record.domain)?.unwrap_or(record));
+        }
         Ok(record)
     }
 

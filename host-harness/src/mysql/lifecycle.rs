@@ -188,7 +188,14 @@ impl Mysql {
         self.first("SELECT MIN(GREATEST(next_check_ms, COALESCE(check_until_ms, 0))) FROM domains")
     }
 
-    pub fn save(&self, record: &DomainRecord, summary: &str, outbox: bool) -> Result<()> {
+    /// See `Database::save_checked` for `read`; answers whether the record was written.
+    pub fn save(
+        &self,
+        record: &DomainRecord,
+        summary: &str,
+        outbox: bool,
+        read: Option<(&str, i64)>,
+    ) -> Result<bool> {
         let diagnosis = serde_json::to_string(&record.diagnosis)?;
         let mut names = Vec::new();
         for n in &record.names {
@@ -204,17 +211,30 @@ impl Mysql {
         self.run(|| async {
             let mut conn = self.pool.get_conn().await?;
             let mut tx = conn.start_transaction(TxOpts::default()).await?;
-            let previous: Option<String> = tx
+            let current: Option<(String, i64)> = tx
                 .exec_first(
-                    "SELECT stage FROM domains WHERE domain = ? FOR UPDATE",
+                    "SELECT stage, next_check_ms FROM domains WHERE domain = ? FOR UPDATE",
                     (record.domain.as_str(),),
                 )
                 .await?;
-            let Some(previous) = previous else {
+            let Some((previous, next_check_ms)) = current else {
                 // Removed while it was being checked: nothing to keep.
                 tx.commit().await?;
-                return Ok(());
+                return Ok(false);
             };
+            if let Some((stage, next)) = read
+                && (stage != previous || next != next_check_ms)
+            {
+                // Changed while it was being checked: the newer write stays; the check's
+                // claim ends.
+                tx.exec_drop(
+                    "UPDATE domains SET check_owner = NULL, check_until_ms = NULL WHERE domain = ?",
+                    (record.domain.as_str(),),
+                )
+                .await?;
+                tx.commit().await?;
+                return Ok(false);
+            }
             tx.exec_drop(
                 "UPDATE domains SET stage = ?, phase = ?, phase_started_ms = ?, attempts = ?, checks = ?,
                  backoff = ?, next_check_ms = ?, last_check_ms = ?, done_ms = ?, diagnosis = ?, updated_ms = ?,
@@ -294,7 +314,7 @@ impl Mysql {
                 .await?;
             }
             tx.commit().await?;
-            Ok(())
+            Ok(true)
         })
     }
 
