@@ -532,13 +532,15 @@ async fn per_event(components: &Path, scratch: &Path, n: usize, rows: &mut Vec<R
         Some(ratio <= 1.3),
     ));
     rows.last_mut().unwrap().why = Some(
-        "Per-event ratio: both sides now keep one connection alive, so the native client pays \
-         only its request (about 75 µs per GET on loopback) while the component pays the same \
-         plus the guest side of wasi:http in wasmtime 48 (about 150-175 µs per request here: \
-         resource calls, body streams, fiber switches, and a fresh instance's first touches of \
-         its memory) and one instantiation per event (about 50 µs). Not yet profiled further. \
-         Per event that is about 0.4 ms, next to real panel round trips of 50-100 ms each, \
-         which the connection reuse cuts (see the round-trip rows).",
+        "Per-event ratio on loopback: both sides keep one connection alive, so the native client \
+         pays only its requests (about 55-75 µs per GET here) while the component also pays a fresh \
+         instance per event (about 55 µs: the sandbox's guarantee that no event sees another's \
+         memory) and the guest side of wasi:http in wasmtime 48 (about 100-150 µs per request: \
+         resource calls, body streams as tasks, thread hand-offs; a perf profile of this loop is \
+         dominated by the kernel's task switches). That fixed 0.3 ms is more than the native \
+         client's whole event on loopback, so 1.3x cannot be met there without giving up the \
+         instance per event. At a panel's real distance it is noise: with 25 ms each way the host \
+         already running is 1.0x the native client (round-trip rows).",
     );
     rows.push(
         row(
