@@ -78,7 +78,7 @@ fn validation_details(errors: &Value) -> String {
                         .collect::<Vec<_>>()
                         .join(" "),
                     Value::String(s) => s.clone(),
-                    other => other.to_string(),
+                    other => crate::json::text(other),
                 };
                 format!("{field}: {problems}")
             })

@@ -143,6 +143,26 @@ fn integer(value: &Value, expected: &str, max: u64) -> Result<u64, String> {
     }
 }
 
+/// The value as compact JSON text, exactly what `Value`'s `Display` (`to_string()`, `{}`)
+/// writes. Every printing of a `Value` goes through here: `Display` instantiates two more
+/// copies of serde_json's serializer (compact and pretty, on a `fmt::Write` adapter) next
+/// to the one `serde_json::to_vec` already is for request bodies.
+pub fn text(value: &Value) -> String {
+    // serde_json writes valid UTF-8, and serialising a `Value` to a `Vec` cannot fail.
+    String::from_utf8(serde_json::to_vec(value).unwrap_or_default()).unwrap_or_default()
+}
+
+/// An object of `fields`, what `json!({"k": v, ...})` builds, without the second serializer
+/// (`serde_json::to_value`) that macro instantiates for each interpolated value.
+pub fn object_of(fields: Vec<(&str, Value)>) -> Value {
+    // Inserted one by one: collecting into the map would sort (a stable sort's code).
+    let mut map = Map::new();
+    for (key, value) in fields {
+        map.insert(key.into(), value);
+    }
+    Value::Object(map)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -197,5 +217,31 @@ mod tests {
                 .map_err(|e| e.to_string());
             assert_eq!(shape(&case), derived, "{case}");
         }
+    }
+
+    #[test]
+    fn text_is_display() {
+        for case in [
+            json!({"b": [1, -2, 1.5, "x\"y\u{1}é", null, true], "a": {}}),
+            json!("text"),
+            json!(5_000_000_000u64),
+            json!(null),
+            json!([]),
+        ] {
+            assert_eq!(text(&case), case.to_string());
+        }
+    }
+
+    #[test]
+    fn object_of_is_json_macro() {
+        assert_eq!(
+            object_of(vec![
+                ("name", "a.com".into()),
+                ("on", false.into()),
+                ("ttl", 1.into()),
+                ("ssl", object_of(vec![("type", "dv".into())])),
+            ]),
+            json!({"name": "a.com", "on": false, "ttl": 1, "ssl": {"type": "dv"}})
+        );
     }
 }
