@@ -226,10 +226,7 @@ impl Response {
 
     /// The body as JSON read by `read` (see [`crate::json`]); anything else is a readable
     /// API error, as with [`Response::json`].
-    pub fn json_with<T>(
-        &self,
-        read: impl FnOnce(&serde_json::Value) -> Result<T, String>,
-    ) -> Result<T, ProviderError> {
+    pub fn json_with<T>(&self, read: crate::json::Read<T>) -> Result<T, ProviderError> {
         parse_json_with(self.status, &self.body, read)
     }
 
@@ -258,7 +255,7 @@ pub fn parse_json<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, Pr
 pub fn parse_json_with<T>(
     status: u16,
     body: &[u8],
-    read: impl FnOnce(&serde_json::Value) -> Result<T, String>,
+    read: crate::json::Read<T>,
 ) -> Result<T, ProviderError> {
     let value = parse_json::<serde_json::Value>(status, body)?;
     read(&value).map_err(|e| {

@@ -46,25 +46,34 @@ fn unexpected(value: &Value) -> String {
     }
 }
 
+/// What reads one value: a plain function (`json::string`, `App::from_json`, or a closure
+/// that captures nothing), so each helper is compiled once per result type, not once per
+/// call site as with a closure type.
+pub type Read<T> = fn(&Value) -> Result<T, String>;
+
+/// The field `name`. Not generic: the map search is compiled once, not in every typed
+/// helper's copy.
+#[inline(never)]
+fn lookup<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    object.get(name)
+}
+
+#[inline(never)]
+fn missing_field(name: &str) -> String {
+    format!("missing field `{name}`")
+}
+
 /// A required field (`missing field `name``), read by `read`.
-pub fn field<T>(
-    object: &Map<String, Value>,
-    name: &str,
-    read: impl FnOnce(&Value) -> Result<T, String>,
-) -> Result<T, String> {
-    match object.get(name) {
+pub fn field<T>(object: &Map<String, Value>, name: &str, read: Read<T>) -> Result<T, String> {
+    match lookup(object, name) {
         Some(value) => read(value),
-        None => Err(format!("missing field `{name}`")),
+        None => Err(missing_field(name)),
     }
 }
 
 /// An `Option` field: absent or `null` is `None`.
-pub fn opt<T>(
-    object: &Map<String, Value>,
-    name: &str,
-    read: impl FnOnce(&Value) -> Result<T, String>,
-) -> Result<Option<T>, String> {
-    match object.get(name) {
+pub fn opt<T>(object: &Map<String, Value>, name: &str, read: Read<T>) -> Result<Option<T>, String> {
+    match lookup(object, name) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => read(value).map(Some),
     }
@@ -74,9 +83,9 @@ pub fn opt<T>(
 pub fn or_default<T: Default>(
     object: &Map<String, Value>,
     name: &str,
-    read: impl FnOnce(&Value) -> Result<T, String>,
+    read: Read<T>,
 ) -> Result<T, String> {
-    match object.get(name) {
+    match lookup(object, name) {
         None => Ok(T::default()),
         Some(value) => read(value),
     }
@@ -86,18 +95,26 @@ pub fn or_default<T: Default>(
 pub fn list_or_default<T>(
     object: &Map<String, Value>,
     name: &str,
-    item: impl FnMut(&Value) -> Result<T, String>,
+    item: Read<T>,
 ) -> Result<Vec<T>, String> {
-    or_default(object, name, |value| list(value, item))
+    match lookup(object, name) {
+        None => Ok(Vec::new()),
+        Some(value) => list(value, item),
+    }
 }
 
-/// A sequence, each element read by `item`.
-pub fn list<T>(
-    value: &Value,
-    item: impl FnMut(&Value) -> Result<T, String>,
-) -> Result<Vec<T>, String> {
+/// A sequence, each element read by `item` (the first error is the answer's).
+pub fn list<T>(value: &Value, item: Read<T>) -> Result<Vec<T>, String> {
     match value {
-        Value::Array(items) => items.iter().map(item).collect(),
+        Value::Array(items) => {
+            // A plain loop: `collect` into a `Result` compiles an iterator adapter chain
+            // per element type.
+            let mut out = Vec::with_capacity(items.len());
+            for value in items {
+                out.push(item(value)?);
+            }
+            Ok(out)
+        }
         other => Err(invalid_type(other, "a sequence")),
     }
 }

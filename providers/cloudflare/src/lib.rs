@@ -258,7 +258,7 @@ impl DomainProvider for Cloudflare {
                 safe_id(&found.id)?
             );
             call(
-                Request::patch(url).json(&serde_json::json!({ "ssl": ssl_settings() })),
+                Request::patch(url).json(&json::object_of(vec![("ssl", ssl_settings())])),
                 SAAS_ZONE_ID,
             )
             .map_err(|e| e.prefixed(&format!("re-checking {name} failed: ")))?;
@@ -571,7 +571,7 @@ pub fn read(status: u16, retry_after: Option<u32>, body: &[u8]) -> Result<Envelo
                 .get("message")
                 .and_then(Value::as_str)
                 .map(str::to_string)
-                .unwrap_or_else(|| e.to_string());
+                .unwrap_or_else(|| json::text(e));
             match e.get("code").and_then(Value::as_i64) {
                 Some(code) => format!("{text} (code {code})"),
                 None => text,
@@ -607,10 +607,7 @@ fn call(request: Request, zone_constant: &str) -> Result<Envelope, ProviderError
 }
 
 /// The envelope's `result`, read by `read` (see [`json`]).
-fn result<T>(
-    envelope: &Envelope,
-    read: impl FnOnce(&Value) -> Result<T, String>,
-) -> Result<T, ProviderError> {
+fn result<T>(envelope: &Envelope, read: json::Read<T>) -> Result<T, ProviderError> {
     read(&envelope.result).map_err(|e| {
         ProviderError::Api(ApiError {
             status: 200,
@@ -802,7 +799,7 @@ impl CustomHostname {
                     .get("message")
                     .and_then(Value::as_str)
                     .map(str::to_string)
-                    .unwrap_or_else(|| other.to_string()),
+                    .unwrap_or_else(|| json::text(other)),
             })
             .collect();
         problems.dedup();
@@ -888,11 +885,11 @@ pub fn certificate_state(ssl_status: &str) -> CertificateState {
 }
 
 pub fn ssl_settings() -> Value {
-    serde_json::json!({ "method": "http", "type": "dv" })
+    json::object_of(vec![("method", "http".into()), ("type", "dv".into())])
 }
 
 pub fn create_body(hostname: &str) -> Value {
-    serde_json::json!({ "hostname": hostname, "ssl": ssl_settings() })
+    json::object_of(vec![("hostname", hostname.into()), ("ssl", ssl_settings())])
 }
 
 fn hostnames_page(
@@ -1140,7 +1137,13 @@ fn records_named(zone: &str, name: &str) -> Result<Vec<Record>, ProviderError> {
 
 pub fn record_body(name: &str, apex: &str) -> Value {
     // `ttl: 1` is "automatic", the only TTL of a proxied record.
-    serde_json::json!({ "type": "CNAME", "name": name, "content": apex, "proxied": true, "ttl": 1 })
+    json::object_of(vec![
+        ("type", "CNAME".into()),
+        ("name", name.into()),
+        ("content", apex.into()),
+        ("proxied", true.into()),
+        ("ttl", 1.into()),
+    ])
 }
 
 fn add_record(zone: &str, apex: &str, name: &str) -> Result<Outcome, ProviderError> {
