@@ -301,13 +301,12 @@ mod transport {
     use super::{Method, Request, Response};
     use crate::url::ParsedUrl;
     use crate::{ApiError, ProviderError};
-    use std::io::Write;
     use wasip2::http::outgoing_handler;
     use wasip2::http::types::{
         ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest,
         RequestOptions, Scheme, http_error_code,
     };
-    use wasip2::io::streams::StreamError;
+    use wasip2::io::streams::{OutputStream, StreamError};
 
     pub(super) fn send(
         request: &Request,
@@ -377,13 +376,11 @@ mod transport {
         let body_failed = match body {
             Some((body, bytes)) => {
                 let written = {
-                    let mut stream = body.write().map_err(|()| invalid("body stream"))?;
-                    stream
-                        .write_all(bytes)
-                        .and_then(|()| Write::flush(&mut stream))
+                    let stream = body.write().map_err(|()| invalid("body stream"))?;
+                    write_all(&stream, bytes)
                 };
                 let finished = OutgoingBody::finish(body, None);
-                written.is_err() || finished.is_err()
+                !written || finished.is_err()
             }
             None => false,
         };
@@ -420,6 +417,31 @@ mod transport {
             headers,
             body,
         })
+    }
+
+    /// What `std::io::Write`'s `write_all` and `flush` do on a `wasi:io` output stream
+    /// (wasip2's `Write` impl), without std's `io::Error` machinery: whether every byte
+    /// was written and flushed.
+    fn write_all(stream: &OutputStream, mut bytes: &[u8]) -> bool {
+        while !bytes.is_empty() {
+            let budget = loop {
+                match stream.check_write() {
+                    Ok(0) => stream.subscribe().block(),
+                    Ok(n) => break n,
+                    // A closed stream takes nothing (`write_all`'s `WriteZero`).
+                    Err(_) => return false,
+                }
+            };
+            let Ok(budget) = usize::try_from(budget) else {
+                return false;
+            };
+            let n = bytes.len().min(budget);
+            if stream.write(&bytes[..n]).is_err() {
+                return false;
+            }
+            bytes = &bytes[n..];
+        }
+        stream.blocking_flush().is_ok()
     }
 
     fn read_capped(
