@@ -295,10 +295,125 @@ pub fn percent_encode(value: &str) -> String {
     out
 }
 
+/// `{:?}` of a `wasi:http` error code, exactly as wasip2's generated `Debug` writes it
+/// (`ErrorCode::DnsTimeout`, `ErrorCode::HttpRequestBodySize(Some(5))`), without core's
+/// `Debug` builders, which cost about 6 KB of every component.
+#[cfg(any(target_arch = "wasm32", test))]
+fn error_code_debug(code: &wasip2::http::types::ErrorCode) -> String {
+    use wasip2::http::types::{ErrorCode as E, FieldSizePayload};
+    fn string(value: &Option<String>) -> String {
+        match value {
+            Some(s) => format!("Some({s:?})"),
+            None => "None".into(),
+        }
+    }
+    fn number(value: Option<u64>) -> String {
+        match value {
+            Some(n) => format!("Some({n})"),
+            None => "None".into(),
+        }
+    }
+    fn field_size(p: &FieldSizePayload) -> String {
+        format!(
+            "FieldSizePayload {{ field-name: {}, field-size: {} }}",
+            string(&p.field_name),
+            number(p.field_size.map(u64::from))
+        )
+    }
+    let (name, payload) = match code {
+        E::DnsTimeout => ("DnsTimeout", None),
+        E::DnsError(p) => (
+            "DnsError",
+            Some(format!(
+                "DnsErrorPayload {{ rcode: {}, info-code: {} }}",
+                string(&p.rcode),
+                number(p.info_code.map(u64::from))
+            )),
+        ),
+        E::DestinationNotFound => ("DestinationNotFound", None),
+        E::DestinationUnavailable => ("DestinationUnavailable", None),
+        E::DestinationIpProhibited => ("DestinationIpProhibited", None),
+        E::DestinationIpUnroutable => ("DestinationIpUnroutable", None),
+        E::ConnectionRefused => ("ConnectionRefused", None),
+        E::ConnectionTerminated => ("ConnectionTerminated", None),
+        E::ConnectionTimeout => ("ConnectionTimeout", None),
+        E::ConnectionReadTimeout => ("ConnectionReadTimeout", None),
+        E::ConnectionWriteTimeout => ("ConnectionWriteTimeout", None),
+        E::ConnectionLimitReached => ("ConnectionLimitReached", None),
+        E::TlsProtocolError => ("TlsProtocolError", None),
+        E::TlsCertificateError => ("TlsCertificateError", None),
+        E::TlsAlertReceived(p) => (
+            "TlsAlertReceived",
+            Some(format!(
+                "TlsAlertReceivedPayload {{ alert-id: {}, alert-message: {} }}",
+                number(p.alert_id.map(u64::from)),
+                string(&p.alert_message)
+            )),
+        ),
+        E::HttpRequestDenied => ("HttpRequestDenied", None),
+        E::HttpRequestLengthRequired => ("HttpRequestLengthRequired", None),
+        E::HttpRequestBodySize(n) => ("HttpRequestBodySize", Some(number(*n))),
+        E::HttpRequestMethodInvalid => ("HttpRequestMethodInvalid", None),
+        E::HttpRequestUriInvalid => ("HttpRequestUriInvalid", None),
+        E::HttpRequestUriTooLong => ("HttpRequestUriTooLong", None),
+        E::HttpRequestHeaderSectionSize(n) => (
+            "HttpRequestHeaderSectionSize",
+            Some(number(n.map(u64::from))),
+        ),
+        E::HttpRequestHeaderSize(p) => (
+            "HttpRequestHeaderSize",
+            Some(match p {
+                Some(p) => format!("Some({})", field_size(p)),
+                None => "None".into(),
+            }),
+        ),
+        E::HttpRequestTrailerSectionSize(n) => (
+            "HttpRequestTrailerSectionSize",
+            Some(number(n.map(u64::from))),
+        ),
+        E::HttpRequestTrailerSize(p) => ("HttpRequestTrailerSize", Some(field_size(p))),
+        E::HttpResponseIncomplete => ("HttpResponseIncomplete", None),
+        E::HttpResponseHeaderSectionSize(n) => (
+            "HttpResponseHeaderSectionSize",
+            Some(number(n.map(u64::from))),
+        ),
+        E::HttpResponseHeaderSize(p) => ("HttpResponseHeaderSize", Some(field_size(p))),
+        E::HttpResponseBodySize(n) => ("HttpResponseBodySize", Some(number(*n))),
+        E::HttpResponseTrailerSectionSize(n) => (
+            "HttpResponseTrailerSectionSize",
+            Some(number(n.map(u64::from))),
+        ),
+        E::HttpResponseTrailerSize(p) => ("HttpResponseTrailerSize", Some(field_size(p))),
+        E::HttpResponseTransferCoding(s) => ("HttpResponseTransferCoding", Some(string(s))),
+        E::HttpResponseContentCoding(s) => ("HttpResponseContentCoding", Some(string(s))),
+        E::HttpResponseTimeout => ("HttpResponseTimeout", None),
+        E::HttpUpgradeFailed => ("HttpUpgradeFailed", None),
+        E::HttpProtocolError => ("HttpProtocolError", None),
+        E::LoopDetected => ("LoopDetected", None),
+        E::ConfigurationError => ("ConfigurationError", None),
+        E::InternalError(s) => ("InternalError", Some(string(s))),
+    };
+    match payload {
+        Some(payload) => format!("ErrorCode::{name}({payload})"),
+        None => format!("ErrorCode::{name}"),
+    }
+}
+
+/// `{:?}` of a header error, as wasip2's generated `Debug` writes it.
+#[cfg(any(target_arch = "wasm32", test))]
+fn header_error_debug(error: &wasip2::http::types::HeaderError) -> &'static str {
+    use wasip2::http::types::HeaderError;
+    match error {
+        HeaderError::InvalidSyntax => "HeaderError::InvalidSyntax",
+        HeaderError::Forbidden => "HeaderError::Forbidden",
+        HeaderError::Immutable => "HeaderError::Immutable",
+    }
+}
+
 #[cfg(target_arch = "wasm32")]
 mod transport {
     //! The `wasi:http` plumbing, in one place.
-    use super::{Method, Request, Response};
+    use super::{Method, Request, Response, error_code_debug, header_error_debug};
     use crate::url::ParsedUrl;
     use crate::{ApiError, ProviderError};
     use wasip2::http::outgoing_handler;
@@ -317,8 +432,9 @@ mod transport {
             .iter()
             .map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec()))
             .collect();
-        let headers = Fields::from_list(&fields)
-            .map_err(|e| ProviderError::InvalidInput(format!("bad request header: {e:?}")))?;
+        let headers = Fields::from_list(&fields).map_err(|e| {
+            ProviderError::InvalidInput(format!("bad request header: {}", header_error_debug(&e)))
+        })?;
         let outgoing = OutgoingRequest::new(headers);
         let method = match request.method {
             Method::Get => WasiMethod::Get,
@@ -513,7 +629,7 @@ mod transport {
                 message: "the panel's TLS certificate was not accepted".into(),
             }),
             ErrorCode::HttpRequestUriInvalid | ErrorCode::HttpRequestMethodInvalid => {
-                ProviderError::InvalidInput(format!("request refused: {code:?}"))
+                ProviderError::InvalidInput(format!("request refused: {}", error_code_debug(&code)))
             }
             other => ProviderError::Transient(describe(&other)),
         }
@@ -540,7 +656,7 @@ mod transport {
                     .unwrap_or_default()
             ),
             ErrorCode::InternalError(Some(detail)) => format!("transport error: {detail}"),
-            other => format!("transport error: {other:?}"),
+            other => format!("transport error: {}", error_code_debug(other)),
         }
     }
 }
@@ -567,6 +683,85 @@ mod transport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_codes_read_as_their_debug() {
+        use wasip2::http::types::{
+            DnsErrorPayload, ErrorCode as E, FieldSizePayload, HeaderError, TlsAlertReceivedPayload,
+        };
+        let text = Some("a \"b\"\n\u{7f}é".to_string());
+        let size = |name: Option<String>, size| FieldSizePayload {
+            field_name: name,
+            field_size: size,
+        };
+        let mut codes = vec![
+            E::DnsTimeout,
+            E::DestinationNotFound,
+            E::DestinationUnavailable,
+            E::DestinationIpProhibited,
+            E::DestinationIpUnroutable,
+            E::ConnectionRefused,
+            E::ConnectionTerminated,
+            E::ConnectionTimeout,
+            E::ConnectionReadTimeout,
+            E::ConnectionWriteTimeout,
+            E::ConnectionLimitReached,
+            E::TlsProtocolError,
+            E::TlsCertificateError,
+            E::HttpRequestDenied,
+            E::HttpRequestLengthRequired,
+            E::HttpRequestMethodInvalid,
+            E::HttpRequestUriInvalid,
+            E::HttpRequestUriTooLong,
+            E::HttpResponseIncomplete,
+            E::HttpResponseTimeout,
+            E::HttpUpgradeFailed,
+            E::HttpProtocolError,
+            E::LoopDetected,
+            E::ConfigurationError,
+            E::HttpRequestHeaderSize(None),
+        ];
+        for s in [None, text.clone()] {
+            codes.extend([
+                E::HttpResponseTransferCoding(s.clone()),
+                E::HttpResponseContentCoding(s.clone()),
+                E::InternalError(s.clone()),
+            ]);
+            for n in [None, Some(0), Some(u32::MAX)] {
+                codes.extend([
+                    E::HttpRequestHeaderSize(Some(size(s.clone(), n))),
+                    E::HttpRequestTrailerSize(size(s.clone(), n)),
+                    E::HttpResponseHeaderSize(size(s.clone(), n)),
+                    E::HttpResponseTrailerSize(size(s.clone(), n)),
+                    E::HttpRequestHeaderSectionSize(n),
+                    E::HttpRequestTrailerSectionSize(n),
+                    E::HttpResponseHeaderSectionSize(n),
+                    E::HttpResponseTrailerSectionSize(n),
+                    E::DnsError(DnsErrorPayload {
+                        rcode: s.clone(),
+                        info_code: n.map(|n| n as u16),
+                    }),
+                    E::TlsAlertReceived(TlsAlertReceivedPayload {
+                        alert_id: n.map(|n| n as u8),
+                        alert_message: s.clone(),
+                    }),
+                ]);
+            }
+        }
+        for n in [None, Some(0), Some(u64::MAX)] {
+            codes.extend([E::HttpRequestBodySize(n), E::HttpResponseBodySize(n)]);
+        }
+        for code in codes {
+            assert_eq!(error_code_debug(&code), format!("{code:?}"));
+        }
+        for error in [
+            HeaderError::InvalidSyntax,
+            HeaderError::Forbidden,
+            HeaderError::Immutable,
+        ] {
+            assert_eq!(header_error_debug(&error), format!("{error:?}"));
+        }
+    }
 
     #[test]
     fn bodies_are_sent_with_their_length() {
