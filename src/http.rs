@@ -320,83 +320,74 @@ fn error_code_debug(code: &wasip2::http::types::ErrorCode) -> String {
             number(p.field_size.map(u64::from))
         )
     }
-    let (name, payload) = match code {
-        E::DnsTimeout => ("DnsTimeout", None),
-        E::DnsError(p) => (
-            "DnsError",
-            Some(format!(
-                "DnsErrorPayload {{ rcode: {}, info-code: {} }}",
-                string(&p.rcode),
-                number(p.info_code.map(u64::from))
-            )),
-        ),
-        E::DestinationNotFound => ("DestinationNotFound", None),
-        E::DestinationUnavailable => ("DestinationUnavailable", None),
-        E::DestinationIpProhibited => ("DestinationIpProhibited", None),
-        E::DestinationIpUnroutable => ("DestinationIpUnroutable", None),
-        E::ConnectionRefused => ("ConnectionRefused", None),
-        E::ConnectionTerminated => ("ConnectionTerminated", None),
-        E::ConnectionTimeout => ("ConnectionTimeout", None),
-        E::ConnectionReadTimeout => ("ConnectionReadTimeout", None),
-        E::ConnectionWriteTimeout => ("ConnectionWriteTimeout", None),
-        E::ConnectionLimitReached => ("ConnectionLimitReached", None),
-        E::TlsProtocolError => ("TlsProtocolError", None),
-        E::TlsCertificateError => ("TlsCertificateError", None),
-        E::TlsAlertReceived(p) => (
-            "TlsAlertReceived",
-            Some(format!(
-                "TlsAlertReceivedPayload {{ alert-id: {}, alert-message: {} }}",
-                number(p.alert_id.map(u64::from)),
-                string(&p.alert_message)
-            )),
-        ),
-        E::HttpRequestDenied => ("HttpRequestDenied", None),
-        E::HttpRequestLengthRequired => ("HttpRequestLengthRequired", None),
-        E::HttpRequestBodySize(n) => ("HttpRequestBodySize", Some(number(*n))),
-        E::HttpRequestMethodInvalid => ("HttpRequestMethodInvalid", None),
-        E::HttpRequestUriInvalid => ("HttpRequestUriInvalid", None),
-        E::HttpRequestUriTooLong => ("HttpRequestUriTooLong", None),
-        E::HttpRequestHeaderSectionSize(n) => (
-            "HttpRequestHeaderSectionSize",
-            Some(number(n.map(u64::from))),
-        ),
-        E::HttpRequestHeaderSize(p) => (
-            "HttpRequestHeaderSize",
-            Some(match p {
-                Some(p) => format!("Some({})", field_size(p)),
-                None => "None".into(),
-            }),
-        ),
-        E::HttpRequestTrailerSectionSize(n) => (
-            "HttpRequestTrailerSectionSize",
-            Some(number(n.map(u64::from))),
-        ),
-        E::HttpRequestTrailerSize(p) => ("HttpRequestTrailerSize", Some(field_size(p))),
-        E::HttpResponseIncomplete => ("HttpResponseIncomplete", None),
-        E::HttpResponseHeaderSectionSize(n) => (
-            "HttpResponseHeaderSectionSize",
-            Some(number(n.map(u64::from))),
-        ),
-        E::HttpResponseHeaderSize(p) => ("HttpResponseHeaderSize", Some(field_size(p))),
-        E::HttpResponseBodySize(n) => ("HttpResponseBodySize", Some(number(*n))),
-        E::HttpResponseTrailerSectionSize(n) => (
-            "HttpResponseTrailerSectionSize",
-            Some(number(n.map(u64::from))),
-        ),
-        E::HttpResponseTrailerSize(p) => ("HttpResponseTrailerSize", Some(field_size(p))),
-        E::HttpResponseTransferCoding(s) => ("HttpResponseTransferCoding", Some(string(s))),
-        E::HttpResponseContentCoding(s) => ("HttpResponseContentCoding", Some(string(s))),
-        E::HttpResponseTimeout => ("HttpResponseTimeout", None),
-        E::HttpUpgradeFailed => ("HttpUpgradeFailed", None),
-        E::HttpProtocolError => ("HttpProtocolError", None),
-        E::LoopDetected => ("LoopDetected", None),
-        E::ConfigurationError => ("ConfigurationError", None),
-        E::InternalError(s) => ("InternalError", Some(string(s))),
+    let name = match code {
+        E::DnsTimeout => "DnsTimeout",
+        E::DnsError(_) => "DnsError",
+        E::DestinationNotFound => "DestinationNotFound",
+        E::DestinationUnavailable => "DestinationUnavailable",
+        E::DestinationIpProhibited => "DestinationIpProhibited",
+        E::DestinationIpUnroutable => "DestinationIpUnroutable",
+        E::ConnectionRefused => "ConnectionRefused",
+        E::ConnectionTerminated => "ConnectionTerminated",
+        E::ConnectionTimeout => "ConnectionTimeout",
+        E::ConnectionReadTimeout => "ConnectionReadTimeout",
+        E::ConnectionWriteTimeout => "ConnectionWriteTimeout",
+        E::ConnectionLimitReached => "ConnectionLimitReached",
+        E::TlsProtocolError => "TlsProtocolError",
+        E::TlsCertificateError => "TlsCertificateError",
+        E::TlsAlertReceived(_) => "TlsAlertReceived",
+        E::HttpRequestDenied => "HttpRequestDenied",
+        E::HttpRequestLengthRequired => "HttpRequestLengthRequired",
+        E::HttpRequestBodySize(_) => "HttpRequestBodySize",
+        E::HttpRequestMethodInvalid => "HttpRequestMethodInvalid",
+        E::HttpRequestUriInvalid => "HttpRequestUriInvalid",
+        E::HttpRequestUriTooLong => "HttpRequestUriTooLong",
+        E::HttpRequestHeaderSectionSize(_) => "HttpRequestHeaderSectionSize",
+        E::HttpRequestHeaderSize(_) => "HttpRequestHeaderSize",
+        E::HttpRequestTrailerSectionSize(_) => "HttpRequestTrailerSectionSize",
+        E::HttpRequestTrailerSize(_) => "HttpRequestTrailerSize",
+        E::HttpResponseIncomplete => "HttpResponseIncomplete",
+        E::HttpResponseHeaderSectionSize(_) => "HttpResponseHeaderSectionSize",
+        E::HttpResponseHeaderSize(_) => "HttpResponseHeaderSize",
+        E::HttpResponseBodySize(_) => "HttpResponseBodySize",
+        E::HttpResponseTrailerSectionSize(_) => "HttpResponseTrailerSectionSize",
+        E::HttpResponseTrailerSize(_) => "HttpResponseTrailerSize",
+        E::HttpResponseTransferCoding(_) => "HttpResponseTransferCoding",
+        E::HttpResponseContentCoding(_) => "HttpResponseContentCoding",
+        E::HttpResponseTimeout => "HttpResponseTimeout",
+        E::HttpUpgradeFailed => "HttpUpgradeFailed",
+        E::HttpProtocolError => "HttpProtocolError",
+        E::LoopDetected => "LoopDetected",
+        E::ConfigurationError => "ConfigurationError",
+        E::InternalError(_) => "InternalError",
     };
-    match payload {
-        Some(payload) => format!("ErrorCode::{name}({payload})"),
-        None => format!("ErrorCode::{name}"),
-    }
+    let payload = match code {
+        E::DnsError(p) => format!(
+            "DnsErrorPayload {{ rcode: {}, info-code: {} }}",
+            string(&p.rcode),
+            number(p.info_code.map(u64::from))
+        ),
+        E::TlsAlertReceived(p) => format!(
+            "TlsAlertReceivedPayload {{ alert-id: {}, alert-message: {} }}",
+            number(p.alert_id.map(u64::from)),
+            string(&p.alert_message)
+        ),
+        E::HttpRequestBodySize(n) | E::HttpResponseBodySize(n) => number(*n),
+        E::HttpRequestHeaderSectionSize(n)
+        | E::HttpRequestTrailerSectionSize(n)
+        | E::HttpResponseHeaderSectionSize(n)
+        | E::HttpResponseTrailerSectionSize(n) => number(n.map(u64::from)),
+        E::HttpRequestHeaderSize(Some(p)) => format!("Some({})", field_size(p)),
+        E::HttpRequestHeaderSize(None) => "None".into(),
+        E::HttpRequestTrailerSize(p)
+        | E::HttpResponseHeaderSize(p)
+        | E::HttpResponseTrailerSize(p) => field_size(p),
+        E::HttpResponseTransferCoding(s)
+        | E::HttpResponseContentCoding(s)
+        | E::InternalError(s) => string(s),
+        _ => return format!("ErrorCode::{name}"),
+    };
+    format!("ErrorCode::{name}({payload})")
 }
 
 /// `{:?}` of a header error, as wasip2's generated `Debug` writes it.
