@@ -72,23 +72,15 @@ fn validation_details(errors: &Value) -> String {
             .iter()
             .map(|(field, problems)| {
                 let problems = match problems {
-                    Value::Array(list) => list
-                        .iter()
-                        .filter_map(Value::as_str)
-                        .collect::<Vec<_>>()
-                        .join(" "),
+                    Value::Array(list) => join(list.iter().filter_map(Value::as_str), " "),
                     Value::String(s) => s.clone(),
-                    other => other.to_string(),
+                    other => crate::json::text(other),
                 };
                 format!("{field}: {problems}")
             })
             .collect::<Vec<_>>()
             .join("; "),
-        Value::Array(list) => list
-            .iter()
-            .filter_map(Value::as_str)
-            .collect::<Vec<_>>()
-            .join("; "),
+        Value::Array(list) => join(list.iter().filter_map(Value::as_str), "; "),
         Value::String(s) => s.clone(),
         _ => String::new(),
     }
@@ -113,7 +105,20 @@ fn html_title(text: &str) -> Option<String> {
 
 /// One line, no control characters.
 fn compact(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    join(text.split_whitespace(), " ")
+}
+
+/// The words with `separator` between them, as `[&str]::join` writes them (without
+/// instantiating a second copy of `join` next to the one for `String`s).
+fn join<'a>(words: impl Iterator<Item = &'a str>, separator: &str) -> String {
+    let mut out = String::new();
+    for (i, word) in words.enumerate() {
+        if i > 0 {
+            out.push_str(separator);
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 fn truncate(message: &str) -> String {

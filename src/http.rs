@@ -226,10 +226,7 @@ impl Response {
 
     /// The body as JSON read by `read` (see [`crate::json`]); anything else is a readable
     /// API error, as with [`Response::json`].
-    pub fn json_with<T>(
-        &self,
-        read: impl FnOnce(&serde_json::Value) -> Result<T, String>,
-    ) -> Result<T, ProviderError> {
+    pub fn json_with<T>(&self, read: crate::json::Read<T>) -> Result<T, ProviderError> {
         parse_json_with(self.status, &self.body, read)
     }
 
@@ -258,7 +255,7 @@ pub fn parse_json<T: DeserializeOwned>(status: u16, body: &[u8]) -> Result<T, Pr
 pub fn parse_json_with<T>(
     status: u16,
     body: &[u8],
-    read: impl FnOnce(&serde_json::Value) -> Result<T, String>,
+    read: crate::json::Read<T>,
 ) -> Result<T, ProviderError> {
     let value = parse_json::<serde_json::Value>(status, body)?;
     read(&value).map_err(|e| {
@@ -298,19 +295,124 @@ pub fn percent_encode(value: &str) -> String {
     out
 }
 
+/// `{:?}` of a `wasi:http` error code, exactly as wasip2's generated `Debug` writes it
+/// (`ErrorCode::DnsTimeout`, `ErrorCode::HttpRequestBodySize(Some(5))`), without core's
+/// `Debug` builders, which cost about 6 KB of every component.
+#[cfg(any(target_arch = "wasm32", test))]
+fn error_code_debug(code: &wasip2::http::types::ErrorCode) -> String {
+    use wasip2::http::types::{ErrorCode as E, FieldSizePayload};
+    fn string(value: &Option<String>) -> String {
+        match value {
+            Some(s) => format!("Some({s:?})"),
+            None => "None".into(),
+        }
+    }
+    fn number(value: Option<u64>) -> String {
+        match value {
+            Some(n) => format!("Some({n})"),
+            None => "None".into(),
+        }
+    }
+    fn field_size(p: &FieldSizePayload) -> String {
+        format!(
+            "FieldSizePayload {{ field-name: {}, field-size: {} }}",
+            string(&p.field_name),
+            number(p.field_size.map(u64::from))
+        )
+    }
+    let name = match code {
+        E::DnsTimeout => "DnsTimeout",
+        E::DnsError(_) => "DnsError",
+        E::DestinationNotFound => "DestinationNotFound",
+        E::DestinationUnavailable => "DestinationUnavailable",
+        E::DestinationIpProhibited => "DestinationIpProhibited",
+        E::DestinationIpUnroutable => "DestinationIpUnroutable",
+        E::ConnectionRefused => "ConnectionRefused",
+        E::ConnectionTerminated => "ConnectionTerminated",
+        E::ConnectionTimeout => "ConnectionTimeout",
+        E::ConnectionReadTimeout => "ConnectionReadTimeout",
+        E::ConnectionWriteTimeout => "ConnectionWriteTimeout",
+        E::ConnectionLimitReached => "ConnectionLimitReached",
+        E::TlsProtocolError => "TlsProtocolError",
+        E::TlsCertificateError => "TlsCertificateError",
+        E::TlsAlertReceived(_) => "TlsAlertReceived",
+        E::HttpRequestDenied => "HttpRequestDenied",
+        E::HttpRequestLengthRequired => "HttpRequestLengthRequired",
+        E::HttpRequestBodySize(_) => "HttpRequestBodySize",
+        E::HttpRequestMethodInvalid => "HttpRequestMethodInvalid",
+        E::HttpRequestUriInvalid => "HttpRequestUriInvalid",
+        E::HttpRequestUriTooLong => "HttpRequestUriTooLong",
+        E::HttpRequestHeaderSectionSize(_) => "HttpRequestHeaderSectionSize",
+        E::HttpRequestHeaderSize(_) => "HttpRequestHeaderSize",
+        E::HttpRequestTrailerSectionSize(_) => "HttpRequestTrailerSectionSize",
+        E::HttpRequestTrailerSize(_) => "HttpRequestTrailerSize",
+        E::HttpResponseIncomplete => "HttpResponseIncomplete",
+        E::HttpResponseHeaderSectionSize(_) => "HttpResponseHeaderSectionSize",
+        E::HttpResponseHeaderSize(_) => "HttpResponseHeaderSize",
+        E::HttpResponseBodySize(_) => "HttpResponseBodySize",
+        E::HttpResponseTrailerSectionSize(_) => "HttpResponseTrailerSectionSize",
+        E::HttpResponseTrailerSize(_) => "HttpResponseTrailerSize",
+        E::HttpResponseTransferCoding(_) => "HttpResponseTransferCoding",
+        E::HttpResponseContentCoding(_) => "HttpResponseContentCoding",
+        E::HttpResponseTimeout => "HttpResponseTimeout",
+        E::HttpUpgradeFailed => "HttpUpgradeFailed",
+        E::HttpProtocolError => "HttpProtocolError",
+        E::LoopDetected => "LoopDetected",
+        E::ConfigurationError => "ConfigurationError",
+        E::InternalError(_) => "InternalError",
+    };
+    let payload = match code {
+        E::DnsError(p) => format!(
+            "DnsErrorPayload {{ rcode: {}, info-code: {} }}",
+            string(&p.rcode),
+            number(p.info_code.map(u64::from))
+        ),
+        E::TlsAlertReceived(p) => format!(
+            "TlsAlertReceivedPayload {{ alert-id: {}, alert-message: {} }}",
+            number(p.alert_id.map(u64::from)),
+            string(&p.alert_message)
+        ),
+        E::HttpRequestBodySize(n) | E::HttpResponseBodySize(n) => number(*n),
+        E::HttpRequestHeaderSectionSize(n)
+        | E::HttpRequestTrailerSectionSize(n)
+        | E::HttpResponseHeaderSectionSize(n)
+        | E::HttpResponseTrailerSectionSize(n) => number(n.map(u64::from)),
+        E::HttpRequestHeaderSize(Some(p)) => format!("Some({})", field_size(p)),
+        E::HttpRequestHeaderSize(None) => "None".into(),
+        E::HttpRequestTrailerSize(p)
+        | E::HttpResponseHeaderSize(p)
+        | E::HttpResponseTrailerSize(p) => field_size(p),
+        E::HttpResponseTransferCoding(s)
+        | E::HttpResponseContentCoding(s)
+        | E::InternalError(s) => string(s),
+        _ => return format!("ErrorCode::{name}"),
+    };
+    format!("ErrorCode::{name}({payload})")
+}
+
+/// `{:?}` of a header error, as wasip2's generated `Debug` writes it.
+#[cfg(any(target_arch = "wasm32", test))]
+fn header_error_debug(error: &wasip2::http::types::HeaderError) -> &'static str {
+    use wasip2::http::types::HeaderError;
+    match error {
+        HeaderError::InvalidSyntax => "HeaderError::InvalidSyntax",
+        HeaderError::Forbidden => "HeaderError::Forbidden",
+        HeaderError::Immutable => "HeaderError::Immutable",
+    }
+}
+
 #[cfg(target_arch = "wasm32")]
 mod transport {
     //! The `wasi:http` plumbing, in one place.
-    use super::{Method, Request, Response};
+    use super::{Method, Request, Response, error_code_debug, header_error_debug};
     use crate::url::ParsedUrl;
     use crate::{ApiError, ProviderError};
-    use std::io::Write;
     use wasip2::http::outgoing_handler;
     use wasip2::http::types::{
         ErrorCode, Fields, IncomingBody, Method as WasiMethod, OutgoingBody, OutgoingRequest,
         RequestOptions, Scheme, http_error_code,
     };
-    use wasip2::io::streams::StreamError;
+    use wasip2::io::streams::{OutputStream, StreamError};
 
     pub(super) fn send(
         request: &Request,
@@ -321,8 +423,9 @@ mod transport {
             .iter()
             .map(|(k, v)| (k.to_ascii_lowercase(), v.as_bytes().to_vec()))
             .collect();
-        let headers = Fields::from_list(&fields)
-            .map_err(|e| ProviderError::InvalidInput(format!("bad request header: {e:?}")))?;
+        let headers = Fields::from_list(&fields).map_err(|e| {
+            ProviderError::InvalidInput(format!("bad request header: {}", header_error_debug(&e)))
+        })?;
         let outgoing = OutgoingRequest::new(headers);
         let method = match request.method {
             Method::Get => WasiMethod::Get,
@@ -380,13 +483,11 @@ mod transport {
         let body_failed = match body {
             Some((body, bytes)) => {
                 let written = {
-                    let mut stream = body.write().map_err(|()| invalid("body stream"))?;
-                    stream
-                        .write_all(bytes)
-                        .and_then(|()| Write::flush(&mut stream))
+                    let stream = body.write().map_err(|()| invalid("body stream"))?;
+                    write_all(&stream, bytes)
                 };
                 let finished = OutgoingBody::finish(body, None);
-                written.is_err() || finished.is_err()
+                !written || finished.is_err()
             }
             None => false,
         };
@@ -423,6 +524,31 @@ mod transport {
             headers,
             body,
         })
+    }
+
+    /// What `std::io::Write`'s `write_all` and `flush` do on a `wasi:io` output stream
+    /// (wasip2's `Write` impl), without std's `io::Error` machinery: whether every byte
+    /// was written and flushed.
+    fn write_all(stream: &OutputStream, mut bytes: &[u8]) -> bool {
+        while !bytes.is_empty() {
+            let budget = loop {
+                match stream.check_write() {
+                    Ok(0) => stream.subscribe().block(),
+                    Ok(n) => break n,
+                    // A closed stream takes nothing (`write_all`'s `WriteZero`).
+                    Err(_) => return false,
+                }
+            };
+            let Ok(budget) = usize::try_from(budget) else {
+                return false;
+            };
+            let n = bytes.len().min(budget);
+            if stream.write(&bytes[..n]).is_err() {
+                return false;
+            }
+            bytes = &bytes[n..];
+        }
+        stream.blocking_flush().is_ok()
     }
 
     fn read_capped(
@@ -494,7 +620,7 @@ mod transport {
                 message: "the panel's TLS certificate was not accepted".into(),
             }),
             ErrorCode::HttpRequestUriInvalid | ErrorCode::HttpRequestMethodInvalid => {
-                ProviderError::InvalidInput(format!("request refused: {code:?}"))
+                ProviderError::InvalidInput(format!("request refused: {}", error_code_debug(&code)))
             }
             other => ProviderError::Transient(describe(&other)),
         }
@@ -521,7 +647,7 @@ mod transport {
                     .unwrap_or_default()
             ),
             ErrorCode::InternalError(Some(detail)) => format!("transport error: {detail}"),
-            other => format!("transport error: {other:?}"),
+            other => format!("transport error: {}", error_code_debug(other)),
         }
     }
 }
@@ -548,6 +674,85 @@ mod transport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn error_codes_read_as_their_debug() {
+        use wasip2::http::types::{
+            DnsErrorPayload, ErrorCode as E, FieldSizePayload, HeaderError, TlsAlertReceivedPayload,
+        };
+        let text = Some("a \"b\"\n\u{7f}é".to_string());
+        let size = |name: Option<String>, size| FieldSizePayload {
+            field_name: name,
+            field_size: size,
+        };
+        let mut codes = vec![
+            E::DnsTimeout,
+            E::DestinationNotFound,
+            E::DestinationUnavailable,
+            E::DestinationIpProhibited,
+            E::DestinationIpUnroutable,
+            E::ConnectionRefused,
+            E::ConnectionTerminated,
+            E::ConnectionTimeout,
+            E::ConnectionReadTimeout,
+            E::ConnectionWriteTimeout,
+            E::ConnectionLimitReached,
+            E::TlsProtocolError,
+            E::TlsCertificateError,
+            E::HttpRequestDenied,
+            E::HttpRequestLengthRequired,
+            E::HttpRequestMethodInvalid,
+            E::HttpRequestUriInvalid,
+            E::HttpRequestUriTooLong,
+            E::HttpResponseIncomplete,
+            E::HttpResponseTimeout,
+            E::HttpUpgradeFailed,
+            E::HttpProtocolError,
+            E::LoopDetected,
+            E::ConfigurationError,
+            E::HttpRequestHeaderSize(None),
+        ];
+        for s in [None, text.clone()] {
+            codes.extend([
+                E::HttpResponseTransferCoding(s.clone()),
+                E::HttpResponseContentCoding(s.clone()),
+                E::InternalError(s.clone()),
+            ]);
+            for n in [None, Some(0), Some(u32::MAX)] {
+                codes.extend([
+                    E::HttpRequestHeaderSize(Some(size(s.clone(), n))),
+                    E::HttpRequestTrailerSize(size(s.clone(), n)),
+                    E::HttpResponseHeaderSize(size(s.clone(), n)),
+                    E::HttpResponseTrailerSize(size(s.clone(), n)),
+                    E::HttpRequestHeaderSectionSize(n),
+                    E::HttpRequestTrailerSectionSize(n),
+                    E::HttpResponseHeaderSectionSize(n),
+                    E::HttpResponseTrailerSectionSize(n),
+                    E::DnsError(DnsErrorPayload {
+                        rcode: s.clone(),
+                        info_code: n.map(|n| n as u16),
+                    }),
+                    E::TlsAlertReceived(TlsAlertReceivedPayload {
+                        alert_id: n.map(|n| n as u8),
+                        alert_message: s.clone(),
+                    }),
+                ]);
+            }
+        }
+        for n in [None, Some(0), Some(u64::MAX)] {
+            codes.extend([E::HttpRequestBodySize(n), E::HttpResponseBodySize(n)]);
+        }
+        for code in codes {
+            assert_eq!(error_code_debug(&code), format!("{code:?}"));
+        }
+        for error in [
+            HeaderError::InvalidSyntax,
+            HeaderError::Forbidden,
+            HeaderError::Immutable,
+        ] {
+            assert_eq!(header_error_debug(&error), format!("{error:?}"));
+        }
+    }
 
     #[test]
     fn bodies_are_sent_with_their_length() {

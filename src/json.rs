@@ -46,25 +46,34 @@ fn unexpected(value: &Value) -> String {
     }
 }
 
+/// What reads one value: a plain function (`json::string`, `App::from_json`, or a closure
+/// that captures nothing), so each helper is compiled once per result type, not once per
+/// call site as with a closure type.
+pub type Read<T> = fn(&Value) -> Result<T, String>;
+
+/// The field `name`. Not generic: the map search is compiled once, not in every typed
+/// helper's copy.
+#[inline(never)]
+fn lookup<'a>(object: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
+    object.get(name)
+}
+
+#[inline(never)]
+fn missing_field(name: &str) -> String {
+    format!("missing field `{name}`")
+}
+
 /// A required field (`missing field `name``), read by `read`.
-pub fn field<T>(
-    object: &Map<String, Value>,
-    name: &str,
-    read: impl FnOnce(&Value) -> Result<T, String>,
-) -> Result<T, String> {
-    match object.get(name) {
+pub fn field<T>(object: &Map<String, Value>, name: &str, read: Read<T>) -> Result<T, String> {
+    match lookup(object, name) {
         Some(value) => read(value),
-        None => Err(format!("missing field `{name}`")),
+        None => Err(missing_field(name)),
     }
 }
 
 /// An `Option` field: absent or `null` is `None`.
-pub fn opt<T>(
-    object: &Map<String, Value>,
-    name: &str,
-    read: impl FnOnce(&Value) -> Result<T, String>,
-) -> Result<Option<T>, String> {
-    match object.get(name) {
+pub fn opt<T>(object: &Map<String, Value>, name: &str, read: Read<T>) -> Result<Option<T>, String> {
+    match lookup(object, name) {
         None | Some(Value::Null) => Ok(None),
         Some(value) => read(value).map(Some),
     }
@@ -74,9 +83,9 @@ pub fn opt<T>(
 pub fn or_default<T: Default>(
     object: &Map<String, Value>,
     name: &str,
-    read: impl FnOnce(&Value) -> Result<T, String>,
+    read: Read<T>,
 ) -> Result<T, String> {
-    match object.get(name) {
+    match lookup(object, name) {
         None => Ok(T::default()),
         Some(value) => read(value),
     }
@@ -86,18 +95,26 @@ pub fn or_default<T: Default>(
 pub fn list_or_default<T>(
     object: &Map<String, Value>,
     name: &str,
-    item: impl FnMut(&Value) -> Result<T, String>,
+    item: Read<T>,
 ) -> Result<Vec<T>, String> {
-    or_default(object, name, |value| list(value, item))
+    match lookup(object, name) {
+        None => Ok(Vec::new()),
+        Some(value) => list(value, item),
+    }
 }
 
-/// A sequence, each element read by `item`.
-pub fn list<T>(
-    value: &Value,
-    item: impl FnMut(&Value) -> Result<T, String>,
-) -> Result<Vec<T>, String> {
+/// A sequence, each element read by `item` (the first error is the answer's).
+pub fn list<T>(value: &Value, item: Read<T>) -> Result<Vec<T>, String> {
     match value {
-        Value::Array(items) => items.iter().map(item).collect(),
+        Value::Array(items) => {
+            // A plain loop: `collect` into a `Result` compiles an iterator adapter chain
+            // per element type.
+            let mut out = Vec::with_capacity(items.len());
+            for value in items {
+                out.push(item(value)?);
+            }
+            Ok(out)
+        }
         other => Err(invalid_type(other, "a sequence")),
     }
 }
@@ -141,6 +158,26 @@ fn integer(value: &Value, expected: &str, max: u64) -> Result<u64, String> {
         },
         other => Err(invalid_type(other, expected)),
     }
+}
+
+/// The value as compact JSON text, exactly what `Value`'s `Display` (`to_string()`, `{}`)
+/// writes. Every printing of a `Value` goes through here: `Display` instantiates two more
+/// copies of serde_json's serializer (compact and pretty, on a `fmt::Write` adapter) next
+/// to the one `serde_json::to_vec` already is for request bodies.
+pub fn text(value: &Value) -> String {
+    // serde_json writes valid UTF-8, and serialising a `Value` to a `Vec` cannot fail.
+    String::from_utf8(serde_json::to_vec(value).unwrap_or_default()).unwrap_or_default()
+}
+
+/// An object of `fields`, what `json!({"k": v, ...})` builds, without the second serializer
+/// (`serde_json::to_value`) that macro instantiates for each interpolated value.
+pub fn object_of(fields: Vec<(&str, Value)>) -> Value {
+    // Inserted one by one: collecting into the map would sort (a stable sort's code).
+    let mut map = Map::new();
+    for (key, value) in fields {
+        map.insert(key.into(), value);
+    }
+    Value::Object(map)
 }
 
 #[cfg(test)]
@@ -197,5 +234,31 @@ mod tests {
                 .map_err(|e| e.to_string());
             assert_eq!(shape(&case), derived, "{case}");
         }
+    }
+
+    #[test]
+    fn text_is_display() {
+        for case in [
+            json!({"b": [1, -2, 1.5, "x\"y\u{1}é", null, true], "a": {}}),
+            json!("text"),
+            json!(5_000_000_000u64),
+            json!(null),
+            json!([]),
+        ] {
+            assert_eq!(text(&case), case.to_string());
+        }
+    }
+
+    #[test]
+    fn object_of_is_json_macro() {
+        assert_eq!(
+            object_of(vec![
+                ("name", "a.com".into()),
+                ("on", false.into()),
+                ("ttl", 1.into()),
+                ("ssl", object_of(vec![("type", "dv".into())])),
+            ]),
+            json!({"name": "a.com", "on": false, "ttl": 1, "ssl": {"type": "dv"}})
+        );
     }
 }

@@ -318,7 +318,7 @@ impl Record {
             .kind()
             .and_then(type_name)
             .map(str::to_string)
-            .unwrap_or_else(|| self.kind.to_string());
+            .unwrap_or_else(|| json::text(&self.kind));
         format!("{kind} {}", self.value)
     }
 }

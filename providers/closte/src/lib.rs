@@ -260,7 +260,7 @@ pub fn verdict(status: u16, body: &[u8]) -> Verdict {
             .and_then(|e| {
                 e.as_str()
                     .map(str::to_string)
-                    .or_else(|| Some(e.to_string()))
+                    .or_else(|| Some(provider_sdk::json::text(e)))
             })
             .unwrap_or_else(|| provider_sdk::errors::error_message(status, body))
     };

@@ -219,13 +219,15 @@ impl DomainProvider for Cloudflare {
         loop {
             let (items, info) = hostnames_page(&saas, page, PER_PAGE, None)?;
             let more = has_next(info.as_ref(), items.len(), page, PER_PAGE);
-            all.extend(items.into_iter().map(|h| PanelDomain {
-                certificate: Some(h.certificate_state()),
-                name: h.hostname,
-                // Every name is a custom hostname of its own, www. ones included.
-                www: None,
-                primary: false,
-            }));
+            for h in items {
+                all.push(PanelDomain {
+                    certificate: Some(h.certificate_state()),
+                    name: h.hostname,
+                    // Every name is a custom hostname of its own, www. ones included.
+                    www: None,
+                    primary: false,
+                });
+            }
             if !more || page >= MAX_PAGES {
                 return Ok(all);
             }
@@ -258,7 +260,7 @@ impl DomainProvider for Cloudflare {
                 safe_id(&found.id)?
             );
             call(
-                Request::patch(url).json(&serde_json::json!({ "ssl": ssl_settings() })),
+                Request::patch(url).json(&json::object_of(vec![("ssl", ssl_settings())])),
                 SAAS_ZONE_ID,
             )
             .map_err(|e| e.prefixed(&format!("re-checking {name} failed: ")))?;
@@ -558,26 +560,23 @@ pub fn read(status: u16, retry_after: Option<u32>, body: &[u8]) -> Result<Envelo
         }
         return Ok(envelope);
     }
-    let codes: Vec<i64> = envelope
-        .errors
-        .iter()
-        .filter_map(|e| e.get("code").and_then(Value::as_i64))
-        .collect();
-    let words: Vec<String> = envelope
-        .errors
-        .iter()
-        .map(|e| {
-            let text = e
-                .get("message")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(|| e.to_string());
-            match e.get("code").and_then(Value::as_i64) {
-                Some(code) => format!("{text} (code {code})"),
-                None => text,
+    // Plain loops rather than collecting iterator chains: each chain is code of its own.
+    let mut codes: Vec<i64> = Vec::new();
+    let mut words: Vec<String> = Vec::new();
+    for e in &envelope.errors {
+        let text = e
+            .get("message")
+            .and_then(Value::as_str)
+            .map(str::to_string)
+            .unwrap_or_else(|| json::text(e));
+        words.push(match e.get("code").and_then(Value::as_i64) {
+            Some(code) => {
+                codes.push(code);
+                format!("{text} (code {code})")
             }
-        })
-        .collect();
+            None => text,
+        });
+    }
     let message = if words.is_empty() {
         if ok_status {
             "success: false without an error message".to_string()
@@ -607,10 +606,7 @@ fn call(request: Request, zone_constant: &str) -> Result<Envelope, ProviderError
 }
 
 /// The envelope's `result`, read by `read` (see [`json`]).
-fn result<T>(
-    envelope: &Envelope,
-    read: impl FnOnce(&Value) -> Result<T, String>,
-) -> Result<T, ProviderError> {
+fn result<T>(envelope: &Envelope, read: json::Read<T>) -> Result<T, ProviderError> {
     read(&envelope.result).map_err(|e| {
         ProviderError::Api(ApiError {
             status: 200,
@@ -791,20 +787,22 @@ impl CustomHostname {
             self.ssl_status(),
             self.status()
         );
-        let mut problems: Vec<String> = self
-            .ssl
+        let ssl_errors = self.ssl.as_ref().map(|s| s.validation_errors.as_slice());
+        let mut problems: Vec<String> = Vec::new();
+        for e in ssl_errors
+            .unwrap_or_default()
             .iter()
-            .flat_map(|s| s.validation_errors.iter())
-            .chain(self.verification_errors.iter())
-            .map(|e| match e {
+            .chain(&self.verification_errors)
+        {
+            problems.push(match e {
                 Value::String(s) => s.clone(),
                 other => other
                     .get("message")
                     .and_then(Value::as_str)
                     .map(str::to_string)
-                    .unwrap_or_else(|| other.to_string()),
-            })
-            .collect();
+                    .unwrap_or_else(|| json::text(other)),
+            });
+        }
         problems.dedup();
         if !problems.is_empty() {
             message.push_str(&format!(": {}", problems.join("; ")));
@@ -844,20 +842,21 @@ impl CustomHostname {
         if let Some(ssl) = &self.ssl
             && ssl.status.as_deref() == Some("pending_validation")
         {
-            let mut txt: Vec<(String, String)> = ssl
-                .validation_records
-                .iter()
-                .filter_map(|r| Some((r.txt_name.clone()?, r.txt_value.clone()?)))
-                .collect();
+            let mut txt: Vec<(&String, &String)> = Vec::new();
+            for r in &ssl.validation_records {
+                if let (Some(name), Some(value)) = (&r.txt_name, &r.txt_value) {
+                    txt.push((name, value));
+                }
+            }
             if let (Some(name), Some(value)) = (&ssl.txt_name, &ssl.txt_value) {
-                txt.push((name.clone(), value.clone()));
+                txt.push((name, value));
             }
             txt.dedup();
             for (name, value) in txt {
                 records.push(DnsRecord {
                     kind: "TXT".into(),
                     name: name.trim_end_matches('.').to_string(),
-                    value,
+                    value: value.clone(),
                     purpose: "certificate".into(),
                 });
             }
@@ -888,11 +887,11 @@ pub fn certificate_state(ssl_status: &str) -> CertificateState {
 }
 
 pub fn ssl_settings() -> Value {
-    serde_json::json!({ "method": "http", "type": "dv" })
+    json::object_of(vec![("method", "http".into()), ("type", "dv".into())])
 }
 
 pub fn create_body(hostname: &str) -> Value {
-    serde_json::json!({ "hostname": hostname, "ssl": ssl_settings() })
+    json::object_of(vec![("hostname", hostname.into()), ("ssl", ssl_settings())])
 }
 
 fn hostnames_page(
@@ -1126,11 +1125,11 @@ fn records_named(zone: &str, name: &str) -> Result<Vec<Record>, ProviderError> {
             ],
         )?;
         let more = has_next(info.as_ref(), records.len(), page, DNS_PER_PAGE);
-        all.extend(
-            records
-                .into_iter()
-                .filter(|r| r.name.trim_end_matches('.').eq_ignore_ascii_case(name)),
-        );
+        for r in records {
+            if r.name.trim_end_matches('.').eq_ignore_ascii_case(name) {
+                all.push(r);
+            }
+        }
         if !more || page >= MAX_PAGES {
             return Ok(all);
         }
@@ -1140,7 +1139,13 @@ fn records_named(zone: &str, name: &str) -> Result<Vec<Record>, ProviderError> {
 
 pub fn record_body(name: &str, apex: &str) -> Value {
     // `ttl: 1` is "automatic", the only TTL of a proxied record.
-    serde_json::json!({ "type": "CNAME", "name": name, "content": apex, "proxied": true, "ttl": 1 })
+    json::object_of(vec![
+        ("type", "CNAME".into()),
+        ("name", name.into()),
+        ("content", apex.into()),
+        ("proxied", true.into()),
+        ("ttl", 1.into()),
+    ])
 }
 
 fn add_record(zone: &str, apex: &str, name: &str) -> Result<Outcome, ProviderError> {
@@ -1201,7 +1206,6 @@ fn remove_records(zone: &str, apex: &str, name: &str) -> Result<Outcome, Provide
         changed: false,
         notes: vec![],
     };
-    let ours: Vec<&Record> = records.iter().filter(|r| r.is_ours(apex)).collect();
     for other in records
         .iter()
         .filter(|r| r.routes_the_name() && !r.is_ours(apex))
@@ -1211,7 +1215,7 @@ fn remove_records(zone: &str, apex: &str, name: &str) -> Result<Outcome, Provide
             other.kind, other.content
         ));
     }
-    if ours.is_empty() {
+    if !records.iter().any(|r| r.is_ours(apex)) {
         if journal::recall(&deleted_key(name)).is_some() {
             outcome.changed = true;
             outcome.notes.insert(0, format!("removed the CNAME {name}"));
@@ -1223,7 +1227,7 @@ fn remove_records(zone: &str, apex: &str, name: &str) -> Result<Outcome, Provide
         }
         return Ok(outcome);
     }
-    for record in ours {
+    for record in records.iter().filter(|r| r.is_ours(apex)) {
         journal::remember(&deleted_key(name), "sent");
         let url = format!("{API}/zones/{zone}/dns_records/{}", safe_id(&record.id)?);
         let response = Request::delete(url).send()?;

@@ -296,7 +296,7 @@ pub fn read_json(status: u16, body: &[u8], base: &str) -> Result<Value, Provider
     if !answer.is_object() {
         return Err(ProviderError::Api(provider_sdk::ApiError {
             status,
-            message: format!("unexpected answer from CyberPanel: {answer}"),
+            message: format!("unexpected answer from CyberPanel: {}", json::text(&answer)),
         }));
     }
     Ok(answer)
@@ -347,7 +347,10 @@ pub fn check_answer(answer: &Value, key: Option<&str>) -> Result<(), ProviderErr
         return Ok(());
     }
     Err(panel_error(&panel_message(answer).unwrap_or_else(|| {
-        format!("CyberPanel answered without success: {answer}")
+        format!(
+            "CyberPanel answered without success: {}",
+            json::text(answer)
+        )
     })))
 }
 

@@ -177,10 +177,10 @@ impl Kind {
                 .or_else(|| o.get("alias"))
                 .map(|t| match t {
                     Value::String(s) => s.clone(),
-                    other => other.to_string(),
+                    other => provider_sdk::json::text(other),
                 })
                 .unwrap_or_default(),
-            other => other.to_string(),
+            other => provider_sdk::json::text(other),
         };
         match text.trim().to_ascii_lowercase().as_str() {
             "pointer" | "no" | "0" | "false" | "redirect" => Kind::Pointer,
@@ -226,7 +226,7 @@ impl Answer {
     fn get(&self, key: &str) -> Option<String> {
         self.fields.get(key).map(|v| match v {
             Value::String(s) => s.clone(),
-            other => other.to_string(),
+            other => provider_sdk::json::text(other),
         })
     }
 

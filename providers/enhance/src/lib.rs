@@ -97,7 +97,8 @@ impl DomainProvider for Enhance {
         let website: Value = api.check(Request::get(&api.website).send()?)?.json()?;
         if website.get("id").is_none() {
             return Err(unreadable(format!(
-                "the website answer has no id: {website}"
+                "the website answer has no id: {}",
+                json::text(&website)
             )));
         }
         let name = website

@@ -374,7 +374,7 @@ pub fn split_list(text: &str) -> Vec<String> {
 }
 
 fn unreadable(json: &Value) -> ProviderError {
-    let text = json.to_string();
+    let text = provider_sdk::json::text(json);
     ProviderError::Api(ApiError {
         status: 200,
         message: format!(

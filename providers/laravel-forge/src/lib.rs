@@ -27,9 +27,9 @@ use provider_sdk::http::{Request, Response};
 use provider_sdk::{
     AuthScheme, Capabilities, CertificateReport, CertificateState, ConstantSpec, DomainEvent,
     DomainProvider, Operations, Outcome, PanelDomain, ProviderError, ProviderMetadata, RateLimit,
-    config, journal, log,
+    config, journal, json, log,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::cell::Cell;
 use std::time::Duration;
 
@@ -213,16 +213,22 @@ pub fn www_redirect_type(www: bool) -> &'static str {
 }
 
 pub fn create_body(name: &str, www: bool) -> Value {
-    json!({
-        "name": name,
-        "allow_wildcard_subdomains": false,
-        "www_redirect_type": www_redirect_type(www),
-    })
+    json::object_of(vec![
+        ("name", name.into()),
+        ("allow_wildcard_subdomains", false.into()),
+        ("www_redirect_type", www_redirect_type(www).into()),
+    ])
 }
 
 /// The body that asks for a Let's Encrypt certificate (HTTP-01: DNS points at the server).
 pub fn certificate_body() -> Value {
-    json!({ "type": "letsencrypt", "letsencrypt": { "verification_method": "http-01" } })
+    json::object_of(vec![
+        ("type", "letsencrypt".into()),
+        (
+            "letsencrypt",
+            json::object_of(vec![("verification_method", "http-01".into())]),
+        ),
+    ])
 }
 
 /// A JSON:API resource's id and attributes (`{"id", "type", "attributes"}`); a bare object
@@ -632,9 +638,10 @@ impl Api {
         if www && !record.serves_www() {
             journal::remember(&journal_key("www", &record.name), "sent");
             let url = format!("{}/domains/{}", self.base, record.id);
-            self.json(
-                self.send(Request::patch(url).json(&json!({ "www_redirect_type": "from-www" })))?,
-            )
+            self.json(self.send(Request::patch(url).json(&json::object_of(vec![(
+                "www_redirect_type",
+                "from-www".into(),
+            )])))?)
             .map_err(|e| e.prefixed("turning on www failed: "))?;
             return Ok(Outcome::changed(format!(
                 "{} was on the site without www; www added with a redirect",
@@ -847,6 +854,7 @@ pub fn name_taken(response: &Response) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     fn response(status: u16, headers: &[(&str, &str)], body: &str) -> Response {
         Response {

@@ -229,7 +229,7 @@ pub fn panel_error(body: &[u8]) -> Option<(String, String)> {
     let code = json.get("code")?;
     let code = match code {
         Value::String(s) => s.clone(),
-        other => other.to_string(),
+        other => provider_sdk::json::text(other),
     };
     let message = json.get("message");
     let message = message
