@@ -28,6 +28,27 @@ fn table(id: &str, route: &str, extra: &str) -> String {
     )
 }
 
+/// The emulator behind a TLS front made by `front` (a throwaway CA the case trusts), the
+/// integration routed to it.
+fn behind_tls(
+    case: &Case,
+    emu: &Emulator<ServerPilot>,
+    front: fn(std::net::SocketAddr, &TestCa, &[&str]) -> std::io::Result<Front>,
+) -> Front {
+    let ca = TestCa::new();
+    let front = front(emu.addr, &ca, &["api.serverpilot.io"]).expect("tls front");
+    std::fs::write(case.dir.join("ca.pem"), &ca.pem).unwrap();
+    case.write_config(&format!(
+        "www = \"always\"\n{}",
+        table(
+            "serverpilot",
+            &format!("https://{}", front.addr),
+            "ca_file = \"ca.pem\""
+        )
+    ));
+    front
+}
+
 fn add_domain(case: &Case) {
     let run = case.run(&["--json", "add-domain", "shop.example.com", "--site", "7"]);
     assert_eq!(run.status, 0, "{}", run.all_output());
@@ -58,17 +79,7 @@ fn an_events_requests_to_one_panel_share_one_connection() {
 fn https_requests_to_one_panel_share_one_tls_connection() {
     let case = Case::new("pool-tls");
     let emu = emulator();
-    let ca = TestCa::new();
-    let front = Front::tls(emu.addr, &ca, &["api.serverpilot.io"]).expect("tls front");
-    std::fs::write(case.dir.join("ca.pem"), &ca.pem).unwrap();
-    case.write_config(&format!(
-        "www = \"always\"\n{}",
-        table(
-            "serverpilot",
-            &format!("https://{}", front.addr),
-            "ca_file = \"ca.pem\""
-        )
-    ));
+    let front = behind_tls(&case, &emu, Front::tls);
     add_domain(&case);
     assert!(emu.requests().len() >= 3);
     assert_eq!(front.connections(), 1, "one TLS handshake for the event");
@@ -80,17 +91,7 @@ fn https_requests_to_one_panel_share_one_tls_connection() {
 fn an_http2_panel_gets_an_events_requests_on_one_connection() {
     let case = Case::new("pool-h2");
     let emu = emulator();
-    let ca = TestCa::new();
-    let front = Front::tls_h2(emu.addr, &ca, &["api.serverpilot.io"]).expect("tls front");
-    std::fs::write(case.dir.join("ca.pem"), &ca.pem).unwrap();
-    case.write_config(&format!(
-        "www = \"always\"\n{}",
-        table(
-            "serverpilot",
-            &format!("https://{}", front.addr),
-            "ca_file = \"ca.pem\""
-        )
-    ));
+    let front = behind_tls(&case, &emu, Front::tls_h2);
     add_domain(&case);
     let requests = emu.requests().len();
     assert!(requests >= 3, "{requests}");

@@ -964,6 +964,18 @@ async fn wait_done(addr: &str, count: usize) -> Result<()> {
     }
 }
 
+/// `domain-host approve` for `config`, as an operator does once: `serve` runs approved
+/// components only.
+fn approve(host_bin: &Path, config: &Path) -> Result<()> {
+    let approved = std::process::Command::new(host_bin)
+        .arg("--config")
+        .arg(config)
+        .args(["--log-level", "off", "approve"])
+        .output()?;
+    anyhow::ensure!(approved.status.success(), "domain-host approve failed");
+    Ok(())
+}
+
 /// The largest resident set of a running process (VmHWM), in kB.
 fn peak_rss_kb(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -1013,13 +1025,7 @@ async fn service(
             emu.base_url()
         ),
     )?;
-    // `serve` runs approved components only.
-    let approved = std::process::Command::new(host_bin)
-        .arg("--config")
-        .arg(&config)
-        .args(["--log-level", "off", "approve"])
-        .output()?;
-    anyhow::ensure!(approved.status.success(), "domain-host approve failed");
+    approve(host_bin, &config)?;
     let mut child = std::process::Command::new(host_bin)
         .arg("--config")
         .arg(&config)

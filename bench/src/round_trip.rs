@@ -273,13 +273,7 @@ async fn service_burst(
         ),
     )?;
     panel.reset();
-    // `serve` runs approved components only.
-    let approved = std::process::Command::new(host_bin)
-        .arg("--config")
-        .arg(&config)
-        .args(["--log-level", "off", "approve"])
-        .output()?;
-    anyhow::ensure!(approved.status.success(), "domain-host approve failed");
+    crate::approve(host_bin, &config)?;
     let mut child = std::process::Command::new(host_bin)
         .arg("--config")
         .arg(&config)

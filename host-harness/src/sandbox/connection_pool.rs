@@ -392,19 +392,10 @@ impl ConnectionPool {
 /// The request as HTTP/1.1 sends it: the request line carries only the path and query,
 /// `Host` the authority.
 fn h1_form(
-    mut request: http::Request<WasiBody>,
+    request: http::Request<WasiBody>,
     authority: &http::uri::Authority,
 ) -> Result<http::Request<WasiBody>, Error> {
-    let path = request
-        .uri()
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/");
-    *request.uri_mut() = http::Uri::builder()
-        .path_and_query(path)
-        .build()
-        .map_err(|_| Error::HttpRequestUriInvalid)?;
-    *request.version_mut() = http::Version::HTTP_11;
+    let mut request = wire_form(request, None)?;
     if !request.headers().contains_key(http::header::HOST) {
         let host = http::HeaderValue::from_str(authority.as_str())
             .map_err(|_| Error::HttpRequestUriInvalid)?;
@@ -416,22 +407,37 @@ fn h1_form(
 /// The request as HTTP/2 sends it (over TLS only): `:scheme` https and `:authority` the
 /// one the component asked for (a server refuses a request without them), no `Host`.
 fn h2_form(
-    mut request: http::Request<WasiBody>,
+    request: http::Request<WasiBody>,
     authority: &http::uri::Authority,
+) -> Result<http::Request<WasiBody>, Error> {
+    let mut request = wire_form(request, Some(authority))?;
+    request.headers_mut().remove(http::header::HOST);
+    Ok(request)
+}
+
+/// The URI and version for the wire: the path and query, with the scheme and authority
+/// for HTTP/2 (`Some`), alone for HTTP/1.1.
+fn wire_form(
+    mut request: http::Request<WasiBody>,
+    h2_authority: Option<&http::uri::Authority>,
 ) -> Result<http::Request<WasiBody>, Error> {
     let path = request
         .uri()
         .path_and_query()
         .map(|p| p.as_str())
         .unwrap_or("/");
-    *request.uri_mut() = http::Uri::builder()
-        .scheme("https")
-        .authority(authority.clone())
+    let mut uri = http::Uri::builder();
+    if let Some(authority) = h2_authority {
+        uri = uri.scheme("https").authority(authority.clone());
+    }
+    *request.uri_mut() = uri
         .path_and_query(path)
         .build()
         .map_err(|_| Error::HttpRequestUriInvalid)?;
-    *request.version_mut() = http::Version::HTTP_2;
-    request.headers_mut().remove(http::header::HOST);
+    *request.version_mut() = match h2_authority {
+        Some(_) => http::Version::HTTP_2,
+        None => http::Version::HTTP_11,
+    };
     Ok(request)
 }
 
