@@ -245,11 +245,14 @@ impl ConnectionPool {
                 self.release(id);
                 continue;
             }
-            let sent = tokio::time::timeout(
-                first_byte_timeout,
-                sender.try_send_request(h2_form(request, &authority)?),
-            )
-            .await;
+            let h2 = match h2_form(request, &authority) {
+                Ok(h2) => h2,
+                Err(e) => {
+                    self.release(id);
+                    return Err(e);
+                }
+            };
+            let sent = tokio::time::timeout(first_byte_timeout, sender.try_send_request(h2)).await;
             match sent {
                 Ok(Ok(response)) => return Ok(self.answer_h2(response, id, between_bytes)),
                 Ok(Err(mut e)) => {
@@ -306,12 +309,10 @@ impl ConnectionPool {
             tokio::spawn(async move {
                 let _ = conn.await;
             });
+            let h2_request = h2_form(request, &authority)?;
             let id = self.add_shared(key, sender.clone());
-            let response = tokio::time::timeout(
-                first_byte_timeout,
-                sender.send_request(h2_form(request, &authority)?),
-            )
-            .await;
+            let response =
+                tokio::time::timeout(first_byte_timeout, sender.send_request(h2_request)).await;
             return match response {
                 Ok(Ok(response)) => Ok(self.answer_h2(response, id, between_bytes)),
                 Ok(Err(e)) => {
