@@ -964,6 +964,33 @@ async fn wait_done(addr: &str, count: usize) -> Result<()> {
     }
 }
 
+/// `domain-host serve` for `config` (approved first), its event token `token` in
+/// `BENCH_TOKEN`, quiet, on a free loopback port: the child and the address it listens on.
+fn start_service(
+    host_bin: &Path,
+    config: &Path,
+    token: &str,
+) -> Result<(std::process::Child, String)> {
+    use std::io::BufRead;
+    approve(host_bin, config)?;
+    let mut child = std::process::Command::new(host_bin)
+        .arg("--config")
+        .arg(config)
+        .args(["--log-level", "off", "serve", "--listen", "127.0.0.1:0"])
+        .env("BENCH_TOKEN", token)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()?;
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .context("the service did not start")?
+        .to_string();
+    Ok((child, addr))
+}
+
 /// `domain-host approve` for `config`, as an operator does once: `serve` runs approved
 /// components only.
 fn approve(host_bin: &Path, config: &Path) -> Result<()> {
@@ -1001,7 +1028,6 @@ async fn service(
     synchronous: &str,
     rows: &mut Vec<Row>,
 ) -> Result<()> {
-    use std::io::BufRead;
     const TOKEN: &str = "bench-service-token-0123456789-0123456789";
     let emu = Arc::new(Emulator::spawn(
         RunCloud::new(RC_TOKEN, "k", "s", 1, 2, "network.example"),
@@ -1025,22 +1051,7 @@ async fn service(
             emu.base_url()
         ),
     )?;
-    approve(host_bin, &config)?;
-    let mut child = std::process::Command::new(host_bin)
-        .arg("--config")
-        .arg(&config)
-        .args(["--log-level", "off", "serve", "--listen", "127.0.0.1:0"])
-        .env("BENCH_TOKEN", TOKEN)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .context("the service did not start")?
-        .to_string();
+    let (mut child, addr) = start_service(host_bin, &config, TOKEN)?;
 
     let event = |name: String| {
         serde_json::json!({ "event": "add-domain", "domain": name, "site_id": 1 }).to_string()

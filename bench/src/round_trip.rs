@@ -10,7 +10,7 @@ use crate::{
     METRICS_TOKEN, NativeServerPilot, Row, SP_APP, SP_CLIENT, SP_KEY, add_event, connect, median,
     ms, post, row, settings, sp_config_at,
 };
-use anyhow::{Context, Result, bail};
+use anyhow::{Result, bail};
 use domain_host::runtime::host::Host;
 use panel_emulators::Emulator;
 use panel_emulators::front::Front;
@@ -258,7 +258,6 @@ async fn service_burst(
     label: &str,
     rows: &mut Vec<Row>,
 ) -> Result<()> {
-    use std::io::BufRead;
     const EVENTS: usize = 50;
     let config = dir.join("service.toml");
     std::fs::write(
@@ -273,22 +272,7 @@ async fn service_burst(
         ),
     )?;
     panel.reset();
-    crate::approve(host_bin, &config)?;
-    let mut child = std::process::Command::new(host_bin)
-        .arg("--config")
-        .arg(&config)
-        .args(["--log-level", "off", "serve", "--listen", "127.0.0.1:0"])
-        .env("BENCH_TOKEN", TOKEN)
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
-    let mut line = String::new();
-    std::io::BufReader::new(child.stdout.take().context("stdout")?).read_line(&mut line)?;
-    let addr = line
-        .trim()
-        .strip_prefix("listening on ")
-        .context("the service did not start")?
-        .to_string();
+    let (mut child, addr) = crate::start_service(host_bin, &config, TOKEN)?;
     let before = panel.delay.connections();
     let started = Instant::now();
     let mut sender = connect(&addr).await?;
