@@ -533,14 +533,19 @@ async fn per_event(components: &Path, scratch: &Path, n: usize, rows: &mut Vec<R
     ));
     rows.last_mut().unwrap().why = Some(
         "Per-event ratio on loopback: both sides keep one connection alive, so the native client \
-         pays only its requests (about 55-75 µs per GET here) while the component also pays a fresh \
-         instance per event (about 55 µs: the sandbox's guarantee that no event sees another's \
-         memory) and the guest side of wasi:http in wasmtime 48 (about 100-150 µs per request: \
-         resource calls, body streams as tasks, thread hand-offs; a perf profile of this loop is \
-         dominated by the kernel's task switches). That fixed 0.3 ms is more than the native \
-         client's whole event on loopback, so 1.3x cannot be met there without giving up the \
-         instance per event. At a panel's real distance it is noise: with 25 ms each way the host \
-         already running is 1.0x the native client (round-trip rows).",
+         pays only its requests while the component also pays a fresh instance per event (the \
+         sandbox's guarantee that no event sees another's memory; about 20 µs) and the guest \
+         side of wasi:http in wasmtime 48 for each request: about 25 component-model calls \
+         (lifting, lowering, resource-table entries, a fiber switch for each blocking one) and \
+         two tasks wasmtime spawns. The CPU row below measures it: the component's thread \
+         spends several times the native client's CPU per event, and a profile of that thread \
+         (perf, frame pointers) spreads it over wasmtime's host-call machinery, allocation and \
+         the guest's own code, with no single hot spot to remove; keeping instance memory \
+         resident between events (the pooling allocator's keep_resident) made it slower (a \
+         memset per instance instead of page faults). That fixed 0.3-0.4 ms is more than the \
+         native client's whole event on loopback, so 1.3x cannot be met there without giving up \
+         the instance per event. At a panel's real distance it is noise: with 25 ms each way the \
+         host already running is 1.0x the native client (round-trip rows).",
     );
     rows.push(
         row(
@@ -557,7 +562,106 @@ async fn per_event(components: &Path, scratch: &Path, n: usize, rows: &mut Vec<R
         "",
         None,
     ));
+    let (component, native) = cpu_per_event(components, scratch, &emu, n * 5)?;
+    rows.push(
+        row(
+            "CPU per add-domain event, user + system, of the one thread that runs it (a current-thread runtime: the host or client, the guest and the connection on that thread; mean)",
+            component.to_string(),
+            "",
+            None,
+        )
+        .native(native.to_string()),
+    );
     Ok(())
+}
+
+/// CPU time one thread spent per event: user and system, and the wall time.
+struct CpuPerEvent {
+    user: Duration,
+    system: Duration,
+    wall: Duration,
+}
+
+impl std::fmt::Display for CpuPerEvent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} + {} (wall {})",
+            us(self.user),
+            us(self.system),
+            us(self.wall)
+        )
+    }
+}
+
+/// The CPU the calling thread has used so far: user, system.
+fn thread_cpu() -> (Duration, Duration) {
+    // SAFETY: getrusage fills the struct it is given.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_THREAD, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    (time(usage.ru_utime), time(usage.ru_stime))
+}
+
+/// Where the per-event difference goes: `n` add-domain events through the component and
+/// through the native client, each side on a thread of its own with a current-thread
+/// runtime, so the guest, the host's hooks and the connection's task all count on that
+/// thread (a fresh host and client there: a connection made on another runtime would be
+/// driven, and its CPU spent, on another thread).
+fn cpu_per_event(
+    components: &Path,
+    scratch: &Path,
+    emu: &Emulator<ServerPilot>,
+    n: usize,
+) -> Result<(CpuPerEvent, CpuPerEvent)> {
+    let measure = |component: bool| -> Result<CpuPerEvent> {
+        std::thread::scope(|scope| {
+            scope
+                .spawn(|| {
+                    let runtime = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .build()?;
+                    runtime.block_on(async {
+                        let host = Host::new(settings(scratch, &scratch.join("cache")))?;
+                        let sp = load_serverpilot(&host, emu, components).await?;
+                        let native = NativeServerPilot::new(emu.addr);
+                        let one = async || -> Result<()> {
+                            reset(emu);
+                            if component {
+                                let report = host.run(&sp, &add_event()).await;
+                                anyhow::ensure!(report.ok, "add-domain failed: {:?}", report.error);
+                                Ok(())
+                            } else {
+                                native.add_domain("example.com", true).await
+                            }
+                        };
+                        for _ in 0..20 {
+                            one().await?;
+                        }
+                        let (user, system) = thread_cpu();
+                        let started = Instant::now();
+                        for _ in 0..n {
+                            one().await?;
+                        }
+                        let wall = started.elapsed();
+                        let (user_after, system_after) = thread_cpu();
+                        Ok(CpuPerEvent {
+                            user: (user_after - user) / n as u32,
+                            system: (system_after - system) / n as u32,
+                            wall: wall / n as u32,
+                        })
+                    })
+                })
+                .join()
+                .map_err(|_| anyhow::anyhow!("the CPU measurement panicked"))?
+        })
+    };
+    Ok((measure(true)?, measure(false)?))
 }
 
 /// The same request sequence as the ServerPilot component, natively, with the host's
@@ -788,14 +892,19 @@ fn mb(kb: i64) -> String {
 
 /// Why the service can miss its targets (shown under the table when it does).
 const SERVICE_WHY: &str = "Service throughput and latency: RunCloud's events serialise on the account \
-     lock (one web application's list, so two events must not read-modify-write it at once): \
-     each event's three panel requests through the component run one after another, about 1 ms \
-     per event even in one process without a queue (the throughput row above), which caps one \
-     RunCloud account near 1,000 events/s before any commit, HTTP or client is paid for; on 2 \
-     cores the service, the emulator and the 16 clients share the same CPUs, so events queue \
-     and accepted-to-done latency grows with the queue. Acceptance is group-committed (the \
-     POSTs that arrive together share one commit) and the queue's statements are prepared \
-     once; with synchronous = full each commit still waits for an fsync of the shared disk.";
+     lock (the web application's certificate is shared, and a removal pages through a list \
+     other events change), so one account's events run one after another: each one's three \
+     panel requests through the component take about 0.7-1 ms (the throughput row above: about \
+     1,000 events/s in one process with no queue, HTTP or commit), which caps one RunCloud \
+     account near 1,000 events/s, and at 1,000 events/s offered the queue grows. The machine \
+     is not out of CPU (about half of the 2 cores stays idle during the paced run): the chain \
+     of one account's events is the limit, and its length is the component's CPU per request \
+     (the CPU row above). The service runs events on a thread of their own \
+     (`[service] event_threads`, default 1), where an event's guest, requests and connection \
+     stay on one thread: against the work-stealing runtime before it, p99 at 1,000 events/s \
+     offered went from about 1.5 s to about 0.5 s and throughput from about 550 to 640 \
+     events/s. Acceptance is group-committed and the queue's statements prepared once; with \
+     synchronous = full each commit still waits for an fsync of the shared disk.";
 
 async fn throughput(
     components: &Path,

@@ -173,6 +173,7 @@ impl StoreConfig {
 /// callback_url = "https://network.example/wp-json/domain-host/v1/stage"   # optional
 /// callback_secret_env = "DOMAIN_HOST_CALLBACK_SECRET"  # or callback_secret = "..."
 /// workers = 16                  # events applied at once (never two of one domain)
+/// event_threads = 1             # threads the events run on through the components
 /// retry_interval = "5s"         # first wait after a transient failure, then doubling
 /// retry_max_interval = "10m"
 /// max_attempts = 10             # then the event is failed
@@ -209,6 +210,12 @@ pub struct ServiceConfig {
     pub callback_secret_env: Option<String>,
     #[serde(default = "default_workers")]
     pub workers: usize,
+    /// Threads that run events through the components (see
+    /// [`crate::runtime::executor`]): one keeps an event's guest, requests and connections
+    /// on one thread, which is what a panel whose events run one at a time needs; more
+    /// spread the CPU of many independent accounts.
+    #[serde(default = "default_event_threads")]
+    pub event_threads: usize,
     #[serde(default = "d_5s", with = "duration_text")]
     pub retry_interval: std::time::Duration,
     #[serde(default = "d_10m", with = "duration_text")]
@@ -256,6 +263,9 @@ fn default_listen() -> std::net::SocketAddr {
 }
 fn default_workers() -> usize {
     16
+}
+fn default_event_threads() -> usize {
+    1
 }
 fn default_max_attempts() -> u32 {
     10
@@ -390,6 +400,9 @@ impl ServiceConfig {
         }
         if self.workers == 0 {
             bail!("service.workers must be greater than 0");
+        }
+        if self.event_threads == 0 || self.event_threads > 64 {
+            bail!("service.event_threads must be between 1 and 64");
         }
         if self.max_attempts == 0 {
             bail!("service.max_attempts must be greater than 0");
@@ -1068,6 +1081,9 @@ mod tests {
         assert_eq!(s.listen, "127.0.0.1:8787".parse().unwrap());
         assert_eq!(s.retry_interval, std::time::Duration::from_millis(200));
         assert_eq!(s.workers, 16);
+        assert_eq!(s.event_threads, 1);
+        let e = error("[service]\ntoken_env = \"T\"\nevent_threads = 0\n");
+        assert!(e.contains("event_threads"), "{e}");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub(crate) mod account_lock;
 pub(crate) mod component;
 pub mod engine;
+pub mod executor;
 pub mod host;
 pub(crate) mod instance;
 pub mod operation;

@@ -6,7 +6,9 @@
 //! - the dispatcher here: applies queued events through [`Network::event_from`] (the CLI's
 //!   dispatch path, with its locks and retries), a domain's events one at a time in the
 //!   order accepted, different domains at once (`workers`); a transient failure is queued
-//!   again with backoff, a process killed mid-event re-queues it on start;
+//!   again with backoff, a process killed mid-event re-queues it on start; the events run
+//!   through the components on threads of their own ([`crate::runtime::executor`],
+//!   `event_threads`), apart from the runtime that answers HTTP and writes the queue;
 //! - the scheduler: the lifecycle's due checks ([`crate::lifecycle::Lifecycle::check_due`]);
 //! - an event for a network where an enabled integration cannot load (not approved, a
 //!   missing constant, a component that does not load) is not tried: it waits `blocked`
@@ -28,6 +30,7 @@ use crate::commands::{self, Options};
 use crate::config::{LoadedConfig, ServiceConfig, Synchronous};
 use crate::dispatch::{Network, Selection};
 use crate::lifecycle::database::{Database, now_ms};
+use crate::runtime::executor::Executor;
 use crate::runtime::operation::Operation;
 use crate::runtime::report::EventReport;
 use crate::sandbox::redaction::Secrets;
@@ -65,6 +68,8 @@ pub struct State {
     pub wake_checks: Notify,
     /// A stage may have changed: the outbox may have something to send.
     pub wake_outbox: Notify,
+    /// The threads events run on through the components.
+    pub executor: Executor,
     log: bool,
 }
 
@@ -201,6 +206,7 @@ async fn serve(options: &Options, listen: Option<SocketAddr>, secrets: &Secrets)
         wake_events: Notify::new(),
         wake_checks: Notify::new(),
         wake_outbox: Notify::new(),
+        executor: Executor::new(service.event_threads).context("cannot start the event threads")?,
         log: options.log_level.is_some(),
     });
     if requeued > 0 {
@@ -437,12 +443,18 @@ async fn apply(state: Arc<State>, event: queue::Claimed) {
     };
     state.metrics.attempts.fetch_add(1, Ordering::Relaxed);
     let report = {
-        let run = network.event_from(&operation, Some(event.id), None);
+        let run = {
+            let running = state.clone();
+            let operation = operation.clone();
+            let id = event.id;
+            let work = async move { running.network.event_from(&operation, Some(id), None).await };
+            state.executor.spawn(work)
+        };
         tokio::pin!(run);
         let renew_every = lease_renewal(&state.store);
         loop {
             tokio::select! {
-                report = &mut run => break report,
+                report = &mut run => break report.unwrap_or_else(|e| stopped(&operation, &e)),
                 _ = tokio::time::sleep(renew_every) => renew(&state, event.id).await,
             }
         }
@@ -514,6 +526,14 @@ async fn apply(state: Arc<State>, event: queue::Claimed) {
     state.wake_checks.notify_one();
     state.wake_outbox.notify_one();
     state.wake_events.notify_one();
+}
+
+/// The report of an event whose run stopped without one (a panic on its thread): retried,
+/// as a run the lifecycle could not finish is.
+fn stopped(operation: &Operation, error: &tokio::task::JoinError) -> EventReport {
+    let mut report = EventReport::new(operation.name(), Vec::new());
+    report.lifecycle = Some(format!("the event's run stopped: {error}"));
+    report
 }
 
 /// How often a running event's lease is renewed: a third of it (SQLite has none: never
