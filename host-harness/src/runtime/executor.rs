@@ -9,9 +9,11 @@
 //! queue never takes that thread's turn.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::task::{Context, Poll};
 use tokio::runtime::{Builder, Handle};
-use tokio::task::JoinHandle;
+use tokio::task::{JoinError, JoinHandle};
 
 /// Stops its threads when dropped (what still runs on them is dropped with them).
 pub struct Executor {
@@ -43,13 +45,32 @@ impl Executor {
     }
 
     /// Runs `work` on the next executor thread, in turn.
-    pub fn spawn<F>(&self, work: F) -> JoinHandle<F::Output>
+    pub fn spawn<F>(&self, work: F) -> Running<F::Output>
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
     {
         let index = self.next.fetch_add(1, Ordering::Relaxed) % self.threads.len();
-        self.threads[index].spawn(work)
+        Running(self.threads[index].spawn(work))
+    }
+}
+
+/// Work on an executor thread: awaiting it gives its output (or how it stopped); dropping
+/// it stops the work, as dropping the same future awaited in place would (a service that
+/// gives up on a running event at the end of its shutdown grace leaves nothing running).
+pub struct Running<T>(JoinHandle<T>);
+
+impl<T> Future for Running<T> {
+    type Output = Result<T, JoinError>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        Pin::new(&mut self.0).poll(cx)
+    }
+}
+
+impl<T> Drop for Running<T> {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -104,19 +125,36 @@ mod tests {
         assert_eq!(executor.spawn(async { 7 }).await.unwrap(), 7);
     }
 
+    #[tokio::test]
+    async fn dropping_the_handle_stops_the_work() {
+        let executor = Executor::new(1).unwrap();
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(1);
+        let running = executor.spawn(async move {
+            let _tx = tx;
+            std::future::pending::<()>().await
+        });
+        drop(running);
+        // The work, and the sender it held, are gone.
+        assert_eq!(
+            tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await,
+            Ok(None)
+        );
+    }
+
     #[test]
     fn dropping_the_executor_stops_its_threads() {
         let executor = Executor::new(1).unwrap();
         let (tx, rx) = std::sync::mpsc::channel::<()>();
         // A task that never finishes holds `tx`; it is dropped with the thread's runtime.
-        drop(executor.spawn(async move {
+        let running = executor.spawn(async move {
             let _tx = tx;
             std::future::pending::<()>().await
-        }));
+        });
         drop(executor);
         assert_eq!(
             rx.recv_timeout(std::time::Duration::from_secs(5)),
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected)
         );
+        drop(running);
     }
 }
