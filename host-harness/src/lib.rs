@@ -7,7 +7,7 @@
 //!   CLI, the service and the lifecycle all call; [`reconcile`]: WordPress against panels;
 //! - [`contract`]: the WIT versions this host runs, the vocabulary every folder shares;
 //! - [`runtime`]: engine, compiled-component cache, instances, operations, retries, locks,
-//!   reports: running one operation of one component;
+//!   reports: running one operation of one component; the threads the service runs events on;
 //! - [`sandbox`]: everything a component's request passes through, and what it may read;
 //! - [`lifecycle`]: DNS and certificate checks per mapped domain, in SQLite or
 //!   [`mysql`] (the store several instances share);
