@@ -153,17 +153,23 @@ impl ConnectionPool {
             c.in_flight = c.in_flight.saturating_sub(1);
             c.last_used = Instant::now();
         }
+        self.after_idle_timeout(move |pool| {
+            pool.shared
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|c| c.id != id || c.in_flight > 0 || c.last_used.elapsed() < IDLE_TIMEOUT);
+        });
+    }
+
+    /// Runs `close` on the pool once the idle timeout has passed, if the pool is still
+    /// there (a pool dropped meanwhile took its connections with it).
+    fn after_idle_timeout(self: &Arc<Self>, close: impl FnOnce(&ConnectionPool) + Send + 'static) {
         let pool = Arc::downgrade(self);
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
                 tokio::time::sleep(IDLE_TIMEOUT).await;
                 if let Some(pool) = pool.upgrade() {
-                    pool.shared
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .retain(|c| {
-                            c.id != id || c.in_flight > 0 || c.last_used.elapsed() < IDLE_TIMEOUT
-                        });
+                    close(&pool);
                 }
             });
         }
@@ -195,18 +201,12 @@ impl ConnectionPool {
                 idle.remove(0);
             }
         }
-        let pool = Arc::downgrade(self);
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                tokio::time::sleep(IDLE_TIMEOUT).await;
-                if let Some(pool) = pool.upgrade() {
-                    pool.idle
-                        .lock()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .retain(|c| c.id != id);
-                }
-            });
-        }
+        self.after_idle_timeout(move |pool| {
+            pool.idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .retain(|c| c.id != id);
+        });
     }
 
     /// Sends `request` (already allowed and vetted) on an open HTTP/2 connection or an
@@ -733,6 +733,23 @@ mod tests {
         get(&pool, "127.0.0.2", port).await;
         assert_eq!(connections.load(Ordering::SeqCst), 2);
         assert_eq!(pool.opened(), 2);
+    }
+
+    #[tokio::test]
+    async fn an_idle_connection_is_closed_after_the_idle_timeout() {
+        let (port, connections) = server().await;
+        let pool = ConnectionPool::new();
+        get(&pool, "127.0.0.1", port).await;
+        tokio::time::sleep(IDLE_TIMEOUT / 2).await;
+        get(&pool, "127.0.0.1", port).await;
+        assert_eq!(connections.load(Ordering::SeqCst), 1, "reused while fresh");
+        tokio::time::sleep(IDLE_TIMEOUT + Duration::from_millis(300)).await;
+        assert!(
+            pool.idle.lock().unwrap().is_empty(),
+            "no idle connection kept"
+        );
+        get(&pool, "127.0.0.1", port).await;
+        assert_eq!(connections.load(Ordering::SeqCst), 2, "a new one after it");
     }
 
     #[tokio::test]
