@@ -1457,8 +1457,15 @@ fn the_bridge_in_a_real_wordpress() {
         wp.php(&["as-fire", "502", "wu_remove_domain", TWICE, "8"])
     };
     let key = service_stopped["queue"][0]["key"].as_str().unwrap();
+    // `wp-<install>-<24 random hex digits>`: no part of it is the action's id (random hex
+    // may well contain the digits 502 somewhere, so the parts are compared, not searched).
+    let parts: Vec<&str> = key.split('-').collect();
     assert!(
-        key.starts_with("wp-") && !key.contains("502"),
+        parts[0] == "wp"
+            && parts
+                .last()
+                .is_some_and(|r| r.len() == 24 && r.bytes().all(|b| b.is_ascii_hexdigit()))
+            && !parts.contains(&"502"),
         "a random key, not the action's id: {key}"
     );
     assert_eq!(service_stopped["scheduled"], false, "{service_stopped}");
